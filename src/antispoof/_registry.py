@@ -1,0 +1,110 @@
+"""One small registry class: register once, look up by name.
+
+Every pluggable family (methods, backbones, datasets, face detectors) owns one
+``Registry`` instance beside its code. A decorator adds an entry; ``get``/``create``
+look it up; ``list`` filters with shell wildcards. A duplicate name is an error, and
+an unknown name lists the close matches and how to see all names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+__all__ = ["Registry", "METHODS", "BACKBONES", "DATASETS", "DETECTORS", "load_all"]
+
+
+class Registry(Generic[T]):
+    """Maps names to objects (classes or factory functions) of one kind.
+
+    Args:
+        kind: what the entries are, plural, used in messages ("methods", "datasets").
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str | None = None) -> Callable[[T], T]:
+        """Decorator adding the decorated object under ``name`` (default: its ``__name__``)."""
+
+        def add(obj: T) -> T:
+            key = name if name is not None else getattr(obj, "__name__", None)
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"cannot register {obj!r} in {self.kind}: give it a name")
+            if key in self._entries:
+                raise ValueError(
+                    f"{self.kind} already has an entry named {key!r} "
+                    f"({self._entries[key]!r}); choose another name"
+                )
+            self._entries[key] = obj
+            return obj
+
+        return add
+
+    def get(self, name: str) -> T:
+        """Return the entry named ``name``; an unknown name raises ``KeyError`` with close matches."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise KeyError(self._unknown_message(name)) from None
+
+    def create(self, name: str, /, **kwargs: Any) -> Any:
+        """Call the entry named ``name`` with ``kwargs`` (entries are classes or factories)."""
+        factory = self.get(name)
+        if not callable(factory):
+            raise TypeError(f"{self.kind} entry {name!r} is not callable: {factory!r}")
+        return factory(**kwargs)
+
+    def list(self, pattern: str = "*") -> list[str]:
+        """Sorted names matching a shell wildcard pattern (``"resnet*"``)."""
+        return sorted(n for n in self._entries if fnmatch.fnmatchcase(n, pattern))
+
+    def _unknown_message(self, name: str) -> str:
+        known = sorted(self._entries)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        listed = ", ".join(known) if known else "none registered"
+        return (
+            f"unknown {self.kind[:-1] if self.kind.endswith('s') else self.kind} {name!r}{hint} "
+            f"Registered {self.kind}: {listed}. List them with `antispoof list {self.kind}`."
+        )
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.list())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {len(self)} entries)"
+
+
+# The project's registries. Entries register themselves when their package is imported;
+# ``load_all`` imports every package that holds entries (``antispoof list`` uses it).
+METHODS: Registry[Any] = Registry("methods")
+BACKBONES: Registry[Any] = Registry("backbones")
+DATASETS: Registry[Any] = Registry("datasets")
+DETECTORS: Registry[Any] = Registry("detectors")
+
+ALL_REGISTRIES: dict[str, Registry[Any]] = {
+    r.kind: r for r in (METHODS, BACKBONES, DATASETS, DETECTORS)
+}
+
+_ENTRY_PACKAGES = ("antispoof.data", "antispoof.faces", "antispoof.models")
+
+
+def load_all() -> dict[str, Registry[Any]]:
+    """Import every package that registers entries, then return the registries by kind."""
+    import importlib
+
+    for package in _ENTRY_PACKAGES:
+        importlib.import_module(package)
+    return ALL_REGISTRIES

@@ -1,0 +1,28 @@
+"""Shared test fixtures: paths to the real data in ../shared (skipped where absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT_ROOT.parent / "shared"
+
+
+@pytest.fixture
+def samples_dir() -> Path:
+    """Real live and attack photos in ../shared/samples (not part of a user's clone)."""
+    path = SHARED / "samples"
+    if not path.is_dir():
+        pytest.skip(f"real sample photos not found at {path} (they live beside the project, not in it)")
+    return path
+
+
+@pytest.fixture
+def silentface_dir() -> Path:
+    """Silent-Face liveness and detector weights in ../shared/weights/silentface."""
+    path = SHARED / "weights" / "silentface"
+    if not path.is_dir():
+        pytest.skip(f"Silent-Face weights not found at {path} (they live beside the project, not in it)")
+    return path
