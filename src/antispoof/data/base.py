@@ -21,8 +21,10 @@ column          meaning
 ==============  =====================================================================
 
 Optional columns: ``ir_path`` and ``depth_path`` (pixel-aligned IR and Depth images,
-relative to the root) and the visible-cue attributes of seed 000, each 0 or 1, or
-missing (NaN) where the dataset does not annotate it: ``ATTRIBUTES``.
+relative to the root); ``box_x0``, ``box_y0``, ``box_x1``, ``box_y1`` (the face box of a
+still image or frame, in pixels, where the dataset or generator knows it; the
+``dataset`` face detector uses it); and the visible-cue attributes of seed 000, each 0
+or 1, or missing (NaN) where the dataset does not annotate it: ``ATTRIBUTES``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
     "ATTRIBUTES",
     "MANIFEST_COLUMNS",
     "OPTIONAL_COLUMNS",
+    "BOX_COLUMNS",
     "DatasetAdapter",
 ]
 
@@ -60,7 +63,8 @@ ATTRIBUTES = (
 )
 
 MANIFEST_COLUMNS = ("path", "label", "pai", "subject", "session", "video", "frame", "domain", "split")
-OPTIONAL_COLUMNS = ("ir_path", "depth_path", *ATTRIBUTES)
+BOX_COLUMNS = ("box_x0", "box_y0", "box_x1", "box_y1")
+OPTIONAL_COLUMNS = ("ir_path", "depth_path", *BOX_COLUMNS, *ATTRIBUTES)
 
 
 class DatasetAdapter(ABC):
