@@ -1,0 +1,27 @@
+"""Losses: one small ``nn.Module`` each, with its paper and equation in the docstring.
+
+Losses register in :data:`LOSSES` and are built by name with :func:`create_loss`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from antispoof._registry import Registry
+
+__all__ = ["LOSSES", "create_loss", "list_losses", "ReducedFocalLoss", "DistillationLoss"]
+
+LOSSES: Registry[Any] = Registry("losses")
+
+from antispoof.losses.distillation import DistillationLoss  # noqa: E402  (registers itself)
+from antispoof.losses.reduced_focal import ReducedFocalLoss  # noqa: E402  (registers itself)
+
+
+def create_loss(name: str, **kwargs: Any) -> Any:
+    """Build the loss registered as ``name`` with its keyword arguments."""
+    return LOSSES.create(name, **kwargs)
+
+
+def list_losses(pattern: str = "*") -> list[str]:
+    """Names of the registered losses matching a shell wildcard."""
+    return LOSSES.list(pattern)
