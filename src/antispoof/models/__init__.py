@@ -16,3 +16,7 @@ def list_backbones(pattern: str = "*") -> list[str]:
     import timm
 
     return sorted(set(timm.list_models(pattern)) | set(BACKBONES.list(pattern)))
+
+
+# Method modules register themselves in METHODS on import.
+from antispoof.models import entry  # noqa: E402,F401

@@ -1,0 +1,58 @@
+"""Backbones: timm architectures by name, with optional local weights and never a download."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from torch import nn
+
+from antispoof._registry import BACKBONES
+
+__all__ = ["create_backbone", "freeze"]
+
+log = logging.getLogger(__name__)
+
+
+def create_backbone(name: str, weights: str | Path | None = None, in_chans: int = 3, **kwargs) -> nn.Module:
+    """A feature extractor (``num_classes=0``, pooled ``[B, num_features]`` output) named ``name``.
+
+    ``name`` is a locally registered backbone or any timm architecture. ``weights`` is a
+    local file loaded through timm's ``pretrained_cfg_overlay=dict(file=...)``; without it
+    the network starts from random weights. Nothing is ever fetched from a hub.
+    """
+    if name in BACKBONES:
+        return BACKBONES.create(name, weights=weights, in_chans=in_chans, **kwargs)
+    import timm
+
+    if not timm.is_model(name):
+        close = timm.list_models(f"*{name.split('_')[0]}*")[:5]
+        hint = f" Close names: {', '.join(close)}." if close else ""
+        raise KeyError(f"unknown backbone {name!r}.{hint} List them with `antispoof list backbones 'pattern*'`.")
+    if weights is None:
+        return timm.create_model(name, pretrained=False, num_classes=0, in_chans=in_chans, **kwargs)
+    path = Path(weights)
+    if not path.is_file():
+        raise FileNotFoundError(f"backbone weights {path} not found; give a local .pth/.safetensors file or model.weights=null")
+    model = timm.create_model(
+        name,
+        pretrained=True,
+        pretrained_cfg_overlay=dict(file=str(path), hf_hub_id=None, url=None),
+        num_classes=0,
+        in_chans=in_chans,
+        **kwargs,
+    )
+    log.info("backbone %s: weights loaded from %s", name, path)
+    return model
+
+
+def freeze(module: nn.Module, has_weights: bool, name: str = "backbone") -> None:
+    """Stop training ``module``; a loud warning when it has no pretrained weights (it would learn nothing)."""
+    if not has_weights:
+        log.warning(
+            "FREEZING %s WITHOUT PRETRAINED WEIGHTS: a frozen random network learns nothing. "
+            "Give model.weights=FILE, or set model.freeze_backbone=false.",
+            name,
+        )
+    for p in module.parameters():
+        p.requires_grad_(False)
