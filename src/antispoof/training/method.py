@@ -41,6 +41,11 @@ class Method(L.LightningModule):
         """Build the method a config describes (the config's own schema must be ``cls.config_schema``)."""
         return cls(config)
 
+    @classmethod
+    def for_inference(cls, config: EngineConfig) -> Method:
+        """Build the method for scoring only (e.g. without a distillation teacher); weights are loaded after."""
+        return cls.from_config(config)
+
     @abstractmethod
     def training_loss(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float | Tensor]]:
         """The loss to minimise on ``batch`` and named values to log."""

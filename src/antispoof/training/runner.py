@@ -1,0 +1,186 @@
+"""Train, resume and reload runs: the engine's entry points.
+
+``train(config)`` creates a run folder (config, seed, git revision), builds the method
+named by ``model.method`` and fits it with Lightning; ``resume(run_dir)`` continues it
+from ``checkpoints/last.ckpt`` with the saved config; ``load_trained(run_dir)`` gives the
+trained method for evaluation. Precision, devices, nodes and strategy come from the
+config (``train.*``), so one code path serves CPU, one GPU and multi-node DDP.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from antispoof._registry import METHODS
+from antispoof.config import ConfigError, load_config, parse_override
+from antispoof.training.checkpoints import LAST_CHECKPOINT, WEIGHTS_FILE, ExportWeights, load_weights
+from antispoof.training.config import EngineConfig
+from antispoof.training.datamodule import FramesDataModule
+from antispoof.training.method import Method
+
+__all__ = ["method_class", "load_method_config", "read_run_config", "build_trainer", "fit", "train", "resume", "load_trained"]
+
+log = logging.getLogger(__name__)
+
+Datasets = tuple[Any, Any]
+
+
+def method_class(name: str) -> type[Method]:
+    """The method class registered as ``name`` (imports the method modules first)."""
+    import antispoof.models  # noqa: F401  (registers the methods)
+    import antispoof.training.distill  # noqa: F401
+
+    return METHODS.get(name)
+
+
+def _method_name(raw: dict[str, Any], overrides: Sequence[str], default: str) -> str:
+    model = raw.get("model")
+    name = model.get("method", default) if isinstance(model, dict) else default
+    for item in overrides:
+        key, value = parse_override(item)
+        if key == "model.method":
+            name = value
+    return str(name)
+
+
+def load_method_config(path: str | Path | None, overrides: Sequence[str] = (), default_method: str = "entry") -> EngineConfig:
+    """Read a config with the schema of the method it names (``model.method``, default ``entry``)."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {p} does not exist; give the path of a YAML file (e.g. src/antispoof/configs/entry.yaml)")
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    cls = method_class(_method_name(raw, overrides, default_method))
+    return load_config(cls.config_schema, path, overrides)
+
+
+def read_run_config(run_dir: str | Path) -> EngineConfig:
+    """The resolved config a run folder was trained with."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found; give a run folder made by `antispoof train`")
+    return load_method_config(path)
+
+
+def build_trainer(config: EngineConfig, run_dir: Path, callbacks: Sequence[Any] = (), log_version: str = "") -> Any:
+    """A Lightning Trainer from ``config.train``: checkpoints every epoch, safetensors export, CSV logs."""
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    t = config.train
+    facts = {
+        "method": config.model.method,
+        "backbone": config.model.backbone,
+        "image_size": config.data.image_size,
+    }
+    checkpoint = ModelCheckpoint(dirpath=run_dir / LAST_CHECKPOINT.parent, filename="last", save_top_k=1, every_n_epochs=1, enable_version_counter=False)
+    all_callbacks: list[Any] = [checkpoint, ExportWeights(run_dir, facts), *callbacks]
+    if t.progress:
+        from lightning.pytorch.callbacks import RichProgressBar
+
+        all_callbacks.append(RichProgressBar(leave=True))
+    return L.Trainer(
+        default_root_dir=run_dir,
+        max_epochs=t.max_epochs,
+        max_steps=t.max_steps,
+        accelerator=t.accelerator,
+        devices=t.devices,
+        num_nodes=t.num_nodes,
+        strategy=t.strategy,
+        precision=t.precision,
+        sync_batchnorm=t.sync_batchnorm,
+        deterministic=t.deterministic,
+        limit_val_batches=t.limit_val_batches,
+        num_sanity_val_steps=0,
+        log_every_n_steps=t.log_every_n_steps,
+        logger=CSVLogger(save_dir=run_dir, name="logs", version=log_version),
+        callbacks=all_callbacks,
+        enable_progress_bar=t.progress,
+        enable_model_summary=False,
+        use_distributed_sampler=False,  # FramesDataModule shards with its own seeded sampler
+    )
+
+
+def fit(config: EngineConfig, run_dir: Path, datasets: Datasets, *, resume: bool = False, callbacks: Sequence[Any] = ()) -> Path:
+    """Build the method and fit it on ``datasets = (train, dev or None)``; continue from the last checkpoint when ``resume``."""
+    import lightning as L
+
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    method = method_class(config.model.method).from_config(config)
+    train_set, dev_set = datasets
+    data = FramesDataModule(
+        train_set,
+        dev_set,
+        image_size=config.data.image_size,
+        augment=config.train.augment,
+        batch_size=config.train.batch_size,
+        num_workers=config.train.num_workers,
+        seed=config.seed,
+    )
+    ckpt, log_version = None, ""
+    if resume:
+        ckpt = run_dir / LAST_CHECKPOINT
+        if not ckpt.is_file():
+            raise FileNotFoundError(f"no checkpoint at {ckpt}: the run was killed before its first epoch ended; train it again")
+        log.info("resuming %s from %s", run_dir, ckpt)
+        log_version = f"resumed-{sum(1 for p in (run_dir / 'logs').glob('resumed-*')) + 1}"
+    trainer = build_trainer(config, run_dir, callbacks, log_version=log_version)
+    trainer.fit(method, datamodule=data, ckpt_path=ckpt)
+    return run_dir
+
+
+def _datasets_for(config: EngineConfig) -> Datasets:
+    from antispoof.training.frames import training_datasets
+
+    return training_datasets(config)
+
+
+def train(
+    config: EngineConfig,
+    *,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    datasets: Datasets | None = None,
+    callbacks: Sequence[Any] = (),
+    command: list[str] | None = None,
+) -> Path:
+    """Train ``config`` into a new run folder (``out``, or an automatic name under ``runs/``); returns the folder."""
+    from antispoof.runs import create_run
+
+    if out is None:
+        run = create_run(config, command=command)
+    else:
+        out = Path(out)
+        run = create_run(config, root=out.parent, name=out.name, overwrite=overwrite, command=command)
+    with run:
+        return fit(config, run.dir, datasets if datasets is not None else _datasets_for(config), callbacks=callbacks)
+
+
+def resume(run_dir: str | Path, *, datasets: Datasets | None = None, callbacks: Sequence[Any] = ()) -> Path:
+    """Continue a killed run from its last checkpoint, with its saved config; returns the folder."""
+    from antispoof._logging import add_file_handler
+
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    handler = add_file_handler(run_dir / "run.log")
+    try:
+        return fit(config, run_dir, datasets if datasets is not None else _datasets_for(config), resume=True, callbacks=callbacks)
+    finally:
+        logging.getLogger("antispoof").removeHandler(handler)
+        handler.close()
+
+
+def load_trained(run_dir: str | Path) -> Method:
+    """The trained method of a run folder, weights loaded, in eval mode (for evaluation and inference)."""
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    method = method_class(config.model.method).for_inference(config)
+    load_weights(method.network(), run_dir / WEIGHTS_FILE)
+    return method.eval()
