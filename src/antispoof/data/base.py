@@ -25,6 +25,14 @@ relative to the root); ``box_x0``, ``box_y0``, ``box_x1``, ``box_y1`` (the face 
 still image or frame, in pixels, where the dataset or generator knows it; the
 ``dataset`` face detector uses it); and the visible-cue attributes of seed 000, each 0
 or 1, or missing (NaN) where the dataset does not annotate it: ``ATTRIBUTES``.
+
+Further optional columns some adapters fill: ``pai_class`` (the coarse class of the
+species shared across datasets: ``bonafide``, ``print``, ``replay``, ``mask`` or
+``other``; the real/print/replay head of seed 002 reads it), ``max_frames`` (how many
+leading frames of the video a protocol allows, -1 for all: SiW Protocol 1 trains on the
+first 60), ``device`` (capture camera or phone), and dataset-specific columns named in
+each adapter's docstring. Protocols that combine datasets add ``dataset`` and ``root``
+(the root the row's paths are relative to).
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ __all__ = [
     "MANIFEST_COLUMNS",
     "OPTIONAL_COLUMNS",
     "BOX_COLUMNS",
+    "PAI_CLASSES",
     "DatasetAdapter",
 ]
 
@@ -65,6 +74,7 @@ ATTRIBUTES = (
 MANIFEST_COLUMNS = ("path", "label", "pai", "subject", "session", "video", "frame", "domain", "split")
 BOX_COLUMNS = ("box_x0", "box_y0", "box_x1", "box_y1")
 OPTIONAL_COLUMNS = ("ir_path", "depth_path", *BOX_COLUMNS, *ATTRIBUTES)
+PAI_CLASSES = ("bonafide", "print", "replay", "mask", "other")
 
 
 class DatasetAdapter(ABC):
@@ -76,6 +86,8 @@ class DatasetAdapter(ABC):
     """
 
     name: ClassVar[str] = ""
+    # The protocol used when none is given (None: the caller must choose one).
+    default_protocol: ClassVar[str | None] = None
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -93,5 +105,6 @@ class DatasetAdapter(ABC):
 
         Each value may hold ``"box"``: ``(x0, y0, x1, y1)`` in pixels and/or ``"eyes"``:
         ``((left_x, left_y), (right_x, right_y))``. Still images use frame index -1.
+        "left" is the eye seen on the left of the image (the subject's right eye).
         """
         return None

@@ -1,0 +1,175 @@
+"""Shared plumbing of the dataset adapters: safe paths, clear errors, the manifest table.
+
+Every adapter reports problems the same way: a root that does not look like the
+dataset names what was expected and what was found; files a list or a protocol names
+but the disk lacks are listed (first few and the count), never dropped silently; a
+path that would leave the dataset root is refused.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from antispoof.data.base import MANIFEST_COLUMNS, SPLITS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DatasetError",
+    "ProtocolMismatchError",
+    "UnsafePathError",
+    "preview",
+    "safe_relpath",
+    "list_root",
+    "root_error",
+    "require_dir",
+    "check_exists",
+    "warn_absent",
+    "check_split",
+    "check_protocol",
+    "to_frame",
+    "select_split",
+]
+
+SHOWN = 5  # how many offending entries a message lists before "... and N more"
+
+
+class DatasetError(ValueError):
+    """A dataset root, list file or manifest is not what the adapter expects."""
+
+
+class ProtocolMismatchError(DatasetError):
+    """The dataset's own protocol files disagree with the published protocol rules."""
+
+
+class UnsafePathError(DatasetError):
+    """A path in a manifest or list file would leave the dataset root."""
+
+
+def preview(items: Iterable[Any], shown: int = SHOWN) -> str:
+    """``'a, b, c ... and 7 more'``: the first few items and how many were left out."""
+    items = [str(i) for i in items]
+    head = ", ".join(items[:shown])
+    rest = len(items) - shown
+    return f"{head} ... and {rest} more" if rest > 0 else head
+
+
+def safe_relpath(path: str, *, where: str = "") -> str:
+    """Normalise a relative dataset path to '/' form; refuse absolute paths and '..' escapes.
+
+    Raises:
+        UnsafePathError: the path is empty, absolute (``/x``, ``C:\\x``, ``\\\\server``) or
+            climbs out of the root (``../../etc/passwd``).
+    """
+    text = str(path).strip().replace("\\", "/")
+    context = f" ({where})" if where else ""
+    if not text:
+        raise UnsafePathError(f"empty path{context}; every row needs a file path relative to the dataset root")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        raise UnsafePathError(
+            f"absolute path {path!r}{context} refused: paths must be relative to the dataset root"
+        )
+    parts = [p for p in PurePosixPath(text).parts if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafePathError(
+            f"path {path!r}{context} refused: '..' would leave the dataset root; "
+            "write paths relative to the root, inside it"
+        )
+    if not parts:
+        raise UnsafePathError(f"path {path!r}{context} names no file")
+    return "/".join(parts)
+
+
+def list_root(root: Path, limit: int = 12) -> str:
+    """A short description of what a folder holds, for error messages."""
+    if not root.exists():
+        return "nothing (the path does not exist)"
+    if not root.is_dir():
+        return "a file, not a folder"
+    entries = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
+    if not entries:
+        return "an empty folder"
+    return preview(entries, limit)
+
+
+def root_error(dataset: str, root: Path, expected: str) -> DatasetError:
+    """The error for a root that does not look like ``dataset``: what was expected, what was found."""
+    return DatasetError(
+        f"{root} does not look like a {dataset} root: expected {expected}; found {list_root(root)}. "
+        f"Point --root at the folder that holds the dataset as distributed."
+    )
+
+
+def require_dir(root: Path, dataset: str, expected: str) -> Path:
+    """Return ``root`` if it is a folder, else raise the root error."""
+    if not root.is_dir():
+        raise root_error(dataset, root, expected)
+    return root
+
+
+def check_exists(root: Path, paths: Iterable[str], source: str) -> None:
+    """Raise ``FileNotFoundError`` listing the first few (and the count) of ``paths`` absent under ``root``."""
+    missing = [p for p in paths if not (root / p).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} file(s) named by {source} are missing under {root}: {preview(missing)}. "
+            "Restore them (or remove their rows) and run again."
+        )
+
+
+def warn_absent(dataset: str, root: Path, absent: Sequence[str]) -> None:
+    """Log (never silently drop) the videos a complete copy of ``dataset`` would have but this one lacks."""
+    if absent:
+        logger.warning(
+            "%s at %s lacks %d video(s) of the complete dataset (listing the ones present): %s",
+            dataset,
+            root,
+            len(absent),
+            preview(absent),
+        )
+
+
+def check_split(split: str | None) -> str | None:
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    return split
+
+
+def check_protocol(dataset: str, protocol: str | None, known: Sequence[str], default: str | None) -> str:
+    """Resolve ``protocol`` against the dataset's ``known`` names (``default`` when None)."""
+    if protocol is None:
+        if default is None:
+            raise ValueError(f"{dataset} needs a protocol; choose one of {', '.join(known)}")
+        return default
+    if protocol not in known:
+        close = difflib.get_close_matches(protocol, known, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise KeyError(f"unknown {dataset} protocol {protocol!r}{hint} Protocols: {', '.join(known)}")
+    return protocol
+
+
+def to_frame(rows: Sequence[Mapping[str, Any]], extra: Sequence[str] = ()) -> pd.DataFrame:
+    """Build the manifest DataFrame: the manifest columns first, then ``extra`` in order."""
+    import pandas as pd
+
+    columns = [*MANIFEST_COLUMNS, *[c for c in extra if c not in MANIFEST_COLUMNS]]
+    frame = pd.DataFrame.from_records(list(rows), columns=columns)
+    frame["frame"] = frame["frame"].astype("int64") if len(frame) else frame["frame"].astype("int64")
+    for column in ("path", "label", "pai", "subject", "session", "video", "domain", "split"):
+        frame[column] = frame[column].astype(str)
+    return frame.reset_index(drop=True)
+
+
+def select_split(frame: pd.DataFrame, split: str | None) -> pd.DataFrame:
+    """Rows of ``split`` (all rows when None), index reset."""
+    check_split(split)
+    if split is None:
+        return frame.reset_index(drop=True)
+    return frame[frame["split"] == split].reset_index(drop=True)

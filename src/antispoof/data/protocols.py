@@ -1,0 +1,238 @@
+"""Protocol objects that compose: intra-dataset, cross-dataset, leave-one-dataset-out, leave-one-attack-out.
+
+Every protocol answers ``samples(split)`` with the manifest columns plus ``dataset``
+(the registered adapter name) and ``root`` (the folder the row's ``path`` is relative
+to), so rows of several datasets can share one table. Rows of different datasets may
+share a ``subject`` string: group by (``dataset``, ``subject``).
+
+Conventions (written here once, used by every cross-dataset experiment):
+
+- :class:`IntraDataset`: one dataset, one of its official protocols, its own splits.
+- :class:`CrossDataset` (train on A, test on B): train = the ``train`` split of every
+  source (under the source's protocol), dev = the sources' ``dev`` split (empty for
+  CASIA-FASD, MSU-MFSD, SiW and CelebA-Spoof, which define none), test = the target's
+  ``test`` split. ``source_splits`` / ``target_splits`` widen this (e.g. all splits of
+  the sources, the whole target) for the papers that do so.
+- :func:`leave_one_dataset_out` (O&C&I -> M and its siblings): O = OULU-NPU under ``all``
+  (Train_files / Dev_files / Test_files, every phone, session and PAI), C = CASIA-FASD
+  ``grandtest``, I = Replay-Attack ``grandtest``, M = MSU-MFSD ``grandtest``; the three
+  sources train (their train splits; dev = their dev splits), the target's test split
+  tests.
+- :class:`LeaveOneAttackOut` (seed 001's attack-specific folds): over the train split of
+  a base protocol, fold *k* holds out attack species *k*: its train split keeps the
+  other species and the bona fide rows of the subjects not assigned to fold *k*; its dev
+  split is species *k* plus the bona fide rows of fold *k*'s subjects (subjects are
+  assigned to folds at random with a fixed seed, as the paper assigns real subjects);
+  test is the base test split unchanged.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from antispoof._registry import DATASETS
+from antispoof.data._checks import check_split
+from antispoof.data.base import BONAFIDE, SPLITS, DatasetAdapter
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "Protocol",
+    "IntraDataset",
+    "CrossDataset",
+    "LeaveOneAttackOut",
+    "leave_one_dataset_out",
+    "OCIM",
+    "open_dataset",
+]
+
+# The four datasets of the O, C, I, M benchmark and the protocol each one enters with.
+OCIM: dict[str, tuple[str, str]] = {
+    "O": ("oulu-npu", "all"),
+    "C": ("casia-fasd", "grandtest"),
+    "I": ("replay-attack", "grandtest"),
+    "M": ("msu-mfsd", "grandtest"),
+}
+
+
+def open_dataset(name: str, root: str | Path) -> DatasetAdapter:
+    """The registered adapter ``name`` reading ``root`` (``KeyError`` with close matches if unknown)."""
+    import antispoof.data  # noqa: F401  (registers the adapters)
+
+    return DATASETS.get(name)(root)
+
+
+def _empty_like(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.iloc[0:0].copy()
+
+
+class Protocol(ABC):
+    """A set of rows split into train / dev / test; ``samples(split)`` gives one split (or all)."""
+
+    name: str = ""
+
+    @abstractmethod
+    def samples(self, split: str | None = None) -> pd.DataFrame:
+        """Rows of ``split`` (all splits when None) with the manifest columns plus ``dataset`` and ``root``."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+@dataclass(repr=False)
+class IntraDataset(Protocol):
+    """One dataset under one of its protocols (the dataset's default when ``protocol`` is None)."""
+
+    adapter: DatasetAdapter
+    protocol: str | None = None
+    name: str = field(default="", init=False)
+
+    def __post_init__(self) -> None:
+        protocol = self.protocol or self.adapter.default_protocol or "?"
+        self.name = f"{self.adapter.name}:{protocol}"
+
+    @classmethod
+    def open(cls, dataset: str, root: str | Path, protocol: str | None = None) -> IntraDataset:
+        return cls(open_dataset(dataset, root), protocol)
+
+    def samples(self, split: str | None = None) -> pd.DataFrame:
+        frame = self.adapter.samples(self.protocol, check_split(split))
+        frame["dataset"] = self.adapter.name
+        frame["root"] = str(self.adapter.root)
+        return frame
+
+
+@dataclass(repr=False)
+class CrossDataset(Protocol):
+    """Train (and dev) on the ``sources``, test on the ``target``; see the module conventions."""
+
+    sources: Sequence[Protocol]
+    target: Protocol
+    source_splits: Sequence[str] = ("train",)
+    dev_splits: Sequence[str] = ("dev",)
+    target_splits: Sequence[str] = ("test",)
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.sources, Protocol):
+            self.sources = [self.sources]
+        if not self.sources:
+            raise ValueError("a cross-dataset protocol needs at least one source")
+        for s in (*self.source_splits, *self.dev_splits, *self.target_splits):
+            check_split(s)
+        if not self.name:
+            self.name = "&".join(s.name for s in self.sources) + "->" + self.target.name
+
+    def _gather(self, protocols: Sequence[Protocol], splits: Sequence[str], as_split: str) -> pd.DataFrame:
+        import pandas as pd
+
+        parts = [p.samples(s) for p in protocols for s in splits]
+        if not parts:
+            return _empty_like(self.target.samples("test")).assign(split=as_split)
+        frame = pd.concat(parts, ignore_index=True)
+        frame["split"] = as_split
+        return frame
+
+    def samples(self, split: str | None = None) -> pd.DataFrame:
+        import pandas as pd
+
+        check_split(split)
+        wanted = [split] if split else list(SPLITS)
+        parts = []
+        for s in wanted:
+            if s == "train":
+                parts.append(self._gather(self.sources, self.source_splits, "train"))
+            elif s == "dev":
+                parts.append(self._gather(self.sources, self.dev_splits, "dev"))
+            else:
+                parts.append(self._gather([self.target], self.target_splits, "test"))
+        return pd.concat(parts, ignore_index=True)
+
+
+def leave_one_dataset_out(target: str, roots: Mapping[str, str | Path], **splits: Sequence[str]) -> CrossDataset:
+    """O&C&I -> M and its siblings: ``target`` is one of O, C, I, M; ``roots`` maps each letter to its root.
+
+    ``splits`` may override ``source_splits``, ``dev_splits`` and ``target_splits`` of
+    :class:`CrossDataset`.
+    """
+    target = target.upper()
+    if target not in OCIM:
+        raise KeyError(f"unknown leave-one-dataset-out target {target!r}; choose one of {', '.join(OCIM)}")
+    missing = [letter for letter in OCIM if letter not in roots]
+    if missing:
+        raise KeyError(
+            f"leave-one-dataset-out needs a root for each of O, C, I, M; missing {', '.join(missing)} "
+            f"({', '.join(f'{k}={v[0]}' for k, v in OCIM.items())})"
+        )
+
+    def intra(letter: str) -> IntraDataset:
+        dataset, protocol = OCIM[letter]
+        return IntraDataset.open(dataset, roots[letter], protocol)
+
+    sources = [intra(letter) for letter in OCIM if letter != target]
+    name = "&".join(letter for letter in OCIM if letter != target) + f"->{target}"
+    return CrossDataset(sources, intra(target), name=name, **splits)
+
+
+@dataclass(repr=False)
+class LeaveOneAttackOut(Protocol):
+    """Fold ``held_out`` of the attack-specific folds over ``base``'s train split (see module doc)."""
+
+    base: Protocol
+    held_out: str
+    seed: int = 0
+    name: str = field(default="", init=False)
+
+    def __post_init__(self) -> None:
+        self.name = f"{self.base.name}/without-{self.held_out}"
+
+    @staticmethod
+    def species(base: Protocol) -> list[str]:
+        """The attack species of ``base``'s train split, sorted: one fold each."""
+        frame = base.samples("train")
+        return sorted(set(frame.loc[frame["label"] != BONAFIDE, "pai"]))
+
+    @classmethod
+    def folds(cls, base: Protocol, seed: int = 0) -> list[LeaveOneAttackOut]:
+        return [cls(base, s, seed) for s in cls.species(base)]
+
+    def _subject_folds(self, frame: pd.DataFrame, species: list[str]) -> dict[tuple[str, str], int]:
+        keys = sorted({self._key(row) for row in frame[frame["label"] == BONAFIDE].itertuples()})
+        random.Random(self.seed).shuffle(keys)
+        return {key: i % len(species) for i, key in enumerate(keys)}
+
+    @staticmethod
+    def _key(row: object) -> tuple[str, str]:
+        subject = getattr(row, "subject") or getattr(row, "video")
+        return (getattr(row, "dataset", ""), subject)
+
+    def samples(self, split: str | None = None) -> pd.DataFrame:
+        import pandas as pd
+
+        check_split(split)
+        train = self.base.samples("train")
+        species = sorted(set(train.loc[train["label"] != BONAFIDE, "pai"]))
+        if self.held_out not in species:
+            raise KeyError(
+                f"attack species {self.held_out!r} is not in the train split of {self.base.name}; "
+                f"species there: {', '.join(species) or 'none'}"
+            )
+        fold = species.index(self.held_out)
+        folds = self._subject_folds(train, species)
+        is_live = train["label"] == BONAFIDE
+        in_fold = pd.Series([folds.get(self._key(r), -1) == fold for r in train.itertuples()], index=train.index)
+        held = (~is_live) & (train["pai"] == self.held_out)
+        parts = []
+        if split in (None, "train"):
+            parts.append(train[(is_live & ~in_fold) | (~is_live & ~held)].assign(split="train"))
+        if split in (None, "dev"):
+            parts.append(train[(is_live & in_fold) | held].assign(split="dev"))
+        if split in (None, "test"):
+            parts.append(self.base.samples("test"))
+        return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,207 @@
+"""Replay-Attack (Idiap): 1300 videos of 50 clients, print, photo and video attacks, fixed or hand-held.
+
+Layout (as distributed; ``enroll/`` is for face verification and is not read)::
+
+    root/{train,devel,test}/real/client001_session01_webcam_authenticate_adverse_1.mov
+    root/{train,devel,test}/attack/{fixed,hand}/attack_highdef_client001_session01_highdef_photo_adverse.mov
+    root/face-locations/<same path>.face                (optional: per-frame face boxes)
+    root/protocols/attack-<protocol>-allsupports-<group>.txt, real-<group>.txt   (optional)
+
+Attack names: ``attack_<instrument>_client<id>_session01_<sample device>_<photo|video>_<light>``
+with instrument ``print`` (a highdef photo printed on paper), ``mobile`` (iPhone screen)
+or ``highdef`` (iPad screen). Species (``pai``): ``print``, ``mobile_photo``,
+``highdef_photo``, ``mobile_video``, ``highdef_video``. Split = folder (devel -> dev).
+
+Protocols (the Idiap definitions; every protocol keeps every real video):
+``grandtest`` all attacks; ``print`` print; ``mobile`` mobile photo + video; ``highdef``
+highdef photo + video; ``photo`` print + mobile photo + highdef photo; ``video`` mobile
+video + highdef video; ``digitalphoto`` mobile photo + highdef photo. Published sizes:
+real 60/60/80 (train/dev/test) in every protocol; attacks grandtest 300/300/400, print
+60/60/80, mobile and highdef 120/120/160, photo 180/180/240, video and digitalphoto
+120/120/160. Suffix ``-fixed`` or ``-hand`` (``grandtest-fixed``) keeps only the attacks
+of that support (the Idiap interface's support filter).
+
+When ``protocols/`` holds the list files of the protocol asked for, they must list
+exactly the videos the rules select (an error otherwise), and listed videos must exist.
+
+Face locations: one line per frame ``frame x y width height`` (Idiap format); frames
+with a zero-size box have no face and are left out.
+
+Extra columns: ``support`` (fixed/hand, '' for real), ``light`` (controlled/adverse),
+``device`` (webcam: the capture camera), ``pai_class``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from antispoof._registry import DATASETS
+from antispoof.data._checks import (
+    DatasetError,
+    ProtocolMismatchError,
+    check_exists,
+    check_protocol,
+    preview,
+    root_error,
+    safe_relpath,
+    select_split,
+    to_frame,
+)
+from antispoof.data.base import ATTACK, BONAFIDE, DatasetAdapter
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ReplayAttack", "REPLAY_PROTOCOLS"]
+
+GROUPS = {"train": "train", "devel": "dev", "test": "test"}
+REAL = re.compile(r"^client(\d{3})_session(\d{2})_webcam_authenticate_(controlled|adverse)_(\d+)$")
+ATTACK_NAME = re.compile(
+    r"^attack_(print|mobile|highdef)_client(\d{3})_session(\d{2})_(highdef|mobile)_(photo|video)_(controlled|adverse)$"
+)
+SPECIES = {
+    "grandtest": {"print", "mobile_photo", "highdef_photo", "mobile_video", "highdef_video"},
+    "print": {"print"},
+    "mobile": {"mobile_photo", "mobile_video"},
+    "highdef": {"highdef_photo", "highdef_video"},
+    "photo": {"print", "mobile_photo", "highdef_photo"},
+    "video": {"mobile_video", "highdef_video"},
+    "digitalphoto": {"mobile_photo", "highdef_photo"},
+}
+REPLAY_PROTOCOLS = [*SPECIES] + [f"{p}-{s}" for p in SPECIES for s in ("fixed", "hand")]
+EXPECTED = "train/, devel/ and test/ folders, each with real/ and attack/{fixed,hand}/ holding .mov videos"
+
+
+def _species(instrument: str, kind: str) -> str:
+    return "print" if instrument == "print" else f"{instrument}_{kind}"
+
+
+@DATASETS.register("replay-attack")
+class ReplayAttack(DatasetAdapter):
+    """Replay-Attack with the Idiap protocols grandtest, print, photo, video, digitalphoto, highdef, mobile."""
+
+    name = "replay-attack"
+    default_protocol = "grandtest"
+
+    def __init__(self, root: str | Path) -> None:
+        super().__init__(root)
+        if not any((self.root / g / "real").is_dir() or (self.root / g / "attack").is_dir() for g in GROUPS):
+            raise root_error("Replay-Attack", self.root, EXPECTED)
+        self._rows = self._scan()
+
+    def _scan(self) -> list[dict[str, Any]]:
+        rows = []
+        strange: list[str] = []
+        for group, split in GROUPS.items():
+            for sub in ("real", "attack/fixed", "attack/hand"):
+                directory = self.root / group / sub
+                if not directory.is_dir():
+                    continue
+                for file in sorted(directory.iterdir()):
+                    if file.suffix.lower() != ".mov":
+                        continue
+                    rel = f"{group}/{sub}/{file.name}"
+                    if sub == "real":
+                        match = REAL.match(file.stem)
+                        if not match:
+                            strange.append(rel)
+                            continue
+                        client, session, light, _take = match.groups()
+                        label, pai, support = BONAFIDE, BONAFIDE, ""
+                    else:
+                        match = ATTACK_NAME.match(file.stem)
+                        if not match:
+                            strange.append(rel)
+                            continue
+                        instrument, client, session, _device, kind, light = match.groups()
+                        label, pai, support = ATTACK, _species(instrument, kind), sub.split("/")[1]
+                    rows.append(
+                        {
+                            "path": rel,
+                            "label": label,
+                            "pai": pai,
+                            "subject": client,
+                            "session": session,
+                            "video": rel.rsplit(".", 1)[0],
+                            "frame": -1,
+                            "domain": self.name,
+                            "split": split,
+                            "support": support,
+                            "light": light,
+                            "device": "webcam",
+                            "pai_class": {BONAFIDE: BONAFIDE, "print": "print"}.get(pai, "replay"),
+                        }
+                    )
+        if strange:
+            raise DatasetError(
+                f"{len(strange)} video(s) under {self.root} do not follow Replay-Attack naming "
+                "(client001_session01_webcam_authenticate_adverse_1.mov, "
+                f"attack_highdef_client001_session01_highdef_photo_adverse.mov): {preview(strange)}"
+            )
+        if not rows:
+            raise root_error("Replay-Attack", self.root, EXPECTED)
+        return rows
+
+    def protocols(self) -> list[str]:
+        return list(REPLAY_PROTOCOLS)
+
+    def _check_lists(self, protocol: str, selected: list[dict[str, Any]]) -> None:
+        folder = self.root / "protocols"
+        if not folder.is_dir() or "-" in protocol:
+            return
+        for group, split in GROUPS.items():
+            attack_list = folder / f"attack-{protocol}-allsupports-{group}.txt"
+            real_list = folder / f"real-{protocol}-allsupports-{group}.txt"
+            if not real_list.is_file():
+                real_list = folder / f"real-{group}.txt"
+            for path, label in ((attack_list, ATTACK), (real_list, BONAFIDE)):
+                if not path.is_file():
+                    logger.warning("Replay-Attack list %s is absent; using the published rules alone", path)
+                    continue
+                listed = {safe_relpath(line, where=str(path)) for line in path.read_text().splitlines() if line.strip()}
+                listed = {p if p.endswith(".mov") else p + ".mov" for p in listed}
+                check_exists(self.root, sorted(listed), str(path))
+                chosen = {r["path"] for r in selected if r["split"] == split and r["label"] == label}
+                extra, lacking = sorted(listed - chosen), sorted(chosen - listed)
+                if extra or lacking:
+                    raise ProtocolMismatchError(
+                        f"{path} disagrees with the published Replay-Attack {protocol} rules: "
+                        f"listed but not selected: {len(extra)} ({preview(extra)}); "
+                        f"selected but not listed: {len(lacking)} ({preview(lacking)})"
+                    )
+
+    def samples(self, protocol: str | None = None, split: str | None = None) -> pd.DataFrame:
+        protocol = check_protocol("Replay-Attack", protocol, self.protocols(), self.default_protocol)
+        base, _, support = protocol.partition("-")
+        species = SPECIES[base]
+        selected = [
+            r
+            for r in self._rows
+            if r["label"] == BONAFIDE or (r["pai"] in species and (not support or r["support"] == support))
+        ]
+        self._check_lists(protocol, selected)
+        frame = to_frame(selected, extra=("support", "light", "device", "pai_class"))
+        return select_split(frame, split)
+
+    def face_annotations(self, path: str) -> dict[int, dict[str, Any]] | None:
+        """Boxes per frame from ``face-locations/<video>.face``; None when absent."""
+        rel = safe_relpath(path)
+        face = self.root / "face-locations" / (rel.rsplit(".", 1)[0] + ".face")
+        if not face.is_file():
+            return None
+        out: dict[int, dict[str, Any]] = {}
+        for number, line in enumerate(face.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                frame, x, y, w, h = (int(float(v)) for v in line.split())
+            except ValueError:
+                raise DatasetError(f"{face} line {number}: expected 'frame x y width height'; found {line!r}") from None
+            if w > 0 and h > 0:
+                out[frame] = {"box": (x, y, x + w, y + h)}
+        return out
