@@ -111,3 +111,37 @@ class DistillationMethod(Method):
         out = self.student.predict(batch["image"])
         out.pop("score")
         return out
+
+
+def distillation_config(teacher: str | Path, path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> DistillConfig:
+    """The config of a distillation run: ``path`` (default ``configs/distill.yaml``) and overrides, with the teacher set.
+
+    Data keys the user does not give are taken from the teacher's run (same dataset,
+    protocol, image size and store), so ``antispoof distill RUN`` alone distils on the
+    teacher's data.
+    """
+    from antispoof.config import load_config
+    from antispoof.training.runner import read_run_config
+
+    teacher = Path(teacher)
+    teacher_config = read_run_config(teacher)
+    if path is None:
+        path = Path(__file__).resolve().parents[1] / "configs" / "distill.yaml"
+    given = {o.partition("=")[0].strip() for o in overrides}
+    raw_file = {}
+    if path is not None and Path(path).is_file():
+        import yaml
+
+        raw_file = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("data") or {}
+    inherited = [
+        f"data.{key}={_yaml(value)}"
+        for key, value in teacher_config.data.model_dump(mode="json").items()
+        if f"data.{key}" not in given and key not in raw_file
+    ]
+    return load_config(DistillConfig, path, [*inherited, *overrides, f"distill.teacher={teacher}"])
+
+
+def _yaml(value: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
