@@ -21,6 +21,8 @@ __all__ = ["app", "main"]
 _COMMAND_MODULES = (
     "antispoof.cli._list",
     "antispoof.cli._config",
+    "antispoof.cli._data",
+    "antispoof.cli._prepare",
 )
 
 app = typer.Typer(

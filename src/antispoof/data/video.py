@@ -205,6 +205,7 @@ class VideoReader:
         self._gop_bound = 0  # lower bound on the keyframe interval learned while decoding
         self._decoder: Iterator[object] | None = None
         self._position = -1  # index of the last decoded frame
+        self.decoded = 0  # frames decoded so far (what seeking saves shows here)
 
     # -- metadata -------------------------------------------------------------------------
     @property
@@ -254,6 +255,7 @@ class VideoReader:
             self._decoder = self._container.decode(self._stream)
         try:
             frame = next(self._decoder)  # type: ignore[call-overload]
+            self.decoded += 1
         except StopIteration:
             return None
         except (av.FFmpegError, ValueError) as err:

@@ -1,0 +1,69 @@
+"""``antispoof prepare``: build a frame store (face crops + Parquet index) from a dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("prepare")(prepare_command)
+
+
+def prepare_command(
+    dataset: str = typer.Option(..., "--dataset", help="Registered dataset name (`antispoof list datasets`)."),
+    root: Path = typer.Option(..., "--root", help="Folder holding the dataset in its original layout."),
+    out: Path = typer.Option(..., "--out", help="Frame store folder to create or resume."),
+    protocol: str = typer.Option(None, "--protocol", help="Official protocol (default: the dataset's own default)."),
+    detector: str = typer.Option(None, "--detector", help="Face detector (`antispoof list detectors`); default blazeface."),
+    every: int = typer.Option(None, "--every", help="Take every Nth frame of each video (default 10)."),
+    frames: int = typer.Option(None, "--frames", help="Take N evenly spaced frames of each video."),
+    first: int = typer.Option(None, "--first", help="Take the first N frames of each video."),
+    clip_len: int = typer.Option(None, "--clip-len", help="Take clips of T frames (with --clip-stride, --clips)."),
+    clip_stride: int = typer.Option(1, "--clip-stride", help="Frame step inside a clip."),
+    clips: int = typer.Option(1, "--clips", help="Clips per video."),
+    seed: int = typer.Option(None, "--seed", help="Seed for random clip placement (evenly spread without it)."),
+    size: int = typer.Option(256, "--size", help="Crop side in pixels."),
+    scale: float = typer.Option(1.5, "--scale", help="Crop side / face box side, 1.0 to 4.0."),
+    align: bool = typer.Option(False, "--align/--no-align", help="Level the eyes (detectors with landmarks)."),
+    min_face: float = typer.Option(32.0, "--min-face", help="Faces smaller than this (pixels) count as failures."),
+    image_format: str = typer.Option("jpg", "--format", help="Crop file format: jpg (default) or png."),
+    workers: int = typer.Option(1, "--workers", help="Parallel worker processes."),
+) -> None:
+    """Sample frames, detect and crop faces, and write a resumable frame store with one Parquet index."""
+    from antispoof._registry import DATASETS, load_all
+    from antispoof.data._prepare import prepare_store
+    from antispoof.data.sampling import FrameSampler
+    from antispoof.faces import DEFAULT_DETECTOR
+
+    load_all()
+    if not root.is_dir():
+        raise FileNotFoundError(f"dataset root {root} does not exist or is not a folder")
+    adapter = DATASETS.create(dataset, root=root)
+    sampler = FrameSampler.from_options(
+        every=every, frames=frames, first=first, clip_len=clip_len, clip_stride=clip_stride, num_clips=clips, seed=seed
+    )
+    report = prepare_store(
+        adapter,
+        out,
+        dataset=dataset,
+        protocol=protocol,
+        detector=detector or DEFAULT_DETECTOR,
+        sampler=sampler,
+        size=size,
+        scale=scale,
+        align=align,
+        min_face=min_face,
+        image_format=image_format,
+        workers=workers,
+    )
+    typer.echo(
+        f"{out}: {report.frames} frames from {report.units_done} sources "
+        f"({report.units_skipped} already done), {report.failed_frames} failed, "
+        f"{report.frames_per_second:.1f} frames/s"
+    )
+    if report.unreadable:
+        typer.echo(f"{len(report.unreadable)} unreadable files (recorded in the index, failure=unreadable_file):", err=True)
+        for line in report.unreadable:
+            typer.echo(f"  {line}", err=True)

@@ -1,0 +1,246 @@
+"""The frame store on disk and the PyTorch Dataset every method trains on.
+
+``antispoof prepare`` (see :func:`antispoof.data._prepare.prepare_store`) writes a store:
+face crops plus one Parquet index with a row per sampled frame. :class:`FrameStore`
+opens it; :class:`FrameDataset` serves its frames, clips of frames, and pixel-aligned
+RGB/IR/Depth crops.
+
+Item of :class:`FrameDataset` (a dict):
+
+============== ===========================================================================
+key            value
+============== ===========================================================================
+``image``      ``transform(rgb)``; without a transform the RGB uint8 ``HxWx3`` ndarray.
+               For clips: the T transformed frames in time order, stacked (``[T, ...]``
+               ndarray or tensor, whichever the transform returns)
+``label``      int, 1 = bona fide, 0 = attack (the score convention: higher = bona fide)
+``attributes`` float32 array of the 7 ``data.base.ATTRIBUTES``, NaN where unknown
+``pai``, ``video``, ``subject``, ``domain``, ``split``   str
+``frame``      int frame index (the first frame for a clip; ``frames`` lists them all)
+``ir``/``depth``   when asked for in ``modalities``: uint8 ``HxW`` arrays (see transforms)
+============== ===========================================================================
+
+Transforms: a plain callable is applied to each modality on its own (``transform(rgb)``,
+``transform(ir)``...): fine for deterministic transforms. For random augmentation of
+aligned modalities, give an albumentations ``Compose`` with
+``additional_targets={"ir": "image", "depth": "image"}``: the dataset then calls it once
+as ``transform(image=rgb, ir=ir, depth=depth)`` so every modality gets the same
+geometry. No normalisation happens here; it belongs to the transform.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from antispoof.data.base import ATTRIBUTES, BONAFIDE
+
+__all__ = ["FrameStore", "FrameDataset", "MODALITIES"]
+
+logger = logging.getLogger(__name__)
+
+MODALITIES = ("rgb", "ir", "depth")
+_CROP_COLUMN = {"rgb": "crop", "ir": "ir_crop", "depth": "depth_crop"}
+
+
+class FrameStore:
+    """An existing frame store: ``.index`` (pandas DataFrame, one row per frame) and ``.settings`` (dict)."""
+
+    def __init__(self, path: str | Path) -> None:
+        import pandas as pd
+
+        self.path = Path(path)
+        settings, index = self.path / "settings.json", self.path / "index.parquet"
+        for needed in (settings, index):
+            if not needed.is_file():
+                raise FileNotFoundError(
+                    f"{self.path} is not a complete frame store ({needed.name} missing); "
+                    "build it with `antispoof prepare --dataset NAME --root DIR --out STORE`"
+                )
+        self.settings: dict[str, Any] = json.loads(settings.read_text())
+        self.index: pd.DataFrame = pd.read_parquet(index)
+
+    @property
+    def failed(self) -> Any:
+        """Rows of frames whose face could not be acquired (``failure`` not empty)."""
+        return self.index[self.index["failure"] != ""]
+
+    def failure_counts(self) -> dict[str, int]:
+        """Number of failed frames per reason (the text before ':')."""
+        reasons = self.failed["failure"].str.split(":").str[0]
+        return {str(k): int(v) for k, v in reasons.value_counts().items()}
+
+    def read(self, relative: str, modality: str = "rgb") -> np.ndarray:
+        """Load one crop: RGB uint8 HxWx3, or uint8 HxW for ``ir``/``depth``."""
+        import cv2
+
+        path = self.path / relative
+        flag = cv2.IMREAD_COLOR if modality == "rgb" else cv2.IMREAD_GRAYSCALE
+        image = cv2.imread(str(path), flag)
+        if image is None:
+            raise FileNotFoundError(f"crop {path} is missing or unreadable; re-run `antispoof prepare` into {self.path}")
+        return np.ascontiguousarray(image[:, :, ::-1]) if modality == "rgb" else image
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __repr__(self) -> str:
+        return f"FrameStore({str(self.path)!r}, {len(self.index)} frames, {len(self.failed)} failed)"
+
+
+def _torch_dataset_base() -> type:
+    try:
+        from torch.utils.data import Dataset
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return object
+    return Dataset
+
+
+class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
+    """Frames or clips of a :class:`FrameStore` as PyTorch dataset items (see the module docstring).
+
+    Args:
+        store: a FrameStore or its folder.
+        split: ``train``, ``dev``, ``test`` or None for all rows.
+        transform: applied to each image (see the module docstring for modalities).
+        modalities: any of ``rgb``, ``ir``, ``depth``; ``rgb`` always comes as ``image``.
+        clip_len: when given, items are clips of this many stored frames of one video,
+            taken ``clip_stride`` stored frames apart, in windows that do not overlap;
+            a video with fewer frames gives one clip padded by repeating its last frame.
+        clip_stride: step between the frames of a clip, in stored frames.
+        include_failed: keep frames whose face was not acquired; their images are black
+            (zeros of the store's crop size) and ``failure`` says why. Off by default:
+            failed frames are then left out of the items but listed in :attr:`failed`.
+    """
+
+    def __init__(
+        self,
+        store: FrameStore | str | Path,
+        split: str | None = None,
+        transform: Callable[..., Any] | None = None,
+        modalities: Sequence[str] = ("rgb",),
+        clip_len: int | None = None,
+        clip_stride: int = 1,
+        include_failed: bool = False,
+    ) -> None:
+        self.store = store if isinstance(store, FrameStore) else FrameStore(store)
+        unknown = [m for m in modalities if m not in MODALITIES]
+        if unknown or "rgb" not in modalities:
+            raise ValueError(f"modalities must include 'rgb' and come from {MODALITIES}; got {tuple(modalities)}")
+        if split is not None and split not in ("train", "dev", "test"):
+            raise ValueError(f"split must be 'train', 'dev', 'test' or None, got {split!r}")
+        if clip_len is not None and clip_len < 1:
+            raise ValueError(f"clip_len must be a positive number of frames, got {clip_len}")
+        if clip_stride < 1:
+            raise ValueError(f"clip_stride must be >= 1, got {clip_stride}")
+        self.split, self.transform = split, transform
+        self.modalities = tuple(modalities)
+        self.clip_len, self.clip_stride = clip_len, clip_stride
+        index = self.store.index
+        rows = index if split is None else index[index["split"] == split]
+        self.failed = rows[rows["failure"] != ""].reset_index(drop=True)
+        """Failed frames of this split (kept out of the items unless ``include_failed``)."""
+        self.rows = (rows if include_failed else rows[rows["failure"] == ""]).reset_index(drop=True)
+        missing = [m for m in self.modalities if m != "rgb" and (self.rows[_CROP_COLUMN[m]] == "").any()]
+        if missing and len(self.rows):
+            raise ValueError(
+                f"modalities {missing} were asked for but some frames of {self.store.path} have no such crop; "
+                "prepare the store from a dataset whose manifest has ir_path/depth_path, or drop them"
+            )
+        self._attributes = self.rows[list(ATTRIBUTES)].to_numpy(dtype=np.float32)
+        self._clips = self._make_clips() if clip_len else None
+        if len(self.failed):
+            kept = "kept (black images)" if include_failed else "left out"
+            logger.info("%s split=%s: %d failed frames %s", self.store.path, split, len(self.failed), kept)
+
+    def _make_clips(self) -> list[list[int]]:
+        clips: list[list[int]] = []
+        span = (self.clip_len - 1) * self.clip_stride + 1  # type: ignore[operator]
+        groups = self.rows.sort_values(["source", "video", "frame"], kind="stable").groupby(["source", "video"], sort=True)
+        for _, group in groups:
+            positions = group.index.to_list()
+            if len(positions) < span:
+                taken = positions[:: self.clip_stride]
+                clips.append(taken + [taken[-1]] * (self.clip_len - len(taken)))  # type: ignore[operator]
+                continue
+            for start in range(0, len(positions) - span + 1, span):
+                clips.append(positions[start : start + span : self.clip_stride])
+        return clips
+
+    def __len__(self) -> int:
+        return len(self._clips) if self._clips is not None else len(self.rows)
+
+    def _load(self, position: int) -> dict[str, Any]:
+        row = self.rows.iloc[position]
+        size = int(self.store.settings.get("size", 0)) or 1
+        images: dict[str, np.ndarray] = {}
+        for modality in self.modalities:
+            relative = row[_CROP_COLUMN[modality]]
+            if relative:
+                images[modality] = self.store.read(relative, modality)
+            else:  # a failed frame kept by include_failed
+                shape = (size, size, 3) if modality == "rgb" else (size, size)
+                images[modality] = np.zeros(shape, dtype=np.uint8)
+        return self._apply(images)
+
+    def _apply(self, images: dict[str, np.ndarray]) -> dict[str, Any]:
+        if self.transform is None:
+            return images
+        if getattr(self.transform, "additional_targets", None) is not None or _is_albumentations(self.transform):
+            kwargs = {"image": images["rgb"], **{m: images[m] for m in images if m != "rgb"}}
+            out = self.transform(**kwargs)
+            return {"rgb": out["image"], **{m: out[m] for m in images if m != "rgb"}}
+        return {m: self.transform(img) for m, img in images.items()}
+
+    def _meta(self, position: int) -> dict[str, Any]:
+        row = self.rows.iloc[position]
+        return {
+            "label": int(row["label"] == BONAFIDE),
+            "attributes": self._attributes[position].copy(),
+            "pai": str(row["pai"]),
+            "video": str(row["video"]),
+            "subject": str(row["subject"]),
+            "domain": str(row["domain"]),
+            "split": str(row["split"]),
+            "frame": int(row["frame"]),
+            "failure": str(row["failure"]),
+        }
+
+    def __getitem__(self, item: int) -> dict[str, Any]:
+        if self._clips is None:
+            loaded = self._load(item)
+            out = self._meta(item)
+            out["image"] = loaded.pop("rgb")
+            out.update(loaded)
+            return out
+        positions = self._clips[item]
+        frames = [self._load(p) for p in positions]
+        out = self._meta(positions[0])
+        out["frames"] = [int(self.rows.iloc[p]["frame"]) for p in positions]
+        for modality in self.modalities:
+            key = "image" if modality == "rgb" else modality
+            out[key] = _stack([f[modality] for f in frames])
+        return out
+
+
+def _is_albumentations(transform: Any) -> bool:
+    return type(transform).__module__.startswith("albumentations")
+
+
+def _stack(items: list[Any]) -> Any:
+    first = items[0]
+    if isinstance(first, np.ndarray):
+        return np.stack(items)
+    try:
+        import torch
+
+        if isinstance(first, torch.Tensor):
+            return torch.stack(items)
+    except ImportError:  # pragma: no cover
+        pass
+    return items
