@@ -271,6 +271,11 @@ def evaluate(
             f"{int(units.failed_to_acquire.sum())} presentation(s) failed to acquire; they are counted in "
             "n_failed_to_acquire and left out of every error rate (ISO/IEC 30107-3 reports them apart)"
         )
+    if info is not None and info.n_failed_frames:
+        notes.append(
+            f"{info.n_failed_frames} frame(s) failed to acquire; each video was scored from its other frames, "
+            f"and the {info.n_failed_videos} video(s) with no frame acquired count as failures to acquire"
+        )
     ci_result = None
     if ci is not None:
         ci_result = bootstrap_ci(units, value, level=ci, n_resamples=n_resamples, seed=seed)
