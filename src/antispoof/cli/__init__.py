@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "antispoof.cli._config",
     "antispoof.cli._data",
     "antispoof.cli._prepare",
+    "antispoof.cli._metrics",
 )
 
 app = typer.Typer(
