@@ -128,7 +128,7 @@ def warn_absent(dataset: str, root: Path, absent: Sequence[str]) -> None:
     """Log (never silently drop) the videos a complete copy of ``dataset`` would have but this one lacks."""
     if absent:
         logger.warning(
-            "%s at %s lacks %d video(s) of the complete dataset (listing the ones present): %s",
+            "%s at %s lacks %d video(s) of the complete dataset; only the videos present are listed. Absent: %s",
             dataset,
             root,
             len(absent),

@@ -72,6 +72,8 @@ class CasiaFASD(DatasetAdapter):
         rows, strange, absent = [], [], []
         for folder, (split, count, offset) in FOLDERS.items():
             top = self.root / folder
+            absent += [f"{folder}/{n}/{stem}.avi" for n in range(1, count + 1) for stem in VIDEOS
+                       if not (top / str(n) / f"{stem}.avi").is_file()]  # fmt: skip
             if not top.is_dir():
                 continue
             for sub in sorted(top.iterdir(), key=lambda p: (len(p.name), p.name)):
@@ -103,10 +105,6 @@ class CasiaFASD(DatasetAdapter):
                             "pai_class": {BONAFIDE: BONAFIDE, "replay": "replay"}.get(pai, "print"),
                         }
                     )
-            for n in range(1, count + 1):
-                for stem in VIDEOS:
-                    if not (top / str(n) / f"{stem}.avi").is_file():
-                        absent.append(f"{folder}/{n}/{stem}.avi")
         if strange:
             raise DatasetError(
                 f"{len(strange)} entr(ies) under {self.root} do not follow CASIA-FASD naming "

@@ -32,6 +32,7 @@ from antispoof.data._checks import (
     DatasetError,
     check_exists,
     check_protocol,
+    list_root,
     preview,
     safe_relpath,
     select_split,
@@ -67,9 +68,10 @@ def _resolve(root: Path) -> tuple[Path, Path]:
         csv = root / MANIFEST_NAME
         if not csv.is_file():
             found = sorted(p.name for p in root.glob("*.csv"))
-            hint = f"; CSV files found: {preview(found)} (pass one of them as --root)" if found else ""
+            hint = f" (pass one of the CSV files, {preview(found)}, as --root)" if found else ""
             raise DatasetError(
-                f"{root} does not look like a manifest dataset: expected {MANIFEST_NAME} in it{hint or '; found no CSV file'}"
+                f"{root} does not look like a manifest dataset: expected {MANIFEST_NAME} in it, or a CSV path; "
+                f"found {list_root(root)}{hint}"
             )
         return root, csv
     raise FileNotFoundError(f"manifest root {root} does not exist; give a folder with {MANIFEST_NAME} or a CSV path")
