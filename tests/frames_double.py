@@ -16,7 +16,7 @@ class FramesDouble(Dataset):
         rng = np.random.default_rng(seed)
         self.items = []
         for i in range(n):
-            live = i % 2 == 0
+            live = (i // frames_per_video) % 2 == 0
             base = rng.integers(60, 200, size=3)
             img = np.empty((size, size, 3), np.float32)
             img[:] = base
@@ -48,3 +48,33 @@ class FramesDouble(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         return self.items[index]
+
+
+def write_manifest_dataset(root, videos_per_split=None, frames_per_video: int = 2, size: int = 48) -> None:
+    """A tiny dataset in the generic manifest format (PNG frames with face boxes) from the same images."""
+    import csv
+    from pathlib import Path
+
+    import cv2
+
+    root = Path(root)
+    (root / "frames").mkdir(parents=True, exist_ok=True)
+    videos_per_split = videos_per_split or {"train": 12, "dev": 6, "test": 6}
+    rows = []
+    for s, (split, n_videos) in enumerate(videos_per_split.items()):
+        data = FramesDouble(n=n_videos * frames_per_video, size=size, seed=10 + s, frames_per_video=frames_per_video)
+        for i, item in enumerate(data.items):
+            video = i // frames_per_video
+            name = f"frames/{split}_{i:03d}.png"
+            cv2.imwrite(str(root / name), item["image"][:, :, ::-1])
+            rows.append({
+                "path": name, "label": "bonafide" if item["label"] == 1 else "attack",
+                "pai": item["pai"], "subject": f"{split}{video // 2}", "session": "1",
+                "video": f"{split}_v{video}", "frame": i % frames_per_video, "domain": "double", "split": split,
+                "box_x0": 8, "box_y0": 8, "box_x1": size - 8, "box_y1": size - 8,
+                "moire": 0 if item["label"] == 1 else 1,
+            })
+    with open(root / "manifest.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)

@@ -24,6 +24,9 @@ _COMMAND_MODULES = (
     "antispoof.cli._data",
     "antispoof.cli._prepare",
     "antispoof.cli._metrics",
+    "antispoof.cli._train",
+    "antispoof.cli._evaluate",
+    "antispoof.cli._distill",
 )
 
 app = typer.Typer(

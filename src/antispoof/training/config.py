@@ -24,6 +24,7 @@ class EngineDataConfig(DataConfig):
 
     store: Path | None = Field(None, description="prepared frame store folder; null prepares the dataset into the cache on first use")
     cache_dir: Path | None = Field(None, description="where prepared frame stores are cached; null uses $ANTISPOOF_CACHE or ~/.cache/antispoof")
+    frames_per_video: int | None = Field(None, ge=1, description="frames taken per video when preparing into the cache (evenly spaced); null = every 10th frame")
 
 
 class EngineTrainConfig(TrainConfig):

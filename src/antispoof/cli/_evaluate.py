@@ -1,0 +1,41 @@
+"""``antispoof evaluate``: score a trained run on a dataset protocol and write the metrics report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate_command)
+
+
+def evaluate_command(
+    run: Path = typer.Argument(..., help="Run folder made by `antispoof train` or `antispoof distill`."),
+    dataset: str = typer.Option(None, "--dataset", help="Dataset name (default: the run's own)."),
+    root: Path = typer.Option(None, "--root", help="Dataset root folder (default: the run's own for its dataset)."),
+    protocol: str = typer.Option(None, "--protocol", help="Protocol, or a family of folds (Protocol_3 runs Protocol_3_1..6)."),
+    split: str = typer.Option("test", "--split", help="Split to evaluate: test (default) or dev."),
+    threshold: str = typer.Option("eer", "--threshold", help="Rule picking the threshold on dev: eer, min-hter, bpcer@apcer=0.01, oracle, or a number."),
+    aggregate: str = typer.Option("mean", "--aggregate", help="Per-video aggregation of frame scores: mean, median, min, vote=0.5, none."),
+    store: Path = typer.Option(None, "--store", help="A prepared frame store to read instead of preparing into the cache."),
+    out: Path = typer.Option(None, "--out", help="Output folder (default RUN/eval/<dataset>-<protocol>-<split>)."),
+) -> None:
+    """Per-frame score CSVs, per-video metrics at a dev-set threshold, report.json/report.md, ROC and DET plots."""
+    from antispoof.training.evaluation import evaluate_run
+
+    result = evaluate_run(run, dataset=dataset, root=root, protocol=protocol, split=split, threshold=threshold,
+                          aggregate=aggregate, store=store, out=out)
+    data = result.to_dict()
+    summary = data.get("mean", data)
+    std = data.get("std")
+    parts = []
+    for key in ("acer", "hter", "apcer", "bpcer", "auc"):
+        if key in summary:
+            value = summary[key] * (1 if key == "auc" else 100)
+            unit = "" if key == "auc" else "%"
+            dev = f" +- {std[key] * (1 if key == 'auc' else 100):.2f}" if std and key in std else ""
+            parts.append(f"{key.upper()} {value:.2f}{dev}{unit}")
+    typer.echo(", ".join(parts) + (f" (threshold rule {data['threshold_rule']})" if "threshold_rule" in data else ""))
+    typer.echo(f"report: {result.out_dir / 'report.md'}")

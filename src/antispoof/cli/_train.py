@@ -1,0 +1,41 @@
+"""``antispoof train``: train a method from a YAML config, or resume a killed run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
+
+
+def train_command(
+    args: list[str] = typer.Argument(
+        None, metavar="CONFIG [KEY=VALUE]...", help="YAML config (e.g. src/antispoof/configs/entry.yaml), then dotted overrides (train.max_epochs=1 seed=3)."
+    ),
+    out: Path = typer.Option(None, "--out", help="Run folder to create (default: runs/<date-time>)."),
+    resume: Path = typer.Option(None, "--resume", help="Continue this killed run folder from its last checkpoint (no CONFIG)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
+) -> None:
+    """Train a method; the run folder gets the config, seed, git revision, checkpoints and model.safetensors."""
+    import sys
+
+    from antispoof.config import split_config_args
+    from antispoof.training.runner import load_method_config
+    from antispoof.training.runner import resume as resume_run
+    from antispoof.training.runner import train
+
+    if resume is not None:
+        if args:
+            raise ValueError("--resume continues a run with its saved config; give no CONFIG or overrides with it")
+        run_dir = resume_run(resume)
+    else:
+        path, overrides = split_config_args(args or ())
+        if path is None:
+            raise ValueError("give a config file first, e.g. `antispoof train src/antispoof/configs/entry.yaml train.max_epochs=1`")
+        config = load_method_config(path, overrides)
+        run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
+    typer.echo(f"run: {run_dir}")
+    typer.echo(f"weights: {run_dir / 'model.safetensors'}")
