@@ -46,6 +46,16 @@ def test_manifest_reads_columns_and_splits(tmp_path: Path) -> None:
     assert "split_fold1" not in fold.columns
 
 
+def test_manifest_derives_pai_class_from_species_names(tmp_path: Path) -> None:
+    names = ["bonafide", "print_flat", "replay_phone", "mask_rigid", "makeup"]
+    for i in range(len(names)):
+        (tmp_path / f"{i}.jpg").touch()
+    rows = "".join(f"{i}.jpg,{'bonafide' if n == 'bonafide' else 'attack'},{n}\n" for i, n in enumerate(names))
+    (tmp_path / "manifest.csv").write_text("path,label,pai\n" + rows)
+    frame = open_dataset("manifest", tmp_path).samples()
+    assert frame.pai_class.tolist() == ["bonafide", "print", "replay", "mask", "other"]
+
+
 def test_manifest_csv_path_and_boxes(tmp_path: Path) -> None:
     root = build_manifest(tmp_path / "data")
     csv = root / "manifest.csv"

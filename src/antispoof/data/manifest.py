@@ -10,7 +10,10 @@ the CSV are relative to the folder the CSV sits in. Columns are those of
   without extension), ``frame`` (-1), ``domain`` ('manifest'), ``split`` ('');
 - optional and checked when present: ``ir_path``, ``depth_path`` (files that must exist),
   ``box_x0``..``box_y1`` (pixels), the attribute columns (0, 1 or empty), and any other
-  column, which is kept as it is (strings).
+  column, which is kept as it is (strings);
+- ``pai_class``, when absent, is derived from the species name: ``bonafide``, else
+  ``print``/``replay``/``mask`` when the name starts with one of them (``replay_phone``),
+  else ``other``.
 
 Protocols: ``default`` uses the ``split`` column. Every further column named
 ``split_<name>`` defines a protocol ``<name>`` with its own train/dev/test assignment
@@ -161,6 +164,9 @@ def read_manifest(csv: str | Path, base: str | Path | None = None, check_files: 
                 raise DatasetError(f"{csv}: attribute {column} must be 0, 1 or empty")
             frame[column] = values.astype("float64")
 
+    if "pai_class" not in frame.columns:
+        frame["pai_class"] = [_pai_class(pai) for pai in frame["pai"]]
+
     if check_files:
         named = list(frame["path"])
         for column in ("ir_path", "depth_path"):
@@ -169,6 +175,16 @@ def read_manifest(csv: str | Path, base: str | Path | None = None, check_files: 
         check_exists(base, dict.fromkeys(named), str(csv))
     extra = [c for c in frame.columns if c not in MANIFEST_COLUMNS]
     return frame[[*MANIFEST_COLUMNS, *extra]].reset_index(drop=True)
+
+
+def _pai_class(pai: str) -> str:
+    """The coarse class of a species name: bonafide, or print/replay/mask by its prefix, else other."""
+    if pai == BONAFIDE:
+        return BONAFIDE
+    for name in ("print", "replay", "mask"):
+        if pai.lower().startswith(name):
+            return name
+    return "other"
 
 
 @DATASETS.register("manifest")
@@ -182,6 +198,7 @@ class ManifestDataset(DatasetAdapter):
         super().__init__(root)
         self.base, self.csv = _resolve(self.root)
         self._frame = read_manifest(self.csv, self.base, check_files=check_files)
+        self._boxes: dict[str, dict[int, dict[str, Any]]] | None = None
 
     def protocols(self) -> list[str]:
         return [DEFAULT_PROTOCOL] + [c[len("split_"):] for c in self._frame.columns if c.startswith("split_")]
@@ -205,11 +222,10 @@ class ManifestDataset(DatasetAdapter):
         """Boxes from the box_* columns: {frame: {"box": (x0, y0, x1, y1)}} for the rows of ``path``."""
         if not all(c in self._frame.columns for c in BOX_COLUMNS):
             return None
-        rows = self._frame[self._frame["path"] == safe_relpath(path)]
-        out: dict[int, dict[str, Any]] = {}
-        for _, row in rows.iterrows():
-            box = tuple(float(row[c]) for c in BOX_COLUMNS)
-            if any(v != v for v in box):  # NaN: no box for this row
-                continue
-            out[int(row["frame"])] = {"box": box}
-        return out or None
+        if self._boxes is None:
+            self._boxes = {}
+            columns = ["path", "frame", *BOX_COLUMNS]
+            for rel, frame, *box in self._frame[columns].itertuples(index=False):
+                if not any(v != v for v in box):  # NaN: no box for this row
+                    self._boxes.setdefault(rel, {})[int(frame)] = {"box": tuple(float(v) for v in box)}
+        return self._boxes.get(safe_relpath(path))
