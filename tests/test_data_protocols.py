@@ -55,10 +55,17 @@ def test_leave_one_dataset_out(roots: dict[str, Path], target: str) -> None:
     sources = [k for k in "OCIM" if k != target]
     assert protocol.name == "&".join(sources) + f"->{target}"
     train, dev, test = (protocol.samples(s) for s in ("train", "dev", "test"))
-    assert len(train) == sum(sizes[k][0] for k in sources)
+    assert len(train) == sum(sizes[k][0] + sizes[k][2] for k in sources)  # sources: train + test splits
     assert set(train.dataset) == {names[k] for k in sources}
     assert len(dev) == sum(sizes[k][1] for k in sources)
     assert len(test) == sizes[target][2] and set(test.dataset) == {names[target]}
+
+
+def test_leave_one_dataset_out_strict_variant(roots: dict[str, Path]) -> None:
+    protocol = leave_one_dataset_out("O", roots, source_splits=("train",))
+    assert len(protocol.samples("train")) == 24 + 360 + 120
+    assert set(protocol.samples("train").split) == {"train"}
+    assert set(leave_one_dataset_out("O", roots).samples("train").source_split) == {"train", "test"}
 
 
 def test_leave_one_dataset_out_errors(roots: dict[str, Path]) -> None:

@@ -8,16 +8,20 @@ share a ``subject`` string: group by (``dataset``, ``subject``).
 Conventions (written here once, used by every cross-dataset experiment):
 
 - :class:`IntraDataset`: one dataset, one of its official protocols, its own splits.
-- :class:`CrossDataset` (train on A, test on B): train = the ``train`` split of every
+- :class:`CrossDataset` (train on A, test on B; each row keeps its own split in
+  ``source_split``): train = the ``train`` split of every
   source (under the source's protocol), dev = the sources' ``dev`` split (empty for
   CASIA-FASD, MSU-MFSD, SiW and CelebA-Spoof, which define none), test = the target's
   ``test`` split. ``source_splits`` / ``target_splits`` widen this (e.g. all splits of
   the sources, the whole target) for the papers that do so.
 - :func:`leave_one_dataset_out` (O&C&I -> M and its siblings): O = OULU-NPU under ``all``
   (Train_files / Dev_files / Test_files, every phone, session and PAI), C = CASIA-FASD
-  ``grandtest``, I = Replay-Attack ``grandtest``, M = MSU-MFSD ``grandtest``; the three
-  sources train (their train splits; dev = their dev splits), the target's test split
-  tests.
+  ``grandtest``, I = Replay-Attack ``grandtest``, M = MSU-MFSD ``grandtest``. Following the
+  label lists of the SSDG code (Jia et al., CVPR 2020) that the later OCIM papers reuse,
+  the sources train on their train *and* test splits (everything but dev), the sources'
+  dev splits (OULU Dev_files, Replay-Attack devel) form dev, and the target's test split
+  tests (OULU Test_files, CASIA-FASD test_release, Replay-Attack test, MSU-MFSD's 20 test
+  subjects). Pass ``source_splits=("train",)`` for the stricter variant.
 - :class:`LeaveOneAttackOut` (seed 001's attack-specific folds): over the train split of
   a base protocol, fold *k* holds out attack species *k*: its train split keeps the
   other species and the bona fide rows of the subjects not assigned to fold *k*; its dev
@@ -134,8 +138,9 @@ class CrossDataset(Protocol):
 
         parts = [p.samples(s) for p in protocols for s in splits]
         if not parts:
-            return _empty_like(self.target.samples("test")).assign(split=as_split)
+            return _empty_like(self.target.samples("test")).assign(split=as_split, source_split="")
         frame = pd.concat(parts, ignore_index=True)
+        frame["source_split"] = frame["split"]
         frame["split"] = as_split
         return frame
 
@@ -155,11 +160,17 @@ class CrossDataset(Protocol):
         return pd.concat(parts, ignore_index=True)
 
 
-def leave_one_dataset_out(target: str, roots: Mapping[str, str | Path], **splits: Sequence[str]) -> CrossDataset:
+def leave_one_dataset_out(
+    target: str,
+    roots: Mapping[str, str | Path],
+    source_splits: Sequence[str] = ("train", "test"),
+    dev_splits: Sequence[str] = ("dev",),
+    target_splits: Sequence[str] = ("test",),
+) -> CrossDataset:
     """O&C&I -> M and its siblings: ``target`` is one of O, C, I, M; ``roots`` maps each letter to its root.
 
-    ``splits`` may override ``source_splits``, ``dev_splits`` and ``target_splits`` of
-    :class:`CrossDataset`.
+    The defaults are the convention of the module docstring (sources: train + test,
+    dev: the sources' dev, target: test).
     """
     target = target.upper()
     if target not in OCIM:
@@ -177,7 +188,9 @@ def leave_one_dataset_out(target: str, roots: Mapping[str, str | Path], **splits
 
     sources = [intra(letter) for letter in OCIM if letter != target]
     name = "&".join(letter for letter in OCIM if letter != target) + f"->{target}"
-    return CrossDataset(sources, intra(target), name=name, **splits)
+    return CrossDataset(
+        sources, intra(target), source_splits=source_splits, dev_splits=dev_splits, target_splits=target_splits, name=name
+    )
 
 
 @dataclass(repr=False)
