@@ -54,7 +54,7 @@ from antispoof.metrics.bootstrap import bootstrap_ci
 from antispoof.metrics.curves import auc, auc_of_sweep, det_curve, roc_curve, tpr_at_fpr
 from antispoof.metrics.folds import FoldsReport, evaluate_folds, summarize_folds
 from antispoof.metrics.rates import ErrorRates, apcer_max, apcer_per_pai, error_rates, far_frr
-from antispoof.metrics.report import REPORT_KEYS, MetricsReport, compute_report, evaluate
+from antispoof.metrics.report import OPTIONAL_KEYS, REPORT_KEYS, MetricsReport, compute_report, evaluate
 from antispoof.metrics.scorefile import ScoreSet, read_scores, write_scores
 from antispoof.metrics.sweep import Sweep, sweep
 from antispoof.metrics.threshold import (
@@ -72,6 +72,7 @@ __all__ = [
     "ErrorRates",
     "FoldsReport",
     "MetricsReport",
+    "OPTIONAL_KEYS",
     "REPORT_KEYS",
     "ScoreSet",
     "Sweep",

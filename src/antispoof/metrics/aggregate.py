@@ -101,7 +101,7 @@ def _check_constant(name: str, values: np.ndarray | None, group: np.ndarray, ids
     if (lo != hi).any():
         v = int(np.flatnonzero(lo != hi)[0])
         found = sorted({str(x) for x in values[group == v]})
-        raise ValueError(f"{source}: the frames of video {ids[v]!r} disagree on {name} ({', '.join(found)}); a video has one {name}")
+        raise ValueError(f"{source}: the frames of video {str(ids[v])!r} disagree on {name} ({', '.join(found)}); a video has one {name}")
     first = np.zeros(ids.shape[0], dtype=np.int64)
     first[group[::-1]] = np.arange(group.shape[0])[::-1]
     return values[first]
@@ -119,7 +119,7 @@ def aggregate_videos(scores: ScoreSet, method: str | Aggregation = "mean") -> tu
     rows = np.bincount(group, minlength=n_videos)
     mixed = (is_bf != 0) & (is_bf != rows)
     if mixed.any():
-        raise ValueError(f"{scores.source}: video {ids[int(np.flatnonzero(mixed)[0])]!r} has both bona fide and attack frames; a video has one label")
+        raise ValueError(f"{scores.source}: video {str(ids[int(np.flatnonzero(mixed)[0])])!r} has both bona fide and attack frames; a video has one label")
     pai = _check_constant("pai", scores.pai, group, ids, scores.source)
     subject = _check_constant("subject", scores.subject, group, ids, scores.source)
 
@@ -153,7 +153,8 @@ def aggregate_videos(scores: ScoreSet, method: str | Aggregation = "mean") -> tu
                 given = sorted({str(r) for r in scores.fta_reason[group == v] if str(r)})
                 if given:
                     reason[v] = ",".join(given)
-    video_set = ScoreSet(out, is_bf.astype(bool), failed, pai, ids.astype(object), subject, None, reason, scores.source)
+    video_ids = np.array([str(v) for v in ids], dtype=object)
+    video_set = ScoreSet(out, is_bf.astype(bool), failed, pai, video_ids, subject, None, reason, scores.source)
     used = counts[has]
     info = AggregationInfo(
         method=str(agg),
