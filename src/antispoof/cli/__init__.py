@@ -21,6 +21,7 @@ __all__ = ["app", "main"]
 _COMMAND_MODULES = (
     "antispoof.cli._list",
     "antispoof.cli._config",
+    "antispoof.cli._synth",
     "antispoof.cli._data",
     "antispoof.cli._prepare",
     "antispoof.cli._metrics",
