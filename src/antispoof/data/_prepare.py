@@ -8,9 +8,10 @@ A store is a folder::
     STORE/parts/<key>.parquet   the rows of one source, written when that source is done
 
 Work is cut into units, one per source file (or per video of frame images). A unit's
-crops are written first, then its part file, each to a temporary name then renamed, so
-an interrupted run leaves no half-written file and a re-run skips every unit whose part
-exists. The index is rebuilt from the parts at the end of each run.
+crops are written first, then its part file under a temporary name, renamed into place;
+settings and index are written the same way. A crop belongs to the store only once its
+unit's part file exists, so an interrupted run leaves nothing that the store refers to
+half-written, and a re-run skips every unit whose part exists (and redoes the others). The index is rebuilt from the parts at the end of each run.
 
 Crop format (measured by ``benchmarks/bench_prepare.py`` on 256x256 face crops): JPEG
 quality 95 with 4:4:4 chroma encodes about 3-5x faster than PNG and is about 4x smaller,
@@ -328,7 +329,11 @@ def _crop_row(unit: _Unit, row: dict[str, Any], frame: int, image: np.ndarray | 
     folder = Path("crops") / unit.key
     rgb = crop_face(image, face.box, **kwargs)
     ext = settings["image_format"]
-    _write_atomic(store / folder / f"{name}.{ext}", encode_image(rgb, ext, settings["quality"]))
+    (store / folder).mkdir(parents=True, exist_ok=True)
+    # Crops are written in place: only the unit's part file (renamed into place after all
+    # of its crops) makes them part of the store, so a crash mid-write leaves a file that
+    # no index row names and the re-run overwrites.
+    (store / folder / f"{name}.{ext}").write_bytes(encode_image(rgb, ext, settings["quality"]))
     out["crop"] = (folder / f"{name}.{ext}").as_posix()
     for column, modality in (("ir_path", "ir"), ("depth_path", "depth")):
         other = row.get(column)
@@ -342,7 +347,7 @@ def _crop_row(unit: _Unit, row: dict[str, Any], frame: int, image: np.ndarray | 
         if gray.shape[:2] != image.shape[:2]:
             out["failure"] = f"unreadable_{modality}: size {gray.shape[:2]} differs from the RGB image {image.shape[:2]}"
             continue
-        _write_atomic(store / folder / f"{name}_{modality}.png", encode_image(crop_face(gray, face.box, **kwargs), "png"))
+        (store / folder / f"{name}_{modality}.png").write_bytes(encode_image(crop_face(gray, face.box, **kwargs), "png"))
         out[f"{modality}_crop"] = (folder / f"{name}_{modality}.png").as_posix()
     return out
 

@@ -38,6 +38,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -311,7 +312,7 @@ class VideoReader:
 
     def _to_rgb(self, frame: object) -> np.ndarray:
         try:
-            array = frame.to_ndarray(format="rgb24")  # type: ignore[attr-defined]
+            array = _frame_to_rgb(frame)
         except Exception as err:  # noqa: BLE001 - any conversion failure means a bad frame
             raise MediaError(self.path, f"frame {self._position} cannot be converted to RGB ({_reason(err)})") from None
         quarter_turns = int(round(getattr(frame, "rotation", 0) / 90.0)) % 4
@@ -327,6 +328,26 @@ class VideoReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# FFmpeg colorspace codes that OpenCV's YUV->RGB conversion (BT.601, limited range) matches:
+# 2 unspecified (FFmpeg itself then assumes BT.601), 5 BT.470BG, 6 SMPTE 170M.
+_BT601 = frozenset({2, 5, 6})
+
+
+def _frame_to_rgb(frame: Any) -> np.ndarray:
+    """Convert a decoded frame to RGB uint8; the common yuv420p/BT.601 case through OpenCV (~30x faster than swscale)."""
+    import cv2
+
+    if (
+        frame.format.name == "yuv420p"
+        and frame.width % 2 == 0
+        and frame.height % 2 == 0
+        and getattr(frame, "colorspace", 2) in _BT601
+        and getattr(frame, "color_range", 0) in (0, 1)
+    ):
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+    return frame.to_ndarray(format="rgb24")
 
 
 def _reason(err: BaseException) -> str:
