@@ -161,7 +161,7 @@ def to_frame(rows: Sequence[Mapping[str, Any]], extra: Sequence[str] = ()) -> pd
 
     columns = [*MANIFEST_COLUMNS, *[c for c in extra if c not in MANIFEST_COLUMNS]]
     frame = pd.DataFrame.from_records(list(rows), columns=columns)
-    frame["frame"] = frame["frame"].astype("int64") if len(frame) else frame["frame"].astype("int64")
+    frame["frame"] = frame["frame"].astype("int64")
     for column in ("path", "label", "pai", "subject", "session", "video", "domain", "split"):
         frame[column] = frame[column].astype(str)
     return frame.reset_index(drop=True)

@@ -31,8 +31,9 @@ species shared across datasets: ``bonafide``, ``print``, ``replay``, ``mask`` or
 ``other``; the real/print/replay head of seed 002 reads it), ``max_frames`` (how many
 leading frames of the video a protocol allows, -1 for all: SiW Protocol 1 trains on the
 first 60), ``device`` (capture camera or phone), and dataset-specific columns named in
-each adapter's docstring. Protocols that combine datasets add ``dataset`` and ``root``
-(the root the row's paths are relative to).
+each adapter's docstring. Protocols that combine datasets add ``dataset``, ``root``
+(the root the row's paths are relative to) and ``source_split`` (the row's split in its
+own dataset); see :mod:`antispoof.data.protocols`.
 """
 
 from __future__ import annotations
