@@ -99,6 +99,19 @@ def test_protocol_lists_are_checked(tmp_path: Path) -> None:
         open_dataset("replay-attack", root).samples("print")
 
 
+def test_incomplete_copy_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = build_replay(tmp_path / "replay")
+    (root / "test/attack/hand/attack_print_client101_session01_highdef_photo_adverse.mov").unlink()
+    for name in (root / "devel" / "real").glob("client016_*"):
+        name.unlink()
+    assert len(open_dataset("replay-attack", root).samples(split="test")) == 479
+    assert "lacks 5 video(s)" in caplog.text and "attack_print_client101" in caplog.text
+    caplog.clear()
+    build_replay(tmp_path / "complete")
+    open_dataset("replay-attack", tmp_path / "complete")
+    assert "lacks" not in caplog.text
+
+
 def test_bad_names_and_wrong_root(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"expected train/, devel/ and test/"):
         open_dataset("replay-attack", tmp_path)

@@ -24,6 +24,9 @@ of that support (the Idiap interface's support filter).
 When ``protocols/`` holds the list files of the protocol asked for, they must list
 exactly the videos the rules select (an error otherwise), and listed videos must exist.
 
+A complete copy has 15 / 15 / 20 clients in train / devel / test, each with 4 real and
+20 attack videos; absent ones are logged (never dropped silently).
+
 Face locations: one line per frame ``frame x y width height`` (Idiap format); frames
 with a zero-size box have no face and are left out.
 
@@ -49,6 +52,7 @@ from antispoof.data._checks import (
     safe_relpath,
     select_split,
     to_frame,
+    warn_absent,
 )
 from antispoof.data.base import ATTACK, BONAFIDE, DatasetAdapter
 
@@ -73,6 +77,9 @@ SPECIES = {
     "video": {"mobile_video", "highdef_video"},
     "digitalphoto": {"mobile_photo", "highdef_photo"},
 }
+ATTACK_KINDS = (("print", "highdef", "photo"), ("mobile", "mobile", "photo"), ("highdef", "highdef", "photo"),
+                ("mobile", "mobile", "video"), ("highdef", "highdef", "video"))  # fmt: skip
+CLIENTS_PER_GROUP = {"train": 15, "devel": 15, "test": 20}
 REPLAY_PROTOCOLS = [*SPECIES] + [f"{p}-{s}" for p in SPECIES for s in ("fixed", "hand")]
 EXPECTED = "train/, devel/ and test/ folders, each with real/ and attack/{fixed,hand}/ holding .mov videos"
 
@@ -145,7 +152,31 @@ class ReplayAttack(DatasetAdapter):
             )
         if not rows:
             raise root_error("Replay-Attack", self.root, EXPECTED)
+        warn_absent("Replay-Attack", self.root, self._absent(rows))
         return rows
+
+    @staticmethod
+    def _absent(rows: list[dict[str, Any]]) -> list[str]:
+        """Videos a complete copy has for the clients present (4 real, 20 attacks each), and missing clients."""
+        have = {r["path"] for r in rows}
+        clients = {(r["path"].split("/")[0], r["subject"]) for r in rows}
+        absent = []
+        for group, client in sorted(clients):
+            for light in ("controlled", "adverse"):
+                absent += [
+                    f"{group}/real/client{client}_session01_webcam_authenticate_{light}_{take}.mov" for take in (1, 2)
+                ]
+                for support in ("fixed", "hand"):
+                    for instrument, device, kind in ATTACK_KINDS:
+                        absent.append(
+                            f"{group}/attack/{support}/attack_{instrument}_client{client}_session01_{device}_{kind}_{light}.mov"
+                        )
+        absent = [p for p in absent if p not in have]
+        for group, count in CLIENTS_PER_GROUP.items():
+            found = len({c for g, c in clients if g == group})
+            if found < count:
+                absent.append(f"{group}/: {count - found} of its {count} clients")
+        return absent
 
     def protocols(self) -> list[str]:
         return list(REPLAY_PROTOCOLS)
