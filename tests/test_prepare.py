@@ -233,3 +233,32 @@ def test_cli_prepare_through_the_manifest_adapter(toy: ToyDataset, tmp_path: Pat
     assert "(2 already done)" in again.output
     changed = CliRunner().invoke(app, [*args[:-4], "--size", "32", "--min-face", "8"])
     assert changed.exit_code != 0 and "different settings" in str(changed.exception)
+
+
+def test_prepare_the_synthetic_dataset_with_all_modalities(tmp_path: Path) -> None:
+    synthetic = pytest.importorskip("antispoof.data.synthetic")
+    from antispoof._registry import DATASETS, load_all
+    from antispoof.data.store import FrameDataset
+    from antispoof.data.video import read_gray
+    from antispoof.faces import crop_face
+
+    manifest = synthetic.generate_dataset(tmp_path / "synth", subjects=3, frames=4, size=48, seed=0, modalities=("rgb", "ir", "depth"))
+    load_all()
+    adapter = DATASETS.create("manifest", root=manifest.parent)
+    prepare_store(adapter, tmp_path / "store", dataset="manifest", detector="dataset", sampler=FrameSampler("every", 2),
+                  size=24, min_face=8, image_format="png", progress=False)
+    store = FrameStore(tmp_path / "store")
+    table = pd.read_csv(manifest)
+    assert len(store.index) == table["video"].nunique() * 2  # frames 0 and 2 of every 4-frame clip
+    assert set(store.index["frame"]) == {0, 2} and (store.index["failure"] == "").all()
+    assert (store.index["ir_crop"] != "").all() and (store.index["depth_crop"] != "").all()
+    row = store.index.iloc[0]
+    source = table[(table["path"] == row["source"])].iloc[0]
+    box = tuple(float(source[c]) for c in ("box_x0", "box_y0", "box_x1", "box_y1"))
+    expected_ir = crop_face(read_gray(manifest.parent / source["ir_path"]), box, size=24, scale=1.5)
+    np.testing.assert_array_equal(store.read(row["ir_crop"], "ir"), expected_ir)
+    data = FrameDataset(store, split="train", modalities=("rgb", "ir", "depth"), clip_len=2)
+    item = data[0]
+    assert item["image"].shape == (2, 24, 24, 3) and item["ir"].shape == (2, 24, 24) and item["depth"].shape == (2, 24, 24)
+    assert not np.isnan(item["attributes"]).any()
+    assert {data[i]["label"] for i in range(len(data))} == {0, 1}
