@@ -16,13 +16,13 @@ def frame_pattern(index: int, height: int = 48, width: int = 64) -> np.ndarray:
     return image
 
 
-def write_video(path: Path, num_frames: int = 40, height: int = 48, width: int = 64, gop: int = 10, codec: str = "libx264", frames=None) -> Path:
+def write_video(path: Path, num_frames: int = 40, height: int = 48, width: int = 64, gop: int = 10, codec: str = "libx264", frames=None, pix_fmt: str = "yuv420p") -> Path:
     """Write an H.264 (or other codec) video of ``frame_pattern`` frames, keyframe every ``gop`` frames."""
     import av
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=25)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         stream.codec_context.gop_size = gop
         for i in range(num_frames):
             image = frame_pattern(i, height, width) if frames is None else frames[i]

@@ -146,3 +146,19 @@ def test_unreadable_images_name_the_file(tmp_path: Path, name: str, content: byt
     with pytest.raises(MediaError) as info:
         read_image(path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(("name", "codec"), [("clip.avi", "mpeg4"), ("clip.mkv", "libx264"), ("clip.webm", "libvpx-vp9"), ("clip.mov", "mjpeg")])
+def test_other_containers_give_the_same_frames(tmp_path: Path, name: str, codec: str) -> None:
+    import av
+
+    if codec not in av.codecs_available:
+        pytest.skip(f"FFmpeg here has no {codec} encoder")
+    pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"  # full-range JPEG frames: the swscale path
+    path = write_video(tmp_path / name, num_frames=40, gop=8, codec=codec, pix_fmt=pix_fmt)
+    with VideoReader(path) as reader:
+        assert reader.num_frames == 40
+        frames = list(reader.frames(every_nth(40, 7) + [39]))
+    assert [i for i, _ in frames] == [0, 7, 14, 21, 28, 35, 39]
+    for index, frame in frames:
+        assert abs(_level(frame) - (8 * index) % 256) < 8, (name, index)

@@ -273,25 +273,33 @@ class VideoReader:
         """
         wanted = sorted({int(i) for i in indices if int(i) >= 0})
         for target in wanted:
+            sought = False
             if self._decoder is None or target - self._position > max(self._gop_bound, 1):
                 if target > 0 or self._position >= 0:
-                    self._try_seek(target)
+                    sought = self._try_seek(target)
             frame = self._advance_to(target)
+            if sought and self._position > target:
+                # The container seeked past the wanted frame (imprecise index): decode from the start.
+                logger.debug("%s: seek overshot frame %d; decoding from the start", self.path, target)
+                self._try_seek(0)
+                self._gop_bound = 1 << 30  # do not trust seeking in this file again
+                frame = self._advance_to(target)
             if frame is None:
                 logger.warning("%s: frame %d is past the end of the video; skipped", self.path, target)
                 return
             yield target, frame
 
-    def _try_seek(self, target: int) -> None:
+    def _try_seek(self, target: int) -> bool:
+        """Seek to the keyframe at or before ``target``; False (decode forward instead) when the container cannot."""
         import av
 
         before = self._position
         try:
             self._seek(target)
         except (av.FFmpegError, ValueError):  # container without an index: decode forward
-            if before >= 0:
-                self._position = before
-            return
+            self._position = before
+            return False
+        return True
 
     def _advance_to(self, target: int) -> np.ndarray | None:
         last_key = None
