@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,19 @@ def build_oulu(root: Path, users_per_folder: int | None = None) -> Path:
 @pytest.fixture(scope="module")
 def oulu(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_oulu(tmp_path_factory.mktemp("oulu"))
+
+
+@pytest.fixture
+def oulu_scratch(oulu: Path):
+    """The shared complete tree, restored after the test (Protocols/ removed, deleted videos re-created)."""
+    yield oulu
+    shutil.rmtree(oulu / "Protocols", ignore_errors=True)
+    for folder, users in FOLDERS:
+        for user in users:
+            for phone in range(1, 7):
+                for session in range(1, 4):
+                    for file in range(1, 6):
+                        (oulu / folder / f"{phone}_{session}_{user:02d}_{file}.avi").touch()
 
 
 # (bona fide, attack) per split, from Boulkenafet et al. (FG 2017), Table 2.
@@ -104,14 +118,14 @@ def _protocol_1_lines() -> dict[str, list[str]]:
     return out
 
 
-def test_protocol_files_that_agree_are_accepted(tmp_path: Path) -> None:
-    root = build_oulu(tmp_path / "oulu")
+def test_protocol_files_that_agree_are_accepted(oulu_scratch: Path) -> None:
+    root = oulu_scratch
     _write_protocol(root, "Protocol_1", _protocol_1_lines())
     assert len(open_dataset("oulu-npu", root).samples("Protocol_1", "test")) == 600
 
 
-def test_protocol_file_that_disagrees_fails_clearly(tmp_path: Path) -> None:
-    root = build_oulu(tmp_path / "oulu")
+def test_protocol_file_that_disagrees_fails_clearly(oulu_scratch: Path) -> None:
+    root = oulu_scratch
     lines = _protocol_1_lines()
     lines["Test"].append("+1,1_1_36_1")  # session 1 is not part of the Protocol_1 test set
     _write_protocol(root, "Protocol_1", lines)
@@ -119,8 +133,8 @@ def test_protocol_file_that_disagrees_fails_clearly(tmp_path: Path) -> None:
         open_dataset("oulu-npu", root).samples("Protocol_1")
 
 
-def test_protocol_file_with_wrong_label_fails(tmp_path: Path) -> None:
-    root = build_oulu(tmp_path / "oulu")
+def test_protocol_file_with_wrong_label_fails(oulu_scratch: Path) -> None:
+    root = oulu_scratch
     lines = _protocol_1_lines()
     lines["Train"] = [line.replace("+1,1_1_01_1", "-1,1_1_01_1") for line in lines["Train"]]
     _write_protocol(root, "Protocol_1", lines)
@@ -128,8 +142,8 @@ def test_protocol_file_with_wrong_label_fails(tmp_path: Path) -> None:
         open_dataset("oulu-npu", root).samples("Protocol_1")
 
 
-def test_listed_video_missing_on_disk_is_listed(tmp_path: Path) -> None:
-    root = build_oulu(tmp_path / "oulu")
+def test_listed_video_missing_on_disk_is_listed(oulu_scratch: Path) -> None:
+    root = oulu_scratch
     _write_protocol(root, "Protocol_1", _protocol_1_lines())
     for name in ("1_3_36_1.avi", "2_3_40_2.avi"):
         (root / "Test_files" / name).unlink()

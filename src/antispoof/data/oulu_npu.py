@@ -119,6 +119,11 @@ def oulu_split(protocol: str, phone: int, session: int, user: int, file: int) ->
     return split if keep else None
 
 
+def _video_name(key: tuple[int, int, int, int]) -> str:
+    phone, session, user, file = key
+    return f"{phone}_{session}_{user:02d}_{file}"
+
+
 def _protocol_file(root: Path, protocol: str, split: str) -> Path:
     stem = {"train": "Train", "dev": "Dev", "test": "Test"}[split]
     if protocol in ("Protocol_1", "Protocol_2"):
@@ -212,7 +217,9 @@ class OuluNPU(DatasetAdapter):
             lacking = sorted(want - set(listed))
             wrong = sorted(k for k, sign in listed.items() if (sign > 0) != (k[3] == 1))
             if extra or lacking or wrong:
-                fmt = lambda keys: preview("_".join(f"{v:02d}" if i == 2 else str(v) for i, v in enumerate(k)) for k in keys)  # noqa: E731
+                def fmt(keys: list[tuple[int, int, int, int]]) -> str:
+                    return preview(_video_name(k) for k in keys)
+
                 parts = []
                 if extra:
                     parts.append(f"{len(extra)} video(s) not in the published {protocol} {split} set: {fmt(extra)}")
@@ -224,7 +231,7 @@ class OuluNPU(DatasetAdapter):
                     f"{path} disagrees with the published OULU-NPU {protocol} rules: " + "; ".join(parts)
                     + ". Check the protocol files are the ones distributed with the dataset."
                 )
-            names = [f"{FOLDERS[split]}/{k[0]}_{k[1]}_{k[2]:02d}_{k[3]}.avi" for k in sorted(listed)]
+            names = [f"{FOLDERS[split]}/{_video_name(k)}.avi" for k in sorted(listed)]
             check_exists(self.root, names, str(path))
 
     def samples(self, protocol: str | None = None, split: str | None = None) -> pd.DataFrame:
@@ -233,7 +240,7 @@ class OuluNPU(DatasetAdapter):
         self._check_protocol_files(protocol, expected)
         absent = sorted(k for k in expected if k not in self._videos)
         warn_absent(
-            "OULU-NPU", self.root, [f"{FOLDERS[expected[k]]}/{k[0]}_{k[1]}_{k[2]:02d}_{k[3]}.avi" for k in absent]
+            "OULU-NPU", self.root, [f"{FOLDERS[expected[k]]}/{_video_name(k)}.avi" for k in absent]
         )
         rows = []
         for key, rel in sorted(self._videos.items()):
