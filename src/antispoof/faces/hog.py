@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from antispoof._registry import DETECTORS
+from antispoof.faces._weights import package_version
 from antispoof.faces.base import Annotation, Face, FaceDetector
 
 __all__ = ["DlibHOG"]
@@ -33,7 +34,7 @@ class DlibHOG(FaceDetector):
         self._detector = dlib.get_frontal_face_detector()
 
     def info(self) -> dict[str, Any]:
-        return {"name": self.name, "weights": "dlib-bin built-in frontal_face_detector", "max_side": self.max_side, "upsample": self.upsample}
+        return {"name": self.name, "weights": "dlib-bin built-in frontal_face_detector", "version": package_version("dlib-bin"), "max_side": self.max_side, "upsample": self.upsample}
 
     def detect(self, image: np.ndarray, annotation: Annotation | None = None) -> list[Face]:
         import cv2

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from antispoof._registry import DETECTORS
-from antispoof.faces._weights import package_file
+from antispoof.faces._weights import package_file, package_version
 from antispoof.faces.base import Annotation, Face, FaceDetector
 
 __all__ = ["MTCNN"]
@@ -183,6 +183,7 @@ class MTCNN(FaceDetector):
         return {
             "name": self.name,
             "weights": "facenet-pytorch data/{pnet,rnet,onet}.pt",
+            "version": package_version("facenet-pytorch"),
             "min_face": self.min_face,
             "thresholds": list(self.thresholds),
             "factor": self.factor,
