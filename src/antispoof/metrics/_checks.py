@@ -90,6 +90,41 @@ def check_rate(value: float, what: str) -> float:
     return value
 
 
+def factorize(values: np.ndarray, few: int = 16) -> tuple[list[str], np.ndarray]:
+    """(sorted distinct strings, one integer code per entry) of a 1-D array of labels.
+
+    Few distinct values (species) take a handful of vectorised equality passes; many (video
+    or subject ids) a single dict pass. Both avoid sorting strings.
+    """
+    arr = np.asarray(values, dtype=object)
+    codes = np.full(arr.shape[0], -1, dtype=np.int64)
+    names: list[str] = []
+    left = np.arange(arr.shape[0])
+    if len(set(arr[:256].tolist())) > few // 2:
+        few = 0  # many distinct values: straight to the dict pass
+    while left.size and len(names) < few:
+        name = arr[left[0]]
+        hit = arr[left] == name
+        codes[left[hit]] = len(names)
+        names.append(name)
+        left = left[~hit]
+    if left.size:
+        rest = arr[left].tolist()
+        lookup = {name: k for k, name in enumerate(dict.fromkeys(names + rest))}
+        codes[left] = np.fromiter(map(lookup.__getitem__, rest), dtype=np.int64, count=len(rest))
+        names = list(lookup)
+    text = [str(x) for x in names]
+    order = sorted(range(len(text)), key=text.__getitem__)
+    rank = np.empty(len(text), dtype=np.int64)
+    rank[order] = np.arange(len(text))
+    merged: list[str] = []
+    for k in order:  # two objects with one string form (1 and "1") share a code
+        if not merged or merged[-1] != text[k]:
+            merged.append(text[k])
+        rank[k] = len(merged) - 1
+    return merged, rank[codes] if codes.size else codes
+
+
 def species_codes(pai: Sequence[str] | np.ndarray | None, n: int) -> tuple[tuple[str, ...], np.ndarray]:
     """Species names (sorted) and one integer code per attack score."""
     if pai is None:
@@ -97,5 +132,5 @@ def species_codes(pai: Sequence[str] | np.ndarray | None, n: int) -> tuple[tuple
     arr = np.asarray(pai, dtype=object)
     if arr.shape != (n,):
         raise ValueError(f"pai must give one species per attack score ({n}); got shape {arr.shape}")
-    names, codes = np.unique(arr.astype(str), return_inverse=True)
-    return tuple(str(x) for x in names), codes.astype(np.int64)
+    names, codes = factorize(arr)
+    return tuple(names), codes

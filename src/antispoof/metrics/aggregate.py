@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from antispoof.metrics._checks import factorize
 from antispoof.metrics.scorefile import ScoreSet
 
 __all__ = ["Aggregation", "AggregationInfo", "parse_aggregation", "aggregate_videos", "AGGREGATIONS"]
@@ -93,7 +94,7 @@ def _check_constant(name: str, values: np.ndarray | None, group: np.ndarray, ids
     """One value per video, or a ValueError naming a video whose rows disagree."""
     if values is None:
         return None
-    _, codes = np.unique(values.astype(str), return_inverse=True)
+    _, codes = factorize(values)
     lo = np.full(ids.shape[0], np.iinfo(np.int64).max)
     hi = np.full(ids.shape[0], -1)
     np.minimum.at(lo, group, codes)
@@ -101,7 +102,7 @@ def _check_constant(name: str, values: np.ndarray | None, group: np.ndarray, ids
     if (lo != hi).any():
         v = int(np.flatnonzero(lo != hi)[0])
         found = sorted({str(x) for x in values[group == v]})
-        raise ValueError(f"{source}: the frames of video {str(ids[v])!r} disagree on {name} ({', '.join(found)}); a video has one {name}")
+        raise ValueError(f"{source}: the frames of video {ids[v]!r} disagree on {name} ({', '.join(found)}); a video has one {name}")
     first = np.zeros(ids.shape[0], dtype=np.int64)
     first[group[::-1]] = np.arange(group.shape[0])[::-1]
     return values[first]
@@ -112,21 +113,24 @@ def aggregate_videos(scores: ScoreSet, method: str | Aggregation = "mean") -> tu
     agg = parse_aggregation(method)
     if scores.video is None or agg.method == "none":
         return scores, None
-    ids, group = np.unique(scores.video.astype(str), return_inverse=True)
+    names, group = factorize(scores.video)
+    ids = np.array(names, dtype=object)
     n_videos = ids.shape[0]
     is_bf = np.zeros(n_videos, dtype=np.int64)
     np.add.at(is_bf, group, scores.is_bonafide.astype(np.int64))
     rows = np.bincount(group, minlength=n_videos)
     mixed = (is_bf != 0) & (is_bf != rows)
     if mixed.any():
-        raise ValueError(f"{scores.source}: video {str(ids[int(np.flatnonzero(mixed)[0])])!r} has both bona fide and attack frames; a video has one label")
+        raise ValueError(f"{scores.source}: video {ids[int(np.flatnonzero(mixed)[0])]!r} has both bona fide and attack frames; a video has one label")
     pai = _check_constant("pai", scores.pai, group, ids, scores.source)
     subject = _check_constant("subject", scores.subject, group, ids, scores.source)
 
     acquired = ~scores.failed_to_acquire
-    order = np.lexsort((scores.scores[acquired], group[acquired]))
-    values = scores.scores[acquired][order]
-    counts = np.bincount(group[acquired], minlength=n_videos)
+    frame_scores, frame_group = scores.scores[acquired], group[acquired]
+    by_score = np.argsort(frame_scores)
+    order = by_score[np.argsort(frame_group[by_score], kind="stable")]  # by video, then by score
+    values = frame_scores[order]
+    counts = np.bincount(frame_group, minlength=n_videos)
     begin = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
     has = counts > 0
     out = np.full(n_videos, np.nan)
@@ -153,8 +157,7 @@ def aggregate_videos(scores: ScoreSet, method: str | Aggregation = "mean") -> tu
                 given = sorted({str(r) for r in scores.fta_reason[group == v] if str(r)})
                 if given:
                     reason[v] = ",".join(given)
-    video_ids = np.array([str(v) for v in ids], dtype=object)
-    video_set = ScoreSet(out, is_bf.astype(bool), failed, pai, video_ids, subject, None, reason, scores.source)
+    video_set = ScoreSet(out, is_bf.astype(bool), failed, pai, ids, subject, None, reason, scores.source)
     used = counts[has]
     info = AggregationInfo(
         method=str(agg),

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from antispoof.metrics._checks import species_codes
+from antispoof.metrics._checks import factorize, species_codes
 from antispoof.metrics.scorefile import ScoreSet
 
 __all__ = ["bootstrap_ci", "resampling_unit", "CI_METRICS"]
@@ -39,8 +39,11 @@ def resampling_unit(scores: ScoreSet) -> tuple[str, np.ndarray]:
     """(``subject`` | ``video`` | ``sample``, one integer unit id per row)."""
     for name in ("subject", "video"):
         column = getattr(scores, name)
-        if column is not None and (column.astype(str) != "").all():
-            return name, np.unique(column.astype(str), return_inverse=True)[1].astype(np.int64)
+        if column is None:
+            continue
+        names, codes = factorize(column)
+        if "" not in names:
+            return name, codes
     return "sample", np.arange(len(scores), dtype=np.int64)
 
 

@@ -17,7 +17,6 @@ from antispoof.metrics._checks import require_both_classes
 from antispoof.metrics.aggregate import AggregationInfo, aggregate_videos
 from antispoof.metrics.bootstrap import bootstrap_ci
 from antispoof.metrics.curves import TPR_TARGETS, auc_of_sweep, tpr_at_fpr
-from antispoof.metrics.rates import error_rates
 from antispoof.metrics.scorefile import ScoreSet
 from antispoof.metrics.sweep import Sweep, sweep
 from antispoof.metrics.threshold import ThresholdRule, choose_threshold, eer_of_sweep, parse_threshold_rule
@@ -209,7 +208,7 @@ def _fta_summary(scores: ScoreSet) -> dict[str, Any] | None:
 
 def _prepare(scores: ScoreSet, aggregate: str, what: str) -> tuple[ScoreSet, AggregationInfo | None, Sweep]:
     units, info = aggregate_videos(scores, aggregate)
-    kept = units.subset(~units.failed_to_acquire)
+    kept = units.subset(~units.failed_to_acquire) if units.failed_to_acquire.any() else units
     require_both_classes(kept.is_bonafide, f"{what} ({scores.source})", "the metrics")
     return units, info, sweep(kept.scores, kept.is_bonafide, kept.pai, what=f"{what} ({scores.source})")
 
@@ -252,8 +251,7 @@ def evaluate(
     if rule.kind == "oracle":
         notes.append("oracle threshold: chosen at the EER of the test set itself (optimistic; as cross-domain papers report)")
 
-    kept = units.subset(~units.failed_to_acquire)
-    rates = error_rates(kept.scores, kept.is_bonafide, value, kept.pai)
+    rates = test_sweep.rates_at(value)
     eer_test = eer_of_sweep(test_sweep)[0]
     tpr = {key: tpr_at_fpr(test_sweep, target) for key, target in TPR_TARGETS.items()}
     for key, target in TPR_TARGETS.items():
@@ -264,7 +262,7 @@ def evaluate(
             )
     if len(rates.apcer_per_pai) == 1:
         species = next(iter(rates.apcer_per_pai))
-        why = "no pai column, so all attacks form one species" if kept.pai is None else f"one PAI species ({species!r})"
+        why = "no pai column, so all attacks form one species" if units.pai is None else f"one PAI species ({species!r})"
         notes.append(f"{why}: APCER (max over species) equals the pooled APCER")
     if units.failed_to_acquire.any():
         notes.append(

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from antispoof.metrics._checks import ATTACK, BONAFIDE, as_is_bonafide
+from antispoof.metrics._checks import ATTACK, BONAFIDE, as_is_bonafide, factorize
 
 __all__ = ["ScoreSet", "read_scores", "write_scores", "SCORE_COLUMNS", "REQUIRED_COLUMNS"]
 
@@ -264,11 +264,13 @@ def _check_unique_frames(path: Path, video: np.ndarray, frame: np.ndarray, lines
     keyed = frame >= 0
     if not keyed.any():
         return
-    keys = np.array([f"{v}\x00{f}" for v, f in zip(video[keyed], frame[keyed])])
-    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    keys = np.array([f"{v}\x00{f}" for v, f in zip(video[keyed], frame[keyed])], dtype=object)
+    _, codes = factorize(keys)
+    counts = np.bincount(codes)
     if (counts > 1).any():
-        key = keys[first[np.flatnonzero(counts > 1)[0]]]
-        rows = np.flatnonzero(keys == key)
+        dup = int(np.flatnonzero(counts > 1)[0])
+        rows = np.flatnonzero(codes == dup)
+        key = keys[rows[0]]
         where = np.flatnonzero(keyed)[rows]
         v, f = key.split("\x00")
         raise _fail(path, int(lines[where[1]]), "frame", f"video {v!r} frame {f} appears twice (lines {int(lines[where[0]])} and {int(lines[where[1]])})")

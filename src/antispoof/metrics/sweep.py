@@ -16,11 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import logging
+
 import numpy as np
 
 from antispoof.metrics._checks import as_is_bonafide, as_scores, require_both_classes, species_codes
+from antispoof.metrics.rates import ErrorRates
 
 __all__ = ["Sweep", "sweep", "candidate_thresholds", "midpoints"]
+
+logger = logging.getLogger(__name__)
 
 
 def midpoints(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -67,6 +72,37 @@ class Sweep:
     species: tuple[str, ...]
     species_counts: np.ndarray
     species_false_accepts: np.ndarray
+    distinct: np.ndarray
+
+    def index_at(self, threshold: float) -> int:
+        """The candidate that makes the same decisions as ``threshold`` (accepts the same scores)."""
+        return int(np.searchsorted(self.distinct, threshold, side="left"))
+
+    def rates_at(self, threshold: float) -> ErrorRates:
+        """All error rates at ``threshold``, read from the counts (same values as :func:`error_rates`)."""
+        threshold = float(threshold)
+        if not np.isfinite(threshold):
+            raise ValueError(f"threshold must be a finite number; got {threshold}")
+        j = self.index_at(threshold)
+        hits = self.species_false_accepts[:, j]
+        per = {name: float(hits[k] / self.species_counts[k]) for k, name in enumerate(self.species)}
+        apcer = max(per.values())
+        pooled = float(self.false_accepts[j] / self.n_attack)
+        bpcer = float(self.false_rejects[j] / self.n_bonafide)
+        return ErrorRates(
+            threshold=threshold,
+            apcer=apcer,
+            apcer_pooled=pooled,
+            apcer_per_pai=per,
+            bpcer=bpcer,
+            acer=(apcer + bpcer) / 2.0,
+            hter=(pooled + bpcer) / 2.0,
+            n_bonafide=self.n_bonafide,
+            n_attack=self.n_attack,
+            n_attack_per_pai={name: int(self.species_counts[k]) for k, name in enumerate(self.species)},
+            false_rejects=int(self.false_rejects[j]),
+            false_accepts=int(self.false_accepts[j]),
+        )
 
     @property
     def apcer_pooled(self) -> np.ndarray:
@@ -104,6 +140,8 @@ def sweep(scores: Any, labels: Any, pai: Any = None, what: str = "score set") ->
     n = values.shape[0]
     attack_pai = None if pai is None else np.asarray(pai, dtype=object)[~is_bf]
     species, codes = species_codes(attack_pai, int((~is_bf).sum()))
+    if len(species) > 64:
+        logger.warning("%d PAI species: the per-species counts take one pass each", len(species))
 
     order = np.argsort(values)
     sorted_values = values[order]
@@ -112,7 +150,8 @@ def sweep(scores: Any, labels: Any, pai: Any = None, what: str = "score set") ->
     new_value[0] = True
     np.not_equal(sorted_values[1:], sorted_values[:-1], out=new_value[1:])
     starts = np.flatnonzero(new_value)
-    thresholds = candidate_thresholds(sorted_values[starts])
+    distinct = sorted_values[starts]
+    thresholds = candidate_thresholds(distinct)
     # Candidate j accepts the scores from the j-th distinct value on: counts below starts[j].
     cut = np.append(starts, n)
     bf_below = np.zeros(n + 1, dtype=np.int64)
@@ -142,4 +181,5 @@ def sweep(scores: Any, labels: Any, pai: Any = None, what: str = "score set") ->
         species=species,
         species_counts=species_counts,
         species_false_accepts=species_fa,
+        distinct=distinct,
     )
