@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
 
 def prepare_command(
     dataset: str = typer.Option(..., "--dataset", help="Registered dataset name (`antispoof list datasets`)."),
-    root: Path = typer.Option(..., "--root", help="Folder holding the dataset in its original layout."),
+    root: Path = typer.Option(..., "--root", help="Folder holding the dataset in its original layout (or a manifest CSV)."),
     out: Path = typer.Option(..., "--out", help="Frame store folder to create or resume."),
     protocol: str = typer.Option(None, "--protocol", help="Official protocol (default: the dataset's own default)."),
     detector: str = typer.Option(None, "--detector", help="Face detector (`antispoof list detectors`); default blazeface."),
@@ -38,8 +38,8 @@ def prepare_command(
     from antispoof.faces import DEFAULT_DETECTOR
 
     load_all()
-    if not root.is_dir():
-        raise FileNotFoundError(f"dataset root {root} does not exist or is not a folder")
+    if not root.exists():
+        raise FileNotFoundError(f"dataset root {root} does not exist; give the folder holding the dataset")
     adapter = DATASETS.create(dataset, root=root)
     sampler = FrameSampler.from_options(
         every=every, frames=frames, first=first, clip_len=clip_len, clip_stride=clip_stride, num_clips=clips, seed=seed
