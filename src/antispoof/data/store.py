@@ -146,8 +146,9 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         self.failed = rows[rows["failure"] != ""].reset_index(drop=True)
         """Failed frames of this split (kept out of the items unless ``include_failed``)."""
         self.rows = (rows if include_failed else rows[rows["failure"] == ""]).reset_index(drop=True)
-        missing = [m for m in self.modalities if m != "rgb" and (self.rows[_CROP_COLUMN[m]] == "").any()]
-        if missing and len(self.rows):
+        usable = self.rows[self.rows["failure"] == ""]
+        missing = [m for m in self.modalities if m != "rgb" and (usable[_CROP_COLUMN[m]] == "").any()]
+        if missing:
             raise ValueError(
                 f"modalities {missing} were asked for but some frames of {self.store.path} have no such crop; "
                 "prepare the store from a dataset whose manifest has ir_path/depth_path, or drop them"
