@@ -173,3 +173,14 @@ def test_ten_bonafide_against_ten_thousand_attacks():
 def test_auc_of_sweep_equals_function():
     sw = sweep(SCORES, LABELS)
     assert auc_of_sweep(sw) == auc(SCORES, LABELS)
+
+
+def test_rates_read_from_the_sweep_equal_direct_counting():
+    rng = np.random.default_rng(6)
+    scores = rng.integers(0, 12, 300) / 11
+    labels = rng.random(300) < 0.4
+    pai = np.where(labels, "bonafide", rng.choice(["print", "replay", "mask"], 300))
+    sw = sweep(scores, labels, pai)
+    # Thresholds on scores (ties), between scores, below and above all of them.
+    for t in np.r_[np.unique(scores), np.unique(scores) + 1 / 22, -1.0, 2.0]:
+        assert sw.rates_at(t) == error_rates(scores, labels, t, pai)

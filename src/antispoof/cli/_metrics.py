@@ -27,6 +27,9 @@ def metrics_command(
     ci: float = typer.Option(None, "--ci", help="Add bootstrap intervals at this level (e.g. 0.95), resampling subjects."),
     n_resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples for --ci."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    convention: str = typer.Option(
+        "exact", "--convention", help="exact (ties to the higher threshold, exact counts) | bob (bob.measure / bob.pad threshold choices)."
+    ),
     json_path: Path = typer.Option(None, "--json", help="Write the report as JSON here."),
     markdown_path: Path = typer.Option(None, "--markdown", help="Write the report as Markdown here."),
     plots: Path = typer.Option(None, "--plots", help="Write roc.png, det.png and scores_hist.png into this folder."),
@@ -36,7 +39,7 @@ def metrics_command(
 
     test_set = read_scores(test)
     dev_set = read_scores(dev) if dev is not None else None
-    report = evaluate(test_set, dev_set, threshold=threshold, aggregate=aggregate, ci=ci, n_resamples=n_resamples, seed=seed)
+    report = evaluate(test_set, dev_set, threshold=threshold, aggregate=aggregate, ci=ci, n_resamples=n_resamples, seed=seed, convention=convention)
     _print_report(report)
     if json_path is not None:
         report.to_json(json_path)

@@ -114,12 +114,15 @@ def evaluate_folds(
     ci: float | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
+    convention: str = "exact",
 ) -> FoldsReport:
     """Evaluate each ``(dev, test)`` fold with its own dev threshold, then summarize."""
     if not folds:
         raise ValueError("evaluate_folds needs at least one (dev, test) fold")
     reports = [
-        evaluate(test, dev, threshold=threshold, aggregate=aggregate, ci=ci, n_resamples=n_resamples, seed=seed)
+        evaluate(
+            test, dev, threshold=threshold, aggregate=aggregate, ci=ci, n_resamples=n_resamples, seed=seed, convention=convention
+        )
         for dev, test in folds
     ]
     return summarize_folds(reports)

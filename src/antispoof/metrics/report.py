@@ -222,6 +222,7 @@ def evaluate(
     ci: float | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
+    convention: str = "exact",
 ) -> MetricsReport:
     """All metrics of ``test``, the threshold chosen by ``threshold`` on ``dev`` and applied unchanged to test.
 
@@ -230,6 +231,7 @@ def evaluate(
     itself) or a number. Rules other than ``oracle`` and a number need ``dev``. Frames are
     aggregated per video with ``aggregate`` (both sets alike). ``ci`` (e.g. 0.95) adds
     subject-level bootstrap intervals with ``n_resamples`` resamples seeded by ``seed``.
+    ``convention="bob"`` picks thresholds (and the EER point) as bob.measure / bob.pad do.
     """
     test = _as_scoreset(test, "test")
     dev_set = None if dev is None else _as_scoreset(dev, "dev")
@@ -244,15 +246,18 @@ def evaluate(
     eer_dev = None
     if dev_set is not None:
         _, _, dev_sweep = _prepare(dev_set, aggregate, "dev set")
-        eer_dev = eer_of_sweep(dev_sweep)[0]
-        value = choose_threshold(dev_sweep, rule) if rule.kind != "oracle" else choose_threshold(test_sweep, rule)
+        eer_dev = eer_of_sweep(dev_sweep, convention)[0]
+        chosen_on = test_sweep if rule.kind == "oracle" else dev_sweep
+        value = choose_threshold(chosen_on, rule, convention)
     else:
-        value = choose_threshold(test_sweep, rule)
+        value = choose_threshold(test_sweep, rule, convention)
     if rule.kind == "oracle":
         notes.append("oracle threshold: chosen at the EER of the test set itself (optimistic; as cross-domain papers report)")
 
     rates = test_sweep.rates_at(value)
-    eer_test = eer_of_sweep(test_sweep)[0]
+    eer_test = eer_of_sweep(test_sweep, convention)[0]
+    if convention != "exact":
+        notes.append(f"thresholds chosen with the {convention!r} convention (bob.measure / bob.pad tie handling and rules)")
     tpr = {key: tpr_at_fpr(test_sweep, target) for key, target in TPR_TARGETS.items()}
     for key, target in TPR_TARGETS.items():
         if rates.n_attack * target < 1.0:
@@ -315,6 +320,7 @@ def compute_report(
     ci: float | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
+    convention: str = "exact",
 ) -> MetricsReport:
     """:func:`evaluate` on arrays. Labels: bools, 1/0 or 'bonafide'/'attack' (True / 1 = bona fide).
 
@@ -330,6 +336,8 @@ def compute_report(
         failed_to_acquire=test_failed_to_acquire,
         source="test",
     )
-    return evaluate(test, dev, threshold=threshold, aggregate=aggregate, ci=ci, n_resamples=n_resamples, seed=seed)
+    return evaluate(
+        test, dev, threshold=threshold, aggregate=aggregate, ci=ci, n_resamples=n_resamples, seed=seed, convention=convention
+    )
 
 

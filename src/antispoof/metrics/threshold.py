@@ -16,6 +16,9 @@ a number               that fixed threshold
 =====================  ==============================================================
 
 Rates are compared exactly through integer counts, so ties are true ties.
+
+``convention="bob"`` picks thresholds the way bob.measure 6.x / bob.pad.base do instead
+(see :mod:`antispoof.metrics._bob` for where and why they differ).
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ __all__ = [
     "eer_threshold",
     "eer_of_sweep",
     "RULE_NAMES",
+    "CONVENTIONS",
 ]
 
+CONVENTIONS = ("exact", "bob")
 RULE_NAMES = ("eer", "min-hter", "bpcer@apcer=X", "apcer@bpcer=X", "oracle", "<number>")
 _TARGET_RULE = re.compile(r"^(bpcer@apcer|apcer@bpcer)=(.+)$")
 
@@ -119,20 +124,35 @@ def choose_index(sw: Sweep, rule: ThresholdRule) -> int:
     raise ValueError(f"threshold rule {rule} does not choose from scores")
 
 
-def choose_threshold(sw: Sweep, rule: str | float | ThresholdRule) -> float:
+def _check_convention(convention: str) -> None:
+    if convention not in CONVENTIONS:
+        raise ValueError(f"unknown threshold convention {convention!r}; use one of {', '.join(CONVENTIONS)}")
+
+
+def choose_threshold(sw: Sweep, rule: str | float | ThresholdRule, convention: str = "exact") -> float:
     """The threshold ``rule`` picks on the score set behind ``sw`` (a fixed rule returns its value)."""
+    _check_convention(convention)
     parsed = parse_threshold_rule(rule)
     if parsed.kind == "fixed":
         return float(parsed.value)  # type: ignore[arg-type]
+    if convention == "bob":
+        from antispoof.metrics._bob import bob_apcer_threshold, bob_frr_threshold, bob_minimizing_threshold
+
+        if parsed.kind in ("eer", "oracle", "min-hter"):
+            return bob_minimizing_threshold(sw, "min-hter" if parsed.kind == "min-hter" else "eer")
+        if parsed.kind == "bpcer@apcer":
+            return bob_apcer_threshold(sw, float(parsed.value))  # type: ignore[arg-type]
+        return bob_frr_threshold(sw, float(parsed.value))  # type: ignore[arg-type]
     return float(sw.thresholds[choose_index(sw, parsed)])
 
 
-def eer_of_sweep(sw: Sweep) -> tuple[float, float]:
-    """(EER, threshold): EER = (FAR + FRR) / 2 at the ``eer`` candidate, no interpolation."""
-    j = choose_index(sw, ThresholdRule("eer"))
+def eer_of_sweep(sw: Sweep, convention: str = "exact") -> tuple[float, float]:
+    """(EER, threshold): EER = (FAR + FRR) / 2 at the ``eer`` threshold, no interpolation."""
+    threshold = choose_threshold(sw, "eer", convention)
+    j = sw.index_at(threshold)
     far = sw.false_accepts[j] / sw.n_attack
     frr = sw.false_rejects[j] / sw.n_bonafide
-    return float((far + frr) / 2.0), float(sw.thresholds[j])
+    return float((far + frr) / 2.0), threshold
 
 
 def eer_threshold(scores: Any, labels: Any) -> float:
