@@ -25,6 +25,11 @@ Conventions (each one is tested in ``tests/test_metrics*.py``):
   max over species, among candidates with BPCER ``<= X``); a fixed number; ``oracle``
   (the ``eer`` rule on the test set itself). All ties go to the higher threshold. Every
   report names its rule (``threshold_rule``).
+- **bob convention**: ``convention="bob"`` (CLI ``--convention bob``) picks thresholds
+  exactly as bob.measure 6.x / bob.pad.base do instead, for side-by-side agreement with
+  them; :mod:`._bob` lists where the two differ (tie handling through bob's running float
+  sums, and bob.pad's score-valued ``bpcerXX`` / ``apcerXX`` thresholds). Rates at a
+  threshold, ACER, HTER and AUC are the same under both.
 - **TPR at FPR** 1e-2, 1e-3, 1e-4: the best TPR (accepted bona fide / all bona fide)
   among candidates whose FPR (pooled APCER) is ``<= target``. With fewer than
   ``1 / target`` attacks only FPR 0 fits and the report notes the value is not meaningful.
@@ -45,6 +50,7 @@ Conventions (each one is tested in ``tests/test_metrics*.py``):
   (file, line and column named).
 
 Entry points: :func:`evaluate` (score sets), :func:`compute_report` (arrays),
+:func:`plots.plot_report` (ROC, DET, histograms),
 :func:`read_scores` / :func:`write_scores` (score files), :class:`MetricsReport`
 (``to_dict``, ``to_json``, ``to_markdown``), :func:`evaluate_folds`.
 """

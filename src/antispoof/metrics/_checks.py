@@ -62,14 +62,6 @@ def as_is_bonafide(labels: Any, n: int | None = None, what: str = "labels") -> n
     raise ValueError(f"{what}: cannot read labels of dtype {arr.dtype}; use bools, 0/1 or 'bonafide'/'attack'")
 
 
-def as_strings(values: Any, n: int, what: str) -> np.ndarray:
-    """A 1-D array of Python strings (object dtype) with one entry per score."""
-    arr = np.asarray(values, dtype=object)
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise ValueError(f"{what} must be 1-D with one entry per score ({n}); got shape {arr.shape}")
-    return np.array([str(v) for v in arr], dtype=object) if n else np.empty(0, dtype=object)
-
-
 def require_both_classes(is_bonafide: np.ndarray, what: str, needs: str) -> None:
     """Raise when one class is empty: every PAD error rate needs bona fide and attack scores."""
     n_bf = int(is_bonafide.sum())

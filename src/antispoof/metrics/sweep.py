@@ -16,16 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import logging
-
 import numpy as np
 
 from antispoof.metrics._checks import as_is_bonafide, as_scores, require_both_classes, species_codes
 from antispoof.metrics.rates import ErrorRates
 
 __all__ = ["Sweep", "sweep", "candidate_thresholds", "midpoints"]
-
-logger = logging.getLogger(__name__)
 
 
 def midpoints(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -140,8 +136,6 @@ def sweep(scores: Any, labels: Any, pai: Any = None, what: str = "score set") ->
     n = values.shape[0]
     attack_pai = None if pai is None else np.asarray(pai, dtype=object)[~is_bf]
     species, codes = species_codes(attack_pai, int((~is_bf).sum()))
-    if len(species) > 64:
-        logger.warning("%d PAI species: the per-species counts take one pass each", len(species))
 
     order = np.argsort(values)
     sorted_values = values[order]
