@@ -13,11 +13,14 @@ name           what                                                weights come 
 ``dataset``    the dataset's own boxes / eye positions             the manifest
 =============  ==================================================  =========================
 
-Measured (one core, 640x480, ../shared/samples and scikit-image's astronaut; all four
-faces found by blazeface, mtcnn and hog): blazeface 2.0-2.5 ms per frame, hog 17-27 ms,
-mtcnn 60-95 ms. The caffe RetinaFace of Silent-Face cannot run here: OpenCV 5 dropped
-its Caffe importer. So ``blazeface`` is the default (the fast detector, within the
-10 ms goal) and ``mtcnn`` the accurate one (the FAS literature's choice, with landmarks).
+Measured on one thread (``benchmarks/bench_prepare.py``, 640x480 frame of a face video;
+2-core machine shared with other jobs): blazeface 1.8 ms per frame, hog 16.5 ms, mtcnn
+52 ms. On ../shared/samples (three 480x640 photos, one live and two attacks) and
+scikit-image's astronaut, blazeface, hog and mtcnn each find the face in every image,
+blazeface and mtcnn boxes overlap with IoU > 0.5 and their eyes agree (tests/test_faces.py).
+The Caffe RetinaFace of Silent-Face could not be offered: OpenCV 5 dropped the Caffe
+importer from cv2.dnn. So ``blazeface`` is the default (the fast detector, within the
+10 ms goal) and ``mtcnn`` the accurate one (the FAS literature's choice; gives eyes).
 """
 
 from antispoof.faces import blazeface, dataset, hog, mtcnn  # noqa: F401  (register detectors)
