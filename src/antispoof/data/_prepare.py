@@ -16,8 +16,8 @@ half-written, and a re-run skips every unit whose part exists (and redoes the ot
 Crop format, measured by ``benchmarks/bench_prepare.py`` on 256x256 face crops from a
 640x480 H.264 video: JPEG quality 95 with 4:4:4 chroma encodes in 0.9 ms to 40 KiB at
 41.2 dB PSNR; PNG (compression level 1) in 5.1 ms to 111 KiB, lossless. JPEG is the
-default (``image_format="jpg"``): 5x cheaper to write, 2.8x smaller to read back each
-epoch, with the loss well under the sensor noise of FAS videos. PNG stays available
+default (``image_format="jpg"``): 5x cheaper to write and 2.8x smaller to read back
+each epoch. PNG stays available
 for lossless stores (``image_format="png"``); IR and Depth are always PNG.
 """
 
