@@ -160,3 +160,37 @@ def test_select_face_takes_the_largest_and_counts() -> None:
     assert select_face([small, large]) == (large, 2, "")
     assert select_face([]) == (None, 0, "no_face")
     assert select_face([small], min_size=20) == (small, 1, "face_too_small")
+
+
+def test_mtcnn_matches_the_reference_implementation(samples_dir: Path) -> None:
+    """Our MTCNN cascade against facenet-pytorch's own, same weights (an independent implementation)."""
+    import importlib.util
+    import sys
+    import types
+
+    spec = importlib.util.find_spec("facenet_pytorch")
+    if spec is None:
+        pytest.skip("facenet-pytorch is not installed (pip install --no-deps facenet-pytorch)")
+    saved = {k: v for k, v in sys.modules.items() if k == "facenet_pytorch" or k.startswith("facenet_pytorch.")}
+    # Load only its MTCNN module: the package __init__ imports recognition code that needs `requests`.
+    package = types.ModuleType("facenet_pytorch")
+    package.__path__, package.__spec__ = list(spec.submodule_search_locations), spec
+    sys.modules["facenet_pytorch"] = package
+    try:
+        from facenet_pytorch.models.mtcnn import MTCNN as Reference
+
+        reference = Reference(device="cpu", keep_all=True)
+    finally:
+        for key in [k for k in sys.modules if k == "facenet_pytorch" or k.startswith("facenet_pytorch.")]:
+            del sys.modules[key]
+        sys.modules.update(saved)
+    ours = DETECTORS.create("mtcnn", max_side=100000)
+    for photo in sorted(samples_dir.glob("*.jpg")):
+        image = read_image(photo)
+        boxes, probs, landmarks = reference.detect(image, landmarks=True)
+        (face,) = ours.detect(image)
+        assert len(boxes) == 1
+        assert _iou(face.box, tuple(boxes[0])) > 0.9, photo.name
+        assert face.score == pytest.approx(float(probs[0]), abs=0.01)
+        for (x, y), (rx, ry) in zip(face.eyes, sorted(map(tuple, landmarks[0][:2]))):
+            assert math.hypot(x - rx, y - ry) < 0.05 * face.width, photo.name

@@ -14,7 +14,10 @@ def package_file(package: str, relative: str, install_hint: str) -> Path:
     The package is located with ``importlib.util.find_spec`` and never imported, so
     packages whose own imports pin old libraries can still lend their weight files.
     """
-    spec = importlib.util.find_spec(package)
+    try:
+        spec = importlib.util.find_spec(package)
+    except ValueError:  # already imported without a spec
+        spec = None
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(f"the weights of this detector come from the Python package {package!r}, which is not installed; {install_hint}")
     for location in spec.submodule_search_locations:
