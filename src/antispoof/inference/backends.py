@@ -1,0 +1,76 @@
+"""Scoring backends: a normalised crop batch ``[B, 3, H, W]`` in, ``[B, 1 + K]`` (score, cues) out.
+
+- :class:`TorchBackend` runs the bundle's :class:`~antispoof.inference.bundle.ScoreOutputs`;
+- :class:`OnnxBackend` runs the exported graph of that same module with onnxruntime on CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["TorchBackend", "OnnxBackend", "open_backend"]
+
+log = logging.getLogger(__name__)
+
+
+class TorchBackend:
+    """PyTorch on CPU."""
+
+    name = "torch"
+
+    def __init__(self, module: object, threads: int | None = None) -> None:
+        import torch
+
+        self.module = module
+        self.threads = threads
+        if threads is not None:
+            torch.set_num_threads(int(threads))
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            return self.module(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))).numpy()
+
+
+class OnnxBackend:
+    """onnxruntime, CPU execution provider."""
+
+    name = "onnxruntime"
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.path = Path(path)
+        self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+
+
+def open_backend(bundle: object, backend: str = "auto", precision: str = "fp32", threads: int | None = None) -> TorchBackend | OnnxBackend:
+    """The backend for ``bundle``: ``auto`` = onnxruntime when the bundle has a ``precision`` graph, else PyTorch."""
+    if backend not in ("auto", "onnx", "torch"):
+        raise ValueError(f"unknown backend {backend!r}; choose auto, onnx or torch")
+    if precision not in ("fp32", "int8"):
+        raise ValueError(f"unknown precision {precision!r}; choose fp32 or int8")
+    graph = bundle.onnx_path(precision)  # type: ignore[attr-defined]
+    if backend == "onnx" or (backend == "auto" and graph is not None):
+        if graph is None:
+            raise ValueError(
+                f"bundle {bundle.path} has no {precision} ONNX graph; run `antispoof export` on it "  # type: ignore[attr-defined]
+                f"{'with --quantize int8 ' if precision == 'int8' else ''}or use backend='torch'"
+            )
+        return OnnxBackend(graph, threads)
+    if precision != "fp32":
+        raise ValueError("int8 runs only through the ONNX backend; export with --quantize int8 and use backend='onnx'")
+    return TorchBackend(bundle.scorer_module(), threads)  # type: ignore[attr-defined]

@@ -1,0 +1,146 @@
+"""Calibration: score a run's dev split, choose the threshold for a stated error target, write the bundle.
+
+The threshold is chosen by :func:`antispoof.metrics.evaluate` with the rule given as
+``target`` (``bpcer@apcer=0.01``, ``eer``, ``apcer@bpcer=0.05``, ...), on per-video
+scores aggregated like the Predictor aggregates; the dev-set metrics at that threshold
+go into the card. The crop, sampling and training detector come from the settings of
+the frame store the run was scored on, so preprocessing at inference is what training saw.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from pathlib import Path
+from typing import Any
+
+__all__ = ["calibrate_run", "DEFAULT_TARGET", "resolve_store"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TARGET = "bpcer@apcer=0.01"
+
+
+def resolve_store(config: Any, *, dataset: str | None, root: str | Path | None, protocol: str | None,
+                  store: str | Path | None, progress: bool) -> tuple[str, str | None, Path]:
+    """``(dataset, protocol, store folder)`` to score: the run's own data unless told otherwise (as ``evaluate`` does)."""
+    from antispoof.training.frames import store_for
+
+    d = config.data
+    same_data = dataset is None or dataset == d.dataset
+    dataset = dataset or d.dataset
+    root = root if root is not None else (d.root if same_data else None)
+    protocol = protocol if protocol is not None else (d.protocol if same_data else None)
+    if store is None and same_data and root == d.root and protocol == d.protocol:
+        store = d.store
+    path = store_for(dataset, root, protocol, size=d.image_size, store=store, cache_dir=d.cache_dir,
+                     frames_per_video=d.frames_per_video, progress=progress)
+    return dataset, protocol, path
+
+
+def calibrate_run(
+    run_dir: str | Path,
+    *,
+    dataset: str | None = None,
+    root: str | Path | None = None,
+    protocol: str | None = None,
+    split: str = "dev",
+    target: str = DEFAULT_TARGET,
+    aggregate: str = "mean",
+    store: str | Path | None = None,
+    out: str | Path | None = None,
+    detector: str | None = None,
+    quality: Any = None,
+    batch_size: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Write the model bundle of ``run_dir`` (default ``RUN/bundle``) with a threshold chosen on ``split``; returns its folder.
+
+    Args:
+        run_dir: a run folder made by ``antispoof train`` or ``antispoof distill``.
+        dataset, root, protocol, store: the data to calibrate on (default: the run's own).
+        split: the split the threshold is chosen on (``dev``; never the test split).
+        target: a threshold rule of :mod:`antispoof.metrics.threshold`.
+        aggregate: per-video aggregation (stored in the card; the Predictor uses it).
+        detector: the detector the bundle uses at inference (default: the store's, or
+            blazeface when the store used the dataset's own boxes).
+        quality: :class:`~antispoof.inference.card.QualityLimits` (default: the defaults,
+            with ``min_face`` raised to the store's own minimum face size).
+    """
+    from antispoof import __version__
+    from antispoof.data.store import FrameStore
+    from antispoof.data.transforms import MEAN, STD
+    from antispoof.faces import DEFAULT_DETECTOR
+    from antispoof.inference.bundle import Bundle, cue_names_of
+    from antispoof.inference.card import CropSpec, DetectorSpec, InputSpec, ModelCard, QualityLimits, ThresholdSpec, TrainingData
+    from antispoof.metrics import evaluate, parse_threshold_rule
+    from antispoof.metrics.aggregate import parse_aggregation
+    from antispoof.training.checkpoints import WEIGHTS_FILE
+    from antispoof.training.evaluation import score_frames
+    from antispoof.training.runner import load_trained, read_run_config
+
+    run_dir = Path(run_dir)
+    rule = parse_threshold_rule(target)
+    if rule.kind == "oracle":
+        raise ValueError("the 'oracle' rule reads the test set; calibrate with eer, bpcer@apcer=X or apcer@bpcer=X on dev")
+    if split == "test":
+        raise ValueError("a deployment threshold is chosen on the dev split, never on test; use --split dev")
+    parse_aggregation(aggregate)
+    config = read_run_config(run_dir)
+    weights = run_dir / WEIGHTS_FILE
+    if not weights.is_file():
+        raise FileNotFoundError(f"{weights} not found; {run_dir} has no trained weights yet (train it first)")
+    dataset, protocol, store_dir = resolve_store(config, dataset=dataset, root=root, protocol=protocol, store=store, progress=progress)
+    method = load_trained(run_dir)
+    size = config.data.image_size
+    bs = batch_size or max(config.train.batch_size, 32)
+    scores, _ = score_frames(method, store_dir, split, image_size=size, batch_size=bs, progress=progress)
+    if len(scores) == 0:
+        raise ValueError(f"the frame store {store_dir} has no {split!r} frames; calibrate on a split it has (dev)")
+    report = evaluate(scores, scores, threshold=rule, aggregate=aggregate)
+    settings = FrameStore(store_dir).settings
+    trained_detector = dict(settings.get("detector") or {})
+    if detector is None:
+        detector = trained_detector.get("name", DEFAULT_DETECTOR)
+        if detector == "dataset":
+            detector = DEFAULT_DETECTOR
+    notes = []
+    if trained_detector.get("name") != detector:
+        notes.append(
+            f"training crops were cut around {trained_detector.get('name', 'unknown')!r} boxes; inference uses {detector!r}, "
+            "whose boxes may differ in size and centre (check on your own data)"
+        )
+    notes.append("training crops were stored as JPEG (quality %s); inference crops are not re-encoded" % settings.get("quality")
+                 if settings.get("image_format") == "jpg" else "training crops were stored losslessly (PNG)")
+    if quality is None:
+        quality = QualityLimits(min_face=float(settings.get("min_face", QualityLimits().min_face)))
+    card = ModelCard(
+        package_version=__version__,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        method=config.model.method,
+        backbone=config.model.backbone,
+        config=config.model_dump(mode="json"),
+        outputs=("score", *cue_names_of(method, size)),
+        input=InputSpec(size=size, colour_order="RGB", mean=MEAN, std=STD),
+        crop=CropSpec(size=int(settings.get("size", size)), scale=float(settings.get("scale", 1.5)), align=bool(settings.get("align", False))),
+        detector=DetectorSpec(name=detector, options={}, trained_with=trained_detector),
+        sampling=dict(settings.get("sampling") or {"policy": "every", "n": 10}),
+        aggregation=aggregate,
+        threshold=ThresholdSpec(value=report.threshold, rule=str(rule), split=split,
+                                dataset=f"{dataset} {protocol or 'default protocol'}", store=str(store_dir.resolve()),
+                                metrics=report.to_dict()),
+        training_data=TrainingData(
+            dataset=config.data.dataset, protocol=config.data.protocol,
+            root=None if config.data.root is None else str(config.data.root),
+            store=None if config.data.store is None else str(config.data.store),
+            description=f"{config.data.dataset} protocol {config.data.protocol or 'default'}, train split, "
+                        f"{size}x{size} crops; run {run_dir.resolve()}",
+        ),
+        quality=quality,
+        files={},
+        notes=notes,
+    )
+    bundle = Bundle.create(Path(out) if out is not None else run_dir / "bundle", card, weights)
+    log.info("calibrated %s on %s %s: threshold %.6g (%s); dev APCER %.4f BPCER %.4f ACER %.4f",
+             run_dir, dataset, split, report.threshold, rule, report.apcer, report.bpcer, report.acer)
+    return bundle.path

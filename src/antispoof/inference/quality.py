@@ -1,0 +1,94 @@
+"""The capture-quality gate: frames a model never learned from are refused before scoring.
+
+Each measure is a cheap, documented proxy computed on the face box of the frame (the
+box as the detector gives it, clipped to the image, in gray = BT.601 luma):
+
+=================  ===============================================================  ==================
+reason             measure                                                          limit (card)
+=================  ===============================================================  ==================
+``face_too_small``  shorter side of the face box, pixels                            ``min_face``
+``too_blurred``     variance of the Laplacian (3x3) of the face resized to 64 px     ``min_sharpness``
+                    wide (resizing makes it comparable across face sizes)
+``too_dark``        mean luma of the face box                                        ``min_brightness``
+``overexposed``     mean luma of the face box                                        ``max_brightness``
+``clipped``         share of face pixels with luma >= 250 or <= 5                    ``max_clipped``
+``turned_away``     distance between the eyes / face box width: about 0.35-0.45     ``min_eye_ratio``
+                    for a frontal face, shrinking roughly with cos(yaw); 0.2 is
+                    about 55-60 degrees of yaw. Skipped (measure ``None``) when the
+                    detector gives no eye positions
+=================  ===============================================================  ==================
+
+The first failing check in the order above is the frame's reason; all measures are
+returned so a caller can show them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from antispoof.faces.base import Face
+from antispoof.inference.card import QualityLimits
+
+__all__ = ["QualityMeasures", "measure_quality", "check_quality", "QUALITY_REASONS"]
+
+QUALITY_REASONS = ("face_too_small", "too_blurred", "too_dark", "overexposed", "clipped", "turned_away")
+_SHARPNESS_WIDTH = 64
+
+
+@dataclass(frozen=True)
+class QualityMeasures:
+    """The gate's measures of one face (see the module docstring)."""
+
+    face_size: float
+    sharpness: float
+    brightness: float
+    clipped: float
+    eye_ratio: float | None
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {k: (None if v is None else round(float(v), 4)) for k, v in asdict(self).items()}
+
+
+def measure_quality(image: np.ndarray, face: Face) -> QualityMeasures:
+    """Measure the face of ``image`` (RGB uint8 HxWx3) inside ``face.box``."""
+    import cv2
+
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = face.box
+    ix0, iy0 = max(int(math.floor(x0)), 0), max(int(math.floor(y0)), 0)
+    ix1, iy1 = min(int(math.ceil(x1)), w), min(int(math.ceil(y1)), h)
+    size = float(min(face.width, face.height))
+    if ix1 - ix0 < 2 or iy1 - iy0 < 2:
+        return QualityMeasures(size, 0.0, 0.0, 1.0, None)
+    gray = cv2.cvtColor(np.ascontiguousarray(image[iy0:iy1, ix0:ix1]), cv2.COLOR_RGB2GRAY)
+    brightness = float(gray.mean())
+    clipped = float(((gray >= 250) | (gray <= 5)).mean())
+    height = max(int(round(gray.shape[0] * _SHARPNESS_WIDTH / gray.shape[1])), 2)
+    interp = cv2.INTER_AREA if gray.shape[1] > _SHARPNESS_WIDTH else cv2.INTER_LINEAR
+    small = cv2.resize(gray, (_SHARPNESS_WIDTH, height), interpolation=interp)
+    sharpness = float(cv2.Laplacian(small, cv2.CV_64F, ksize=1).var())
+    eye_ratio = None
+    if face.eyes is not None and face.width > 0:
+        (ax, ay), (bx, by) = face.eyes
+        eye_ratio = math.hypot(bx - ax, by - ay) / face.width
+    return QualityMeasures(size, sharpness, brightness, clipped, eye_ratio)
+
+
+def check_quality(measures: QualityMeasures, limits: QualityLimits) -> str:
+    """The first reason the frame fails the gate, or '' when it passes."""
+    if measures.face_size < limits.min_face:
+        return "face_too_small"
+    if measures.sharpness < limits.min_sharpness:
+        return "too_blurred"
+    if measures.brightness < limits.min_brightness:
+        return "too_dark"
+    if measures.brightness > limits.max_brightness:
+        return "overexposed"
+    if measures.clipped > limits.max_clipped:
+        return "clipped"
+    if measures.eye_ratio is not None and measures.eye_ratio < limits.min_eye_ratio:
+        return "turned_away"
+    return ""
