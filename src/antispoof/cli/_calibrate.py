@@ -1,0 +1,39 @@
+"""``antispoof calibrate``: choose a run's decision threshold on its dev split and write its model bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("calibrate")(calibrate_command)
+
+
+def calibrate_command(
+    run: Path = typer.Argument(..., help="Run folder made by `antispoof train` or `antispoof distill`."),
+    dataset: str = typer.Option(None, "--dataset", help="Dataset name (default: the run's own)."),
+    root: Path = typer.Option(None, "--root", help="Dataset root folder (default: the run's own for its dataset)."),
+    protocol: str = typer.Option(None, "--protocol", help="Protocol (default: the run's own for its dataset)."),
+    store: Path = typer.Option(None, "--store", help="A prepared frame store to read instead of preparing into the cache."),
+    split: str = typer.Option("dev", "--split", help="Split the threshold is chosen on (dev; never test)."),
+    target: str = typer.Option("bpcer@apcer=0.01", "--target", help="Threshold rule: bpcer@apcer=0.01, eer, apcer@bpcer=0.05, min-hter."),
+    aggregate: str = typer.Option("mean", "--aggregate", help="Per-video aggregation of frame scores: mean, median, min, vote=0.5."),
+    detector: str = typer.Option(None, "--detector", help="Face detector at inference (default: the store's; blazeface if the store used dataset boxes)."),
+    out: Path = typer.Option(None, "--out", help="Bundle folder to write (default RUN/bundle)."),
+) -> None:
+    """Score the dev split, pick the threshold for --target, write weights + model card (with the dev metrics there)."""
+    from antispoof.inference.bundle import Bundle
+    from antispoof.inference.calibrate import calibrate_run
+
+    path = calibrate_run(run, dataset=dataset, root=root, protocol=protocol, split=split, target=target,
+                         aggregate=aggregate, store=store, detector=detector, out=out)
+    card = Bundle.load(path).card
+    m = card.threshold.metrics
+    typer.echo(
+        f"threshold {card.threshold.value:.6g} ({card.threshold.rule} on {card.threshold.split}): "
+        f"APCER {100 * m['apcer']:.2f}%, BPCER {100 * m['bpcer']:.2f}%, ACER {100 * m['acer']:.2f}%, "
+        f"EER {100 * m['eer']:.2f}% over {m['n_bonafide']} bona fide and {m['n_attack']} attack presentations"
+    )
+    typer.echo(f"bundle: {path}")
