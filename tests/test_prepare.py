@@ -262,3 +262,28 @@ def test_prepare_the_synthetic_dataset_with_all_modalities(tmp_path: Path) -> No
     assert item["image"].shape == (2, 24, 24, 3) and item["ir"].shape == (2, 24, 24) and item["depth"].shape == (2, 24, 24)
     assert not np.isnan(item["attributes"]).any()
     assert {data[i]["label"] for i in range(len(data))} == {0, 1}
+
+
+def test_listed_frames_of_a_video_are_taken_as_listed(toy: ToyDataset, tmp_path: Path) -> None:
+    toy.rows = [{**_row("live.mp4", **BOX), "frame": 3}, {**_row("live.mp4", **BOX), "frame": 7, "fingers": 1.0}]
+    _prepare(toy, tmp_path / "store")
+    index = FrameStore(tmp_path / "store").index
+    assert index["frame"].tolist() == [3, 7] and (index["failure"] == "").all()
+    assert index["fingers"].isna().tolist() == [True, False]  # each frame keeps its own row's labels
+
+
+def test_an_unexpected_error_leaves_the_source_undone_and_the_run_goes_on(toy: ToyDataset, tmp_path: Path) -> None:
+    class Broken(ToyDataset):
+        def face_annotations(self, path: str):  # noqa: ANN201
+            if path == "still.png":
+                raise RuntimeError("annotation file damaged")
+            return super().face_annotations(path)
+
+    broken = Broken(toy.root, toy.rows, toy.annotations)
+    report = _prepare(broken, tmp_path / "store")
+    assert len(report.errors) == 1 and "still.png: RuntimeError: annotation file damaged" in report.errors[0]
+    index = FrameStore(tmp_path / "store").index
+    assert "still.png" not in set(index["source"]) and {"live.mp4", "print.mp4"} <= set(index["source"])
+    fixed = _prepare(toy, tmp_path / "store")  # the next run retries only that source
+    assert fixed.units_done == 1 and not fixed.errors
+    assert "still.png" in set(FrameStore(tmp_path / "store").index["source"])

@@ -67,3 +67,7 @@ def prepare_command(
         typer.echo(f"{len(report.unreadable)} unreadable files (recorded in the index, failure=unreadable_file):", err=True)
         for line in report.unreadable:
             typer.echo(f"  {line}", err=True)
+    if report.errors:
+        typer.echo(f"{len(report.errors)} sources failed with unexpected errors (re-run to retry them):", err=True)
+        for line in report.errors:
+            typer.echo(f"  {line}", err=True)

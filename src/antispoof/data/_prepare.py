@@ -91,7 +91,8 @@ class PrepareReport:
     frames: int = 0
     failed_frames: int = 0
     seconds: float = 0.0
-    unreadable: list[str] = field(default_factory=list)  # "path: reason" of files that could not be read
+    unreadable: list[str] = field(default_factory=list)  # "cannot read PATH: reason", recorded in the index
+    errors: list[str] = field(default_factory=list)  # unexpected errors; those sources are left undone
 
     @property
     def frames_per_second(self) -> float:
@@ -234,24 +235,31 @@ def _init_worker(adapter: DatasetAdapter, settings: dict[str, Any], detector_nam
 
 
 def _process(unit: _Unit) -> tuple[str, int, int, list[str]]:
-    """Crop every frame of one unit, write its crops and part file; return (key, frames, failed, errors)."""
+    """Crop every frame of one unit, write its crops and part file; return (key, frames, failed, errors).
+
+    Unreadable files and frames are recorded in the part as failures. Any other error
+    (a bug, a full disk) leaves the unit without a part, so the next run retries it, and
+    is returned as an error line for the end-of-run report instead of stopping the run.
+    """
     import pandas as pd
 
     store: Path = _WORKER["store"]
-    rows_out: list[dict[str, Any]] = []
-    errors: list[str] = []
-    for row, frame, image, failure in _frames(unit, _WORKER["settings"]["sampling"]):
-        if failure.startswith("unreadable_file"):
-            errors.append(failure.split(": ", 1)[1])
-        rows_out.append(_crop_row(unit, row, frame, image, failure, store))
-    table = pd.DataFrame(rows_out, columns=list(INDEX_COLUMNS))
-    part = store / "parts" / f"{unit.key}.parquet"
-    part.parent.mkdir(parents=True, exist_ok=True)
-    tmp = part.with_name(f".{part.name}.{os.getpid()}.tmp")
-    table.to_parquet(tmp, index=False)
-    os.replace(tmp, part)
+    try:
+        rows_out = [
+            _crop_row(unit, row, frame, image, failure, store)
+            for row, frame, image, failure in _frames(unit, _WORKER["settings"]["sampling"])
+        ]
+        table = pd.DataFrame(rows_out, columns=list(INDEX_COLUMNS))
+        part = store / "parts" / f"{unit.key}.parquet"
+        part.parent.mkdir(parents=True, exist_ok=True)
+        tmp = part.with_name(f".{part.name}.{os.getpid()}.tmp")
+        table.to_parquet(tmp, index=False)
+        os.replace(tmp, part)
+    except Exception as err:  # noqa: BLE001 - reported at the end, the unit is retried next run
+        logger.exception("%s: unexpected error; this source is left undone", unit.rows[0]["path"])
+        return unit.key, 0, 0, [f"{unit.rows[0]['path']}: {type(err).__name__}: {err} (not recorded; re-run to retry)"]
     failed = int((table["failure"] != "").sum())
-    return unit.key, len(table), failed, errors
+    return unit.key, len(table), failed, []
 
 
 def _frames(unit: _Unit, sampling: dict[str, Any]) -> Iterator[tuple[dict[str, Any], int, np.ndarray | None, str]]:
@@ -439,7 +447,7 @@ def prepare_store(
         report.units_done += 1
         report.frames += frames
         report.failed_frames += failed
-        report.unreadable.extend(errors)
+        report.errors.extend(errors)
     report.seconds = time.perf_counter() - start
     parts = [store / "parts" / f"{u.key}.parquet" for u in units]
     tables = [pd.read_parquet(p) for p in parts if p.is_file()]
@@ -453,6 +461,8 @@ def prepare_store(
     report.unreadable = [text.split(": ", 1)[1] for text in unreadable]
     for line in report.unreadable:
         logger.warning("unreadable input: %s", line)
+    for line in report.errors:
+        logger.error("not prepared: %s", line)
     logger.info(
         "%s: %d frames from %d sources (%d skipped as done) in %.1f s, %.1f frames/s; %d frames failed, %d files unreadable",
         store, report.frames, report.units_done, report.units_skipped, report.seconds,

@@ -154,6 +154,7 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
                 "prepare the store from a dataset whose manifest has ir_path/depth_path, or drop them"
             )
         self._attributes = self.rows[list(ATTRIBUTES)].to_numpy(dtype=np.float32)
+        self._records = self.rows.to_dict("records")  # plain dicts: cheap per-item access
         self._clips = self._make_clips() if clip_len else None
         if len(self.failed):
             kept = "kept (black images)" if include_failed else "left out"
@@ -177,7 +178,7 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         return len(self._clips) if self._clips is not None else len(self.rows)
 
     def _load(self, position: int) -> dict[str, Any]:
-        row = self.rows.iloc[position]
+        row = self._records[position]
         size = int(self.store.settings.get("size", 0)) or 1
         images: dict[str, np.ndarray] = {}
         for modality in self.modalities:
@@ -199,7 +200,7 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         return {m: self.transform(img) for m, img in images.items()}
 
     def _meta(self, position: int) -> dict[str, Any]:
-        row = self.rows.iloc[position]
+        row = self._records[position]
         return {
             "label": int(row["label"] == BONAFIDE),
             "attributes": self._attributes[position].copy(),
@@ -222,7 +223,7 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         positions = self._clips[item]
         frames = [self._load(p) for p in positions]
         out = self._meta(positions[0])
-        out["frames"] = [int(self.rows.iloc[p]["frame"]) for p in positions]
+        out["frames"] = [int(self._records[p]["frame"]) for p in positions]
         for modality in self.modalities:
             key = "image" if modality == "rgb" else modality
             out[key] = _stack([f[modality] for f in frames])
