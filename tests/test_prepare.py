@@ -287,3 +287,14 @@ def test_an_unexpected_error_leaves_the_source_undone_and_the_run_goes_on(toy: T
     fixed = _prepare(toy, tmp_path / "store")  # the next run retries only that source
     assert fixed.units_done == 1 and not fixed.errors
     assert "still.png" in set(FrameStore(tmp_path / "store").index["source"])
+
+
+def test_per_frame_dataset_annotations_of_a_video(toy: ToyDataset, tmp_path: Path) -> None:
+    toy.rows = [_row("live.mp4")]  # no box columns: the boxes come from face_annotations by frame
+    toy.annotations = {"live.mp4": {0: {"box": (10, 10, 40, 40)}, 10: {"eyes": ((20, 20), (36, 20))}}}
+    _prepare(toy, tmp_path / "store")
+    index = FrameStore(tmp_path / "store").index.set_index("frame")
+    assert index.loc[0, "box_x0"] == 10.0 and index.loc[0, "failure"] == ""
+    assert index.loc[10, "failure"] == ""  # a box derived from the eyes: side 40, centred at (28, 24)
+    assert (index.loc[10, "box_x0"], index.loc[10, "box_y1"]) == pytest.approx((8.0, 44.0))
+    assert index.loc[20, "failure"] == "no_face"
