@@ -74,16 +74,16 @@ def test_where_bob_and_the_exact_rule_part():
     # takes the higher (EER 0.25); bob's walk meets 0.25 only after the attacks ran out and
     # keeps 0.15 (EER (1 + 0.5) / 2 = 0.75).
     sw = sweep(*split([0.1, 0.3], [0.2]))
-    assert eer_of_sweep(sw) == (0.25, 0.25)
-    assert eer_of_sweep(sw, "bob") == (0.75, (0.1 + 0.2) / 2)
+    assert eer_of_sweep(sw, "exact") == (0.25, 0.25)
+    assert eer_of_sweep(sw, "bob") == eer_of_sweep(sw) == (0.75, (0.1 + 0.2) / 2)  # bob is the default
 
 
 def test_bob_returns_the_top_score_when_both_classes_share_it():
     # Everything at 0.5: bob ends its walk on the shared top score and returns 0.5 itself.
     sw = sweep(*split([0.5, 0.5], [0.5]))
     assert choose_threshold(sw, "eer", "bob") == 0.5
-    assert choose_threshold(sw, "eer") == np.nextafter(0.5, np.inf)
-    assert eer_of_sweep(sw, "bob")[0] == eer_of_sweep(sw)[0] == 0.5
+    assert choose_threshold(sw, "eer", "exact") == np.nextafter(0.5, np.inf)
+    assert eer_of_sweep(sw, "bob")[0] == eer_of_sweep(sw, "exact")[0] == 0.5
 
 
 def test_bob_apcer_threshold_is_a_species_score():
@@ -95,9 +95,11 @@ def test_bob_apcer_threshold_is_a_species_score():
     pai = ["bonafide"] * 3 + ["print"] * 10 + ["replay"] * 2
     scores, labels = split([0.95, 1.2, 1.5], attacks)
     sw = sweep(scores, labels, pai)
-    assert choose_threshold(sw, "bpcer@apcer=0.1", "bob") == 1.0
-    # The exact rule finds a lower BPCER: any threshold in (0.9, 0.95] keeps APCER(print) = 1/10.
+    assert choose_threshold(sw, "bpcer@apcer=0.1", "bob-pad") == 1.0
+    # The definition (default and exact) finds a lower BPCER: any threshold in (0.9, 0.95]
+    # keeps APCER(print) = 1/10.
     exact = choose_threshold(sw, "bpcer@apcer=0.1")
+    assert exact == choose_threshold(sw, "bpcer@apcer=0.1", "exact")
     assert error_rates(scores, labels, exact, pai).bpcer == 0.0
     assert error_rates(scores, labels, 1.0, pai).bpcer == 1 / 3
 
@@ -109,8 +111,9 @@ def test_bob_frr_threshold_counts_copies_of_a_score_as_rejected():
     bonafide = [0.3, 0.5, 0.5, 0.7]
     scores, labels = split(bonafide, [0.1, 0.4, 0.6])
     sw = sweep(scores, labels)
-    assert choose_threshold(sw, "apcer@bpcer=0.25", "bob") == 0.3
+    assert choose_threshold(sw, "apcer@bpcer=0.25", "bob-pad") == 0.3
     exact = choose_threshold(sw, "apcer@bpcer=0.25")
+    assert exact == choose_threshold(sw, "apcer@bpcer=0.25", "exact")
     assert exact == (0.4 + 0.5) / 2 and error_rates(scores, labels, exact).bpcer == 0.25
 
 

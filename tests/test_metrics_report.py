@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+
+from antispoof.metrics.report import _CONVENTION_TEXT
 import subprocess
 import sys
 
@@ -40,10 +42,12 @@ def make(seed, n=300, species=("print", "replay", "mask")):
 
 
 def test_json_has_exactly_the_issue_keys():
-    # 17,000 attacks of three species, no failures, no videos: nothing to note, so exactly the keys.
+    # 17,000 attacks of three species, no failures, no videos: the issue's keys, in order, then
+    # only the notes naming the threshold convention.
     report = evaluate(make(1, n=30_000), make(2), threshold="eer")
     d = report.to_dict()
-    assert list(d) == ISSUE_KEYS == list(REPORT_KEYS)
+    assert list(d) == [*ISSUE_KEYS, "notes"] and ISSUE_KEYS == list(REPORT_KEYS)
+    assert d["notes"] == ["thresholds chosen with the 'bob' convention: " + _CONVENTION_TEXT["bob"]]
     assert set(d["tpr_at_fpr"]) == {"1e-2", "1e-3", "1e-4"}
     json.dumps(d)  # plain JSON types
     # Optional sections come after the issue keys, only when they apply (here: notes on TPR at 1e-4).

@@ -110,7 +110,7 @@ def test_eer_tie_goes_to_the_higher_threshold():
     # higher, 0.25, wins, so EER = (0 + 1/2) / 2 = 0.25. (bob.measure 6.1 keeps the lower one
     # here, 0.15 with EER 0.75, because it compares its last candidate strictly.)
     scores, labels = split([0.1, 0.3], [0.2])
-    value, t = eer_of_sweep(sweep(scores, labels))
+    value, t = eer_of_sweep(sweep(scores, labels), "exact")
     assert t == 0.25 and value == 0.25
 
 
@@ -120,7 +120,7 @@ def test_eer_tie_with_unequal_class_sizes_is_exact_not_float_noise():
     rng = np.random.default_rng(0)
     attacks = np.sort(rng.normal(0, 1, 107))
     bonafide = np.sort(rng.normal(1, 1, 10))
-    value, t = eer_of_sweep(sweep(*split(bonafide, attacks)))
+    value, t = eer_of_sweep(sweep(*split(bonafide, attacks)), "exact")
     ref_value, ref_t = naive_eer(bonafide, attacks)
     assert t == ref_t and value == ref_value
 
@@ -128,7 +128,7 @@ def test_eer_tie_with_unequal_class_sizes_is_exact_not_float_noise():
 def test_eer_all_scores_equal():
     # One distinct value: candidates are the value (FAR 1, FRR 0) and the next float (FAR 0, FRR 1).
     scores, labels = split([0.5, 0.5], [0.5])
-    value, t = eer_of_sweep(sweep(scores, labels))
+    value, t = eer_of_sweep(sweep(scores, labels), "exact")
     assert t == np.nextafter(0.5, np.inf) and value == 0.5
 
 
@@ -136,7 +136,7 @@ def test_eer_three_samples():
     # bona fide 0.3, 0.9; attack 0.5: candidates 0.3 (FAR 1, FRR 0), 0.4 (1, 1/2), 0.7 (0, 1/2),
     # above 0.9 (0, 1). |FAR - FRR| = 1, 1/2, 1/2, 1: the tie goes to 0.7; EER = (0 + 1/2) / 2.
     scores, labels = split([0.3, 0.9], [0.5])
-    value, t = eer_of_sweep(sweep(scores, labels))
+    value, t = eer_of_sweep(sweep(scores, labels), "exact")
     assert t == (0.5 + 0.9) / 2
     assert value == 0.25
 
@@ -146,7 +146,7 @@ def test_eer_discrete_scores_match_reference():
     for _ in range(50):
         bonafide = rng.integers(0, 5, rng.integers(1, 12)) / 4
         attacks = rng.integers(0, 4, rng.integers(1, 12)) / 4
-        value, t = eer_of_sweep(sweep(*split(bonafide, attacks)))
+        value, t = eer_of_sweep(sweep(*split(bonafide, attacks)), "exact")
         ref_value, ref_t = naive_eer(bonafide, attacks)
         assert (value, t) == (ref_value, ref_t)
 
@@ -160,13 +160,13 @@ def test_property_rules_equal_the_naive_reference(bonafide_int, attack_int):
     bonafide = [x / 4 for x in bonafide_int]
     attacks = [x / 4 for x in attack_int]
     sw = sweep(*split(bonafide, attacks))
-    assert eer_of_sweep(sw) == naive_eer(bonafide, attacks)
+    assert eer_of_sweep(sw, "exact") == naive_eer(bonafide, attacks)
     _, t, _, _ = naive_choice(bonafide, attacks, lambda far, frr: far + frr)
-    assert choose_threshold(sw, "min-hter") == t
-    value = eer_of_sweep(sw)[0]
+    assert choose_threshold(sw, "min-hter", "exact") == t
+    value = eer_of_sweep(sw, "exact")[0]
     # Shifting all scores by a constant moves the threshold but not the EER.
     shifted = sweep(*split([b + 10 for b in bonafide], [a + 10 for a in attacks]))
-    assert eer_of_sweep(shifted)[0] == value
+    assert eer_of_sweep(shifted, "exact")[0] == value
 
 
 # --- other rules -----------------------------------------------------------------------------

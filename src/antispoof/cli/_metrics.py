@@ -28,7 +28,10 @@ def metrics_command(
     n_resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples for --ci."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
     convention: str = typer.Option(
-        "exact", "--convention", help="exact (ties to the higher threshold, exact counts) | bob (bob.measure / bob.pad threshold choices)."
+        "bob",
+        "--convention",
+        help="bob (default: eer/min-hter exactly as bob.measure picks them) | exact (ties always to the higher "
+        "threshold) | bob-pad (also bob.pad's bpcerXX/apcerXX thresholds).",
     ),
     json_path: Path = typer.Option(None, "--json", help="Write the report as JSON here."),
     markdown_path: Path = typer.Option(None, "--markdown", help="Write the report as Markdown here."),

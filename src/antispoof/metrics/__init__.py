@@ -25,11 +25,14 @@ Conventions (each one is tested in ``tests/test_metrics*.py``):
   max over species, among candidates with BPCER ``<= X``); a fixed number; ``oracle``
   (the ``eer`` rule on the test set itself). All ties go to the higher threshold. Every
   report names its rule (``threshold_rule``).
-- **bob convention**: ``convention="bob"`` (CLI ``--convention bob``) picks thresholds
-  exactly as bob.measure 6.x / bob.pad.base do instead, for side-by-side agreement with
-  them; :mod:`._bob` lists where the two differ (tie handling through bob's running float
-  sums, and bob.pad's score-valued ``bpcerXX`` / ``apcerXX`` thresholds). Rates at a
-  threshold, ACER, HTER and AUC are the same under both.
+- **Conventions** (which tied candidate wins): ``bob`` (default) picks the ``eer``,
+  ``oracle`` and ``min-hter`` thresholds exactly as bob.measure 6.x does (its running float
+  sums decide near-ties; in a few exact ties it takes the lower candidate), and the
+  ``bpcer@apcer`` / ``apcer@bpcer`` thresholds as defined above; ``exact`` applies the
+  rules above literally, every tie to the higher threshold on exact counts; ``bob-pad`` is
+  ``bob`` plus bob.pad.base's score-valued ``bpcerXX`` / ``apcerXX`` thresholds.
+  :mod:`._bob` lists the differences. Rates at a threshold, ACER, HTER and AUC are the
+  same under all three; every report names its convention in ``notes``.
 - **TPR at FPR** 1e-2, 1e-3, 1e-4: the best TPR (accepted bona fide / all bona fide)
   among candidates whose FPR (pooled APCER) is ``<= target``. With fewer than
   ``1 / target`` attacks only FPR 0 fits and the report notes the value is not meaningful.

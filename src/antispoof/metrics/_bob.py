@@ -1,6 +1,6 @@
 """The threshold choices of bob.measure 6.x / bob.pad.base, for side-by-side agreement with them.
 
-Selected with ``convention="bob"``. Rates at a given threshold, APCER per species, ACER,
+Used by ``convention="bob"`` (eer, min-hter) and ``"bob-pad"`` (all rules). Rates at a given threshold, APCER per species, ACER,
 HTER and AUC do not change; only which threshold a rule picks does. Where the exact
 convention and bob differ (checked against bob.measure 6.1.1):
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from antispoof.metrics.report import MetricsReport, evaluate
 from antispoof.metrics.scorefile import ScoreSet
+from antispoof.metrics.threshold import DEFAULT_CONVENTION
 
 __all__ = ["FoldsReport", "evaluate_folds", "summarize_folds", "FOLD_SCALARS"]
 
@@ -114,7 +115,7 @@ def evaluate_folds(
     ci: float | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
-    convention: str = "exact",
+    convention: str = DEFAULT_CONVENTION,
 ) -> FoldsReport:
     """Evaluate each ``(dev, test)`` fold with its own dev threshold, then summarize."""
     if not folds:

@@ -19,7 +19,13 @@ from antispoof.metrics.bootstrap import bootstrap_ci
 from antispoof.metrics.curves import TPR_TARGETS, auc_of_sweep, tpr_at_fpr
 from antispoof.metrics.scorefile import ScoreSet
 from antispoof.metrics.sweep import Sweep, sweep
-from antispoof.metrics.threshold import ThresholdRule, choose_threshold, eer_of_sweep, parse_threshold_rule
+from antispoof.metrics.threshold import (
+    DEFAULT_CONVENTION,
+    ThresholdRule,
+    choose_threshold,
+    eer_of_sweep,
+    parse_threshold_rule,
+)
 
 __all__ = ["MetricsReport", "evaluate", "compute_report", "REPORT_KEYS"]
 
@@ -222,7 +228,7 @@ def evaluate(
     ci: float | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
-    convention: str = "exact",
+    convention: str = DEFAULT_CONVENTION,
 ) -> MetricsReport:
     """All metrics of ``test``, the threshold chosen by ``threshold`` on ``dev`` and applied unchanged to test.
 
@@ -231,7 +237,7 @@ def evaluate(
     itself) or a number. Rules other than ``oracle`` and a number need ``dev``. Frames are
     aggregated per video with ``aggregate`` (both sets alike). ``ci`` (e.g. 0.95) adds
     subject-level bootstrap intervals with ``n_resamples`` resamples seeded by ``seed``.
-    ``convention="bob"`` picks thresholds (and the EER point) as bob.measure / bob.pad do.
+    ``convention`` decides tied candidates: ``"bob"`` (default), ``"exact"`` or ``"bob-pad"`` (see :mod:`antispoof.metrics`).
     """
     test = _as_scoreset(test, "test")
     dev_set = None if dev is None else _as_scoreset(dev, "dev")
@@ -256,8 +262,7 @@ def evaluate(
 
     rates = test_sweep.rates_at(value)
     eer_test = eer_of_sweep(test_sweep, convention)[0]
-    if convention != "exact":
-        notes.append(f"thresholds chosen with the {convention!r} convention (bob.measure / bob.pad tie handling and rules)")
+    notes.append(f"thresholds chosen with the {convention!r} convention: {_CONVENTION_TEXT[convention]}")
     tpr = {key: tpr_at_fpr(test_sweep, target) for key, target in TPR_TARGETS.items()}
     for key, target in TPR_TARGETS.items():
         if rates.n_attack * target < 1.0:
@@ -306,6 +311,13 @@ def evaluate(
     )
 
 
+_CONVENTION_TEXT = {
+    "bob": "eer / min-hter as bob.measure picks them, bpcer@apcer / apcer@bpcer as defined (lowest error within the target)",
+    "exact": "every rule as defined, ties to the higher threshold on exact counts",
+    "bob-pad": "eer / min-hter as bob.measure, bpcer@apcer / apcer@bpcer as bob.pad.base's score-valued thresholds",
+}
+
+
 def compute_report(
     test_scores: Any,
     test_labels: Any,
@@ -320,7 +332,7 @@ def compute_report(
     ci: float | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
-    convention: str = "exact",
+    convention: str = DEFAULT_CONVENTION,
 ) -> MetricsReport:
     """:func:`evaluate` on arrays. Labels: bools, 1/0 or 'bonafide'/'attack' (True / 1 = bona fide).
 

@@ -17,8 +17,18 @@ a number               that fixed threshold
 
 Rates are compared exactly through integer counts, so ties are true ties.
 
-``convention="bob"`` picks thresholds the way bob.measure 6.x / bob.pad.base do instead
-(see :mod:`antispoof.metrics._bob` for where and why they differ).
+Three conventions decide which candidate wins (see :mod:`antispoof.metrics._bob` for
+where and why they differ):
+
+- ``bob`` (the default): ``eer``, ``oracle`` and ``min-hter`` pick exactly the threshold
+  bob.measure 6.x picks (``eer_threshold`` / ``min_hter_threshold``, the reference PAD
+  tooling the EER rule is defined by); ``bpcer@apcer`` and ``apcer@bpcer`` follow the
+  definitions in the table above, which bob.measure does not have.
+- ``exact``: every rule as in the table, ties always going to the higher threshold,
+  decided on exact integer counts (differs from bob only where two candidates tie).
+- ``bob-pad``: as ``bob``, and ``bpcer@apcer`` / ``apcer@bpcer`` take bob.pad.base's
+  score-valued thresholds (its ``bpcerXX`` / ``apcerXX``), which can be worse than the
+  definitions above.
 """
 
 from __future__ import annotations
@@ -42,9 +52,11 @@ __all__ = [
     "eer_of_sweep",
     "RULE_NAMES",
     "CONVENTIONS",
+    "DEFAULT_CONVENTION",
 ]
 
-CONVENTIONS = ("exact", "bob")
+CONVENTIONS = ("bob", "exact", "bob-pad")
+DEFAULT_CONVENTION = "bob"
 RULE_NAMES = ("eer", "min-hter", "bpcer@apcer=X", "apcer@bpcer=X", "oracle", "<number>")
 _TARGET_RULE = re.compile(r"^(bpcer@apcer|apcer@bpcer)=(.+)$")
 
@@ -129,24 +141,26 @@ def _check_convention(convention: str) -> None:
         raise ValueError(f"unknown threshold convention {convention!r}; use one of {', '.join(CONVENTIONS)}")
 
 
-def choose_threshold(sw: Sweep, rule: str | float | ThresholdRule, convention: str = "exact") -> float:
+def choose_threshold(sw: Sweep, rule: str | float | ThresholdRule, convention: str = DEFAULT_CONVENTION) -> float:
     """The threshold ``rule`` picks on the score set behind ``sw`` (a fixed rule returns its value)."""
     _check_convention(convention)
     parsed = parse_threshold_rule(rule)
     if parsed.kind == "fixed":
         return float(parsed.value)  # type: ignore[arg-type]
-    if convention == "bob":
-        from antispoof.metrics._bob import bob_apcer_threshold, bob_frr_threshold, bob_minimizing_threshold
+    if convention in ("bob", "bob-pad") and parsed.kind in ("eer", "oracle", "min-hter"):
+        from antispoof.metrics._bob import bob_minimizing_threshold
 
-        if parsed.kind in ("eer", "oracle", "min-hter"):
-            return bob_minimizing_threshold(sw, "min-hter" if parsed.kind == "min-hter" else "eer")
+        return bob_minimizing_threshold(sw, "min-hter" if parsed.kind == "min-hter" else "eer")
+    if convention == "bob-pad":
+        from antispoof.metrics._bob import bob_apcer_threshold, bob_frr_threshold
+
         if parsed.kind == "bpcer@apcer":
             return bob_apcer_threshold(sw, float(parsed.value))  # type: ignore[arg-type]
         return bob_frr_threshold(sw, float(parsed.value))  # type: ignore[arg-type]
     return float(sw.thresholds[choose_index(sw, parsed)])
 
 
-def eer_of_sweep(sw: Sweep, convention: str = "exact") -> tuple[float, float]:
+def eer_of_sweep(sw: Sweep, convention: str = DEFAULT_CONVENTION) -> tuple[float, float]:
     """(EER, threshold): EER = (FAR + FRR) / 2 at the ``eer`` threshold, no interpolation."""
     threshold = choose_threshold(sw, "eer", convention)
     j = sw.index_at(threshold)
