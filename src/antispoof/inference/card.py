@@ -106,7 +106,7 @@ class QualityLimits(_Strict):
     """
 
     min_face: float = Field(32.0, ge=0, description="shorter side of the face box in pixels, at least")
-    min_sharpness: float = Field(15.0, ge=0, description="variance of the Laplacian of the face (gray, 64 px wide), at least")
+    min_sharpness: float = Field(10.0, ge=0, description="variance of the Laplacian of the face (gray, 128 px wide), at least")
     min_brightness: float = Field(40.0, ge=0, le=255, description="mean luma of the face box (0-255), at least")
     max_brightness: float = Field(220.0, ge=0, le=255, description="mean luma of the face box (0-255), at most")
     max_clipped: float = Field(0.25, ge=0, le=1, description="share of face pixels at luma >= 250 or <= 5, at most")

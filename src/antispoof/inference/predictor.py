@@ -256,6 +256,8 @@ class Predictor:
         from antispoof.data.video import MediaError, to_rgb_uint8
         from antispoof.faces import crop_face, select_face
 
+        if not isinstance(image, np.ndarray):
+            return FrameResult(index, failure=f"unreadable_frame: not an image array (got {type(image).__name__})"), None
         try:
             image = to_rgb_uint8(image, source=f"frame {index}") if not _is_rgb_uint8(image) else image
         except MediaError as err:
