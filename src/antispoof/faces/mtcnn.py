@@ -16,6 +16,9 @@ a dependency of this toolkit; install it without its pins::
 Network layout and the conventions of those weights (input ``(x - 127.5) / 128`` in RGB;
 the dense layers read features in width-major order) follow the published model.
 Defaults: minimum face 20 px, thresholds 0.6/0.7/0.7, pyramid factor 0.709 (the paper's).
+Cost is dominated by the finest pyramid levels: on a 480x640 photo, one thread, the
+minimum face of 20/32/40/60 px took 92/48/36/23 ms with the same box (within 4 px), so
+``MTCNN(min_face=40)`` suits FAS videos, whose faces are large.
 """
 
 from __future__ import annotations
