@@ -18,7 +18,7 @@ from antispoof.inference.card import CARD_FILE, CardError, InputSpec, read_card,
 from antispoof.metrics import evaluate, read_scores
 
 
-def make_run(tmp: Path) -> Path:
+def make_run(tmp: Path, backbone: str = "test_convnext", epochs: int = 2) -> Path:
     """A tiny entry run (test_convnext, 32 px, two epochs) on a tiny manifest dataset with a dev split."""
     from antispoof.models.entry import EntryConfig
     from antispoof.training.runner import train
@@ -27,8 +27,8 @@ def make_run(tmp: Path) -> Path:
     write_manifest_dataset(root)
     config = EntryConfig.model_validate({
         "data": {"dataset": "manifest", "root": str(root), "image_size": 32, "cache_dir": str(tmp / "cache"), "frames_per_video": 2},
-        "model": {"backbone": "test_convnext"},
-        "train": {"max_epochs": 2, "batch_size": 8, "lr": 3e-3, "progress": False, "accelerator": "cpu", "augment": "light"},
+        "model": {"backbone": backbone},
+        "train": {"max_epochs": epochs, "batch_size": 8, "lr": 3e-3, "progress": False, "accelerator": "cpu", "augment": "light"},
     })
     return train(config, out=tmp / "run")
 
