@@ -202,7 +202,7 @@ def _render_print_clip(spec, seed, rng, rig, scene, species, frames, s, strength
     src_rig, src_bg, _ = _attack_source(seed, spec, rng, rig, s, photo_rig)
     ident = similarity(src_rig.center, 0.0, 0.0, float(rng.uniform(-3, 3)), 1.0).astype(np.float32)
     source, src_box = _source_frame(src_rig, src_bg, ident, 0.0, float(rng.uniform(0, 0.3)) if photo_rig is None else 0.0)
-    bend = float(rng.uniform(0.5, 1.0)) if species.surface == "bent" else 0.0
+    bend = float(rng.uniform(0.8, 1.3)) if species.surface == "bent" else 0.0  # half arc: wrapped around a head
     medium = make_print(source, src_rig.landmarks, species.cutouts, bend, strength, rng)
     canvas = medium.height
     margin = (canvas - s) // 2

@@ -82,7 +82,7 @@ def place(medium: Medium, homography: np.ndarray, size: int, light_dir: np.ndarr
         qx = np.where(outside, -10.0, xc + radius * theta).astype(np.float32)
         cos_t = np.cos(theta)
         lambert_n = np.clip(sin_t * light_dir[0] + cos_t * light_dir[2], 0, 1).astype(np.float32)
-        bend_depth = (radius * (1 - cos_t) / w * 0.35).astype(np.float32)
+        bend_depth = (radius * (1 - cos_t) / w * 0.6).astype(np.float32)  # canvas width ~ 0.6 depth units
     out = cv2.remap(medium.layers, qx.astype(np.float32), qy.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     alpha = out[..., 3]
     # Depth of a plane: a linear function of the frame position (from the homography's tilt) minus the bend.

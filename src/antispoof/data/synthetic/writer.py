@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -219,7 +220,9 @@ def render_specs(
             if progress:
                 progress(len(job.specs) * settings.frames)
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+        # "spawn": a forked child can deadlock on locks held by the parent's threads (OpenCV's pool, BLAS).
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=context) as pool:
             for job, part in zip(jobs, pool.map(_run_job, jobs), strict=True):
                 rows.extend(part)
                 if progress:
