@@ -185,3 +185,15 @@ def test_cli_predict_without_a_bundle_says_how_to_make_one(tmp_path):
     proc = subprocess.run([sys.executable, "-c", "from antispoof.cli import main; main()", "predict", "x.jpg",
                            "--model", str(tmp_path / "nothing")], capture_output=True, text=True)
     assert proc.returncode == 2 and "antispoof calibrate" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_unexpected_error_on_one_file_becomes_a_reason(bundle, samples_dir, monkeypatch):
+    predictor = Predictor(bundle, backend="torch")
+
+    def broken(image, annotation=None):
+        raise RuntimeError("detector crashed")
+
+    monkeypatch.setattr(predictor.detector, "detect", broken)
+    result = predictor.predict_path(_photos(samples_dir)[0])
+    assert result.decision == "failed_to_acquire" and result.reasons == ["error"]
+    assert "detector crashed" in result.frames[0].failure

@@ -180,10 +180,20 @@ class Predictor:
     # -- public API ---------------------------------------------------------------------------
 
     def predict_path(self, path: str | Path) -> Prediction:
-        """An image or a video file, chosen by its extension."""
+        """An image or a video file, chosen by its extension; never raises on a bad file (the result says why).
+
+        Anything the readers do not recognise as a damaged file (a decoder crash, say) is
+        logged with its traceback and returned as ``failed_to_acquire`` with reason ``error``,
+        so that a batch over many files goes on.
+        """
         from antispoof.data.video import is_video_path
 
-        return self.predict_video(path) if is_video_path(path) else self.predict_image(path)
+        kind = "video" if is_video_path(path) else "image"
+        try:
+            return self.predict_video(path) if kind == "video" else self.predict_image(path)
+        except Exception as err:  # noqa: BLE001 - one bad file must not stop a batch
+            log.warning("%s: prediction failed (%s: %s)", path, type(err).__name__, err, exc_info=True)
+            return self._failed(str(path), kind, f"error: {type(err).__name__}: {err}", _Timer())
 
     def predict_image(self, image: str | Path | np.ndarray) -> Prediction:
         """One still image: a file path or an RGB uint8 ``HxWx3`` array."""
