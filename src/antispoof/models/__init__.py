@@ -20,3 +20,4 @@ def list_backbones(pattern: str = "*") -> list[str]:
 
 # Method modules register themselves in METHODS on import.
 from antispoof.models import entry  # noqa: E402,F401
+from antispoof.training import distill  # noqa: E402,F401  (the entry student: `entry_distill`)

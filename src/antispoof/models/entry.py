@@ -82,7 +82,9 @@ class EntryNet(nn.Module):
         if self.frozen:
             freeze(self.backbone, has_weights=weights is not None, name=f"backbone {backbone}")
         self.dropout = nn.Dropout(drop_rate)
-        self.heads = nn.Linear(self.backbone.num_features, len(self.head_names))
+        # pooled output width: timm's head_hidden_size where a conv head follows the pooling (lcnet, mobilenetv3)
+        width = getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
+        self.heads = nn.Linear(width, len(self.head_names))
 
     def train(self, mode: bool = True) -> EntryNet:
         super().train(mode)
