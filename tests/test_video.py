@@ -133,6 +133,8 @@ def test_to_rgb_uint8_conversions_and_refusals() -> None:
         to_rgb_uint8(np.zeros((4, 4, 3), dtype=np.int32), source="x.png")
     with pytest.raises(MediaError, match="shape"):
         to_rgb_uint8(np.zeros((4, 4, 5), dtype=np.uint8))
+    with pytest.raises(MediaError, match=r"unsupported image shape \(3,\)"):  # not an ndarray: still a MediaError
+        to_rgb_uint8([1, 2, 3])
 
 
 @pytest.mark.parametrize(("name", "content"), [("zero.png", b""), ("broken.jpg", b"\xff\xd8\xff garbage"), ("video.png", None)])

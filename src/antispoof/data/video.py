@@ -89,10 +89,11 @@ def to_rgb_uint8(array: np.ndarray, *, bgr: bool = False, source: str | Path = "
     channels are in OpenCV's BGR order. Anything else raises :class:`MediaError`.
     """
     arr = np.asarray(array)
+    shape = arr.shape
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4) or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise MediaError(source, f"unsupported image shape {array.shape}; expected HxW or HxWxC with C in 1..4")
+        raise MediaError(source, f"unsupported image shape {shape}; expected HxW or HxWxC with C in 1..4")
     arr = _to_uint8(arr, source)
     channels = arr.shape[2]
     if channels in (1, 2):
