@@ -200,6 +200,8 @@ def test_ir_screens_dark_skin_and_paper_bright(dataset, rows):
     root = dataset.parent
     means: dict[str, list[float]] = {}
     for r in rows:
+        if int(r["fingers"]):
+            continue  # skin in front of the screen reflects infrared
         _, face = _face_region(root, r, "ir_path")
         means.setdefault(SPECIES[r["pai"]].family, []).append(float(face.mean()))
     assert max(means["replay"]) < 40  # emitted light has no near infrared

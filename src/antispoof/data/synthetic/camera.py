@@ -46,11 +46,10 @@ class CameraDomain:
         if self.resolution < 0.99:
             small = max(8, int(round(s * self.resolution)))
             img = cv2.resize(cv2.resize(img, (small, small), interpolation=cv2.INTER_AREA), (s, s), interpolation=cv2.INTER_LINEAR)
-        img = img * np.asarray(self.white_balance, np.float32)
         if self.saturation != 1.0:
             lum = luminance(img)
             img = lum + (img - lum) * self.saturation
-        img = img * _vignette(s, self.vignette)[..., None]
+        img = img * _gain_map(s, self.vignette, self.white_balance)
         np.clip(img, 0, 1, out=img)
         oy, ox = offset
         n = noise[oy : oy + s, ox : ox + s]
@@ -72,11 +71,12 @@ def domain_names() -> list[str]:
     return [d.name for d in DOMAINS]
 
 
-@lru_cache(maxsize=8)
-def _vignette(size: int, amount: float) -> np.ndarray:
+@lru_cache(maxsize=16)
+def _gain_map(size: int, vignette: float, white_balance: tuple[float, float, float]) -> np.ndarray:
+    """Per-pixel, per-channel gain: white balance times vignetting (darker corners)."""
     r = np.linspace(-1, 1, size, dtype=np.float32)
     rr = r[None, :] ** 2 + r[:, None] ** 2
-    out = (1.0 - amount * rr / 2.0).astype(np.float32)
+    out = ((1.0 - vignette * rr / 2.0)[..., None] * np.asarray(white_balance, np.float32)).astype(np.float32)
     out.setflags(write=False)
     return out
 
@@ -107,8 +107,8 @@ def draw_look(rng: np.random.Generator) -> Look:
     )
 
 
-_SHARP_RANGE = (0.35, 0.9)
-_SHARP_STEPS = (-1.5, -1.0, -0.5, 0.0, 0.4, 0.7, 1.0, 1.4, 2.0)  # <0: unsharp-mask amount, >0: blur sigma at 112 px
+_SHARP_RANGE = (0.3, 0.8)
+_SHARP_STEPS = (-1.0, -0.5, 0.0, 0.4, 0.7, 1.0, 1.4, 2.0)  # <0: unsharp-mask amount, >0: blur sigma at 112 px
 
 
 def sharpness(img: np.ndarray) -> float:
@@ -124,6 +124,21 @@ def _sharpen_or_blur(img: np.ndarray, step: float, size: int) -> np.ndarray:
     if step > 0:
         return cv2.GaussianBlur(img, (0, 0), step * size / 112)
     return img
+
+
+def _closest_step(img: np.ndarray, target: float) -> float:
+    """The sharpen/blur step whose result has the sharpness closest to ``target`` (sharpness falls with the step)."""
+    size = img.shape[0]
+    start = _SHARP_STEPS.index(0.0)
+    err0 = np.log(sharpness(img) / target)
+    best, best_err = 0.0, abs(err0)
+    order = _SHARP_STEPS[start + 1 :] if err0 > 0 else _SHARP_STEPS[:start][::-1]
+    for step in order:  # walk away from 0 while it gets closer
+        err = abs(np.log(sharpness(_sharpen_or_blur(img, step, size)) / target))
+        if err >= best_err:
+            break
+        best, best_err = step, err
+    return best
 
 
 @dataclass(frozen=True)
@@ -152,9 +167,7 @@ class Development:
         cast = look.cast - (means - means.mean())
         dev = cls(lut=dev.lut, chroma_gain=gain, cast=cast.astype(np.float32), step=0.0)
         base = np.clip(dev._colour(frame), 0, 1)
-        size = frame.shape[0]
-        errs = [abs(np.log(sharpness(_sharpen_or_blur(base, st, size)) / look.sharpness)) for st in _SHARP_STEPS]
-        return cls(lut=dev.lut, chroma_gain=gain, cast=dev.cast, step=_SHARP_STEPS[int(np.argmin(errs))])
+        return cls(lut=dev.lut, chroma_gain=gain, cast=dev.cast, step=_closest_step(base, look.sharpness))
 
     def _tone(self, img: np.ndarray) -> np.ndarray:
         lum = np.clip(luminance(img), 0, 1)

@@ -84,10 +84,10 @@ def cue_strength(difficulty: float, rng: np.random.Generator) -> float:
 
 
 @lru_cache(maxsize=12)
-def _subject_rig(seed: int, subject: int, session: int, size: int, material: str) -> tuple[FaceRig, object]:
+def _subject_rig(seed: int, subject: int, session: int, size: int, material: str, strength: float = 1.0) -> tuple[FaceRig, object]:
     subj = draw_subject(rng_for(seed, 1, subject))
     ses = draw_session(rng_for(seed, 2, subject, session))
-    return build_rig(subj, ses, size, material), ses
+    return build_rig(subj, ses, size, material, strength), ses
 
 
 @lru_cache(maxsize=6)
@@ -126,12 +126,15 @@ def render_clip(
     if photo_rig is not None:
         rig = photo_rig
         session = draw_session(rng_for(seed, 2, subj_i, ses_i))
-    else:
-        rig, session = _subject_rig(seed, subj_i, ses_i, s, "mask" if species.family == "mask" else "skin")
+    strength = cue_strength(difficulty, rng)
+    if photo_rig is None and species.family == "mask":
+        # Quantised so the few mask strengths of a dataset share cached rigs.
+        rig, session = _subject_rig(seed, subj_i, ses_i, s, "mask", round(strength * 4) / 4 or 0.25)
+    elif photo_rig is None:
+        rig, session = _subject_rig(seed, subj_i, ses_i, s, "skin")
     light = tuple(float(v) for v in session.light_rgb)
     bg = _background(session.background_seed, s, light)
     scene = _Scene(bg, background_ir(bg), session.light_dir, session.light_rgb, session.ambient)
-    strength = cue_strength(difficulty, rng)
     want_ir, want_depth = "ir" in modalities, "depth" in modalities
 
     if species.family in ("bonafide", "mask"):
@@ -289,14 +292,14 @@ def _render_replay_clip(spec, seed, rng, rig, scene, species, frames, s, strengt
     if flags["glare"]:
         glare = {
             "centre": (float(rng.uniform(0.2, 0.8) * s), float(rng.uniform(0.15, 0.75) * s)),
-            "axes": (float(rng.uniform(0.08, 0.22) * s), float(rng.uniform(0.04, 0.12) * s)),
+            "axes": (float(rng.uniform(0.12, 0.3) * s), float(rng.uniform(0.06, 0.16) * s)),
             "angle": float(rng.uniform(0, np.pi)),
             "amplitude": float(strength * rng.uniform(0.45, 0.9)),
         }
     mirror = None
     if flags["reflection"]:
         mirror = _room_mirror(rng, s)
-        refl_amount = float(strength * rng.uniform(0.15, 0.3))
+        refl_amount = float(strength * rng.uniform(0.3, 0.5))
     fingers = None
     if flags["fingers"]:
         side = str(rng.choice(["left", "right", "bottom"]))
@@ -305,6 +308,7 @@ def _render_replay_clip(spec, seed, rng, rig, scene, species, frames, s, strengt
             pts = {"left": (0, h / 2), "right": (w, h / 2), "bottom": (w / 2, h)}[side]
             q = a0 @ np.array([pts[0], pts[1], 1.0])
             pos = float(q[0] / q[2]) if side != "bottom" else float(q[1] / q[2])
+            pos = float(np.clip(pos, 0.0, s))  # an edge beyond the frame: the hand enters at the frame edge
         else:
             pos = {"left": 0.0, "right": float(s), "bottom": float(s)}[side]
         finger_skin = np.array([0.85, 0.63, 0.5], np.float32) * rng.uniform(0.45, 1.1)
@@ -353,7 +357,7 @@ def _room_mirror(rng: np.random.Generator, s: int) -> np.ndarray:
     room = render_background(int(rng.integers(2**31)), s, np.ones(3, np.float32))[:, ::-1]
     img = np.ascontiguousarray(room) * 0.6
     x0, y0 = int(rng.uniform(0, 0.6) * s), int(rng.uniform(0, 0.4) * s)
-    w, h = int(rng.uniform(0.2, 0.4) * s), int(rng.uniform(0.2, 0.45) * s)
+    w, h = int(rng.uniform(0.25, 0.5) * s), int(rng.uniform(0.25, 0.5) * s)
     cv2.rectangle(img, (x0, y0), (x0 + w, y0 + h), (1.0, 1.0, 0.95), -1)
     bar = max(1, s // 60)
     cv2.line(img, (x0 + w // 2, y0), (x0 + w // 2, y0 + h), (0.3, 0.3, 0.3), bar)

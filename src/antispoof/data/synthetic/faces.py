@@ -184,7 +184,7 @@ def render_background(seed: int, size: int, light_rgb: np.ndarray) -> np.ndarray
     small += 0.04 * rng.standard_normal((n, n, 1), dtype=np.float32)
     small = cv2.GaussianBlur(small, (0, 0), 0.8)
     bg = cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
-    bg *= 1 + rng.uniform(0.02, 0.06) * rng.standard_normal((size, size, 1), dtype=np.float32)  # wall and fabric texture
+    bg *= 1 + rng.uniform(0.01, 0.035) * rng.standard_normal((size, size, 1), dtype=np.float32)  # wall and fabric texture
     return np.clip(bg * light_rgb * 0.9, 0, 1).astype(np.float32)
 
 
@@ -224,12 +224,13 @@ def _gauss(xs, ys, cx, cy, sx, sy):
     return np.exp(-(((xs - cx) / sx) ** 2 + ((ys - cy) / sy) ** 2))
 
 
-def build_rig(subject: Subject, session: Session, size: int, material: str = "skin") -> FaceRig:
+def build_rig(subject: Subject, session: Session, size: int, material: str = "skin", mask_strength: float = 1.0) -> FaceRig:
     """Render ``subject`` under the ``session`` light into warpable canonical layers.
 
     ``material`` is ``"skin"`` (a live face: textured skin, blinks, mouth movement) or
     ``"mask"`` (a rigid resin mask of the same face: smoothed and tinted texture, stronger
-    specular sheen, painted eyes that never close, a fixed mouth, a seam at its rim, flat IR).
+    specular sheen, painted eyes that never close, a fixed mouth, a seam at its rim, flat IR);
+    ``mask_strength`` in (0, 1] scales how far the mask's look departs from skin.
     """
     if material not in ("skin", "mask"):
         raise ValueError(f"unknown face material {material!r}; use 'skin' or 'mask'")
@@ -339,15 +340,17 @@ def build_rig(subject: Subject, session: Session, size: int, material: str = "sk
     albedo *= (1 + (0.06 * smooth_noise(rng, s, max(8, s // 2)) + 0.2 * strands) * hair_all)[..., None]
 
     if material == "mask":
-        albedo, irr = _mask_material(albedo, irr, head, subject, rng, s, cx, cy, a, b)
+        albedo, irr = _mask_material(albedo, irr, head, rng, s, cx, cy, a, b, mask_strength)
 
     # Eyes: a live face gets eyelids (the blink variant); a mask has painted eyes that never close.
     closed = albedo.copy()
     for (white, iris, pupil, glint), lid in zip(eyes_open, lid_masks, strict=True):
-        if material == "mask":
-            _paint(albedo, irr, white * 0.9, np.full(3, 0.8, np.float32), 0.55)
-            _paint(albedo, irr, iris, subject.iris * 0.8 + 0.1, 0.55)
-            _paint(albedo, irr, pupil * 0.8, np.full(3, 0.12, np.float32), 0.55)
+        if material == "mask":  # eye holes: the wearer's eyes sit in shadow behind the shell
+            hole = np.clip(cv2.GaussianBlur(lid, (0, 0), max(0.6, erx / 4)) * 1.3, 0, 1)
+            _paint(albedo, irr, hole, np.full(3, 0.07, np.float32), 0.2)
+            _paint(albedo, irr, white * 0.8, np.array([0.92, 0.9, 0.88], np.float32) * 0.35, 0.3)
+            _paint(albedo, irr, iris, subject.iris * 0.35, 0.25)
+            _paint(albedo, irr, pupil, np.full(3, 0.02, np.float32), 0.08)
         else:
             _paint(albedo, irr, white, np.array([0.92, 0.9, 0.88], np.float32), 0.7)
             _paint(albedo, irr, iris, subject.iris, 0.5)
@@ -367,6 +370,8 @@ def build_rig(subject: Subject, session: Session, size: int, material: str = "sk
 
     # Shading from the relief normals (Lambert + Blinn-Phong), same light for all variants.
     soft_depth = cv2.GaussianBlur(depth, (0, 0), max(1.0, s / 50))  # no black outlines at depth steps
+    if material == "mask":  # a cast shell: features moulded shallower than a real face
+        soft_depth = soft_depth * (1 - 0.5 * mask_strength) + cv2.GaussianBlur(soft_depth, (0, 0), s / 15) * 0.5 * mask_strength
     gx = cv2.Sobel(soft_depth, cv2.CV_32F, 1, 0, ksize=3) * (s / 8.0)
     gy = cv2.Sobel(soft_depth, cv2.CV_32F, 0, 1, ksize=3) * (s / 8.0)
     norm = 1.0 / np.sqrt(gx * gx + gy * gy + 1.0)
@@ -376,7 +381,7 @@ def build_rig(subject: Subject, session: Session, size: int, material: str = "sk
     shade = session.ambient + (1 - session.ambient) * lam
     h = ld + np.array([0, 0, 1], np.float32)
     h = h / np.linalg.norm(h)
-    spec_k, spec_p = (0.10, 12.0) if material == "skin" else (0.35, 30.0)
+    spec_k, spec_p = (0.10, 12.0) if material == "skin" else (0.1 + 0.4 * mask_strength, 30.0)
     spec = spec_k * np.clip(nx * h[0] + ny * h[1] + nz * h[2], 0, 1) ** spec_p * head
     light = session.light_rgb
 
@@ -400,15 +405,16 @@ def build_rig(subject: Subject, session: Session, size: int, material: str = "sk
     )
 
 
-def _mask_material(albedo, irr, head, subject, rng, s, cx, cy, a, b):
+def _mask_material(albedo, irr, head, rng, s, cx, cy, a, b, strength):
     """Resin mask look: skin detail smoothed away, a tint, grain, and a seam at the rim."""
-    smooth = cv2.GaussianBlur(albedo, (0, 0), max(1.0, s / 40))
-    tint = np.array([1.06, 0.98, 0.88], np.float32) * rng.uniform(0.92, 1.05)
+    smooth = cv2.GaussianBlur(albedo, (0, 0), max(1.0, s / 40 * (0.5 + strength)))
+    tint = 1.0 + strength * np.array([0.1, 0.0, -0.15], np.float32) * rng.uniform(0.7, 1.4)
     grain = 1.0 + 0.03 * smooth_noise(rng, s, max(8, s // 2))
-    resin = np.clip(luminance(smooth) * 0.35 + smooth * 0.65, 0, 1) * tint * grain[..., None]
+    grey = 0.5 * strength
+    resin = np.clip(luminance(smooth) * grey + smooth * (1 - grey), 0, 1) * tint * grain[..., None]
     m = head[..., None]
     out = albedo * (1 - m) + resin * m
     seam = _ellipse(s, (cx, cy), (a * 0.97, b * 0.97), thick=max(1, s // 90))
-    out *= (1 - 0.35 * seam)[..., None]
+    out *= (1 - (0.2 + 0.6 * strength) * seam)[..., None]
     ir_out = irr * (1 - head) + 0.55 * head
     return out.astype(np.float32), ir_out.astype(np.float32)

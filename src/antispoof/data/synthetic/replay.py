@@ -165,12 +165,12 @@ class Moire:
         ang = rng.uniform(0, np.pi)
         return cls(
             freq=(float(f * np.cos(ang)), float(f * np.sin(ang))),
-            curve=float(rng.uniform(-1.5, 1.5) / size),
+            curve=float(rng.uniform(-0.35, 0.35) / size),  # lens distortion bends the bands a little
             centre=(float(rng.uniform(0, size)), float(rng.uniform(0, size))),
             phase=float(rng.uniform(0, 2 * np.pi)),
             drift=float(rng.uniform(0.6, 2.0)),
-            amplitude=float(strength * rng.uniform(0.06, 0.14)),
-            chroma=float(rng.uniform(0.2, 0.7)),
+            amplitude=float(strength * rng.uniform(0.12, 0.24)),
+            chroma=float(rng.uniform(0.4, 0.9)),
         )
 
     def apply(self, img: np.ndarray, screen: np.ndarray, t: int) -> np.ndarray:
@@ -206,14 +206,14 @@ def draw_fingers(size: int, rng: np.random.Generator, edge: dict, skin: np.ndarr
     s = size
     mask = np.zeros((s, s), np.uint8)
     side, pos = edge["side"], edge["pos"]
-    n = int(rng.integers(1, 4))
-    width = rng.uniform(0.06, 0.09) * s
-    start = rng.uniform(0.2, 0.8 - 0.1 * n) * s
-    length = rng.uniform(0.1, 0.18) * s
+    n = int(rng.integers(2, 5))
+    width = rng.uniform(0.085, 0.12) * s  # a finger is ~1/3 of a face's width on a hand-held screen
+    start = rng.uniform(0.1, max(0.12, 0.9 - 0.125 * n)) * s
+    length = rng.uniform(0.15, 0.28) * s
     tips = []
     for k in range(n):
-        along = start + k * width * 1.05
-        inward = length * rng.uniform(0.85, 1.15)
+        along = start + k * width * 1.2
+        inward = length * rng.uniform(0.8, 1.25)
         if side == "left":
             p0, p1 = (pos - 0.3 * s, along), (pos + inward, along)
         elif side == "right":

@@ -48,7 +48,7 @@ _SPECIES_LIST = (
     Species("replay_phone", "replay", "screen", device="phone", weight=3, cues=_REPLAY_CUES),
     Species("replay_tablet", "replay", "screen", device="tablet", weight=3, cues=_REPLAY_CUES),
     Species("replay_monitor", "replay", "screen", device="monitor", weight=3, cues=tuple(c for c in _REPLAY_CUES if c not in ("fingers", "mobile_ui"))),
-    Species("mask_rigid", "mask", "relief", weight=2),
+    Species("mask_rigid", "mask", "relief", weight=4),
 )
 SPECIES: dict[str, Species] = {s.name: s for s in _SPECIES_LIST}
 ATTACK_SPECIES: tuple[str, ...] = tuple(s.name for s in _SPECIES_LIST if s.family != "bonafide")

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -220,13 +221,19 @@ def render_specs(
             if progress:
                 progress(len(job.specs) * settings.frames)
     else:
-        # "spawn": a forked child can deadlock on locks held by the parent's threads (OpenCV's pool, BLAS).
+        # "spawn": a forked child can deadlock on locks held by the parent's threads (seen once under pytest).
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=context) as pool:
-            for job, part in zip(jobs, pool.map(_run_job, jobs), strict=True):
-                rows.extend(part)
-                if progress:
-                    progress(len(job.specs) * settings.frames)
+        try:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=context) as pool:
+                for job, part in zip(jobs, pool.map(_run_job, jobs), strict=True):
+                    rows.extend(part)
+                    if progress:
+                        progress(len(job.specs) * settings.frames)
+        except BrokenProcessPool as err:
+            raise RuntimeError(
+                "a generator worker process died. Worker processes are started with 'spawn', which re-imports "
+                "your main script: call generate_dataset under `if __name__ == \"__main__\":`, or use workers=1"
+            ) from err
     rows.sort(key=lambda r: (r["subject"], int(r["session"]), r["video"], r["frame"]))
     return rows
 
