@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 quickstart: $(STAMP)
-	$(BIN)/antispoof list
+	$(BIN)/antispoof quickstart
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

