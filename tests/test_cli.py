@@ -61,3 +61,13 @@ def test_config_show_reads_a_file_then_overrides(tmp_path):
     result = runner.invoke(app, ["config", "show", str(path), "train.lr=0.3"])
     assert result.exit_code == 0, result.output
     assert "seed: 9" in result.output and "lr: 0.3" in result.output
+
+
+def test_config_show_reads_a_method_config_with_its_own_keys():
+    # entry.yaml has keys beyond the shared ones (loss.gamma, model.heads): its method's schema reads it.
+    from pathlib import Path
+
+    entry = Path(__file__).resolve().parents[1] / "src" / "antispoof" / "configs" / "entry.yaml"
+    result = runner.invoke(app, ["config", "show", str(entry), "loss.gamma=3"])
+    assert result.exit_code == 0, result.output
+    assert "gamma: 3" in result.output and "heads: all" in result.output

@@ -17,23 +17,27 @@ def show(
         None, metavar="[CONFIG] [KEY=VALUE]...", help="Optional YAML config file, then dotted overrides (train.lr=0.01 seed=3)."
     ),
 ) -> None:
-    """Print the config as a run would use it: defaults, then the file, then the overrides."""
-    from antispoof.config import ExperimentConfig, config_to_yaml, load_config, split_config_args
+    """Print the config as a run would use it: defaults of its method, then the file, then the overrides."""
+    from antispoof.config import config_to_yaml, split_config_args
+    from antispoof.training.runner import load_method_config
 
     path, overrides = split_config_args(args or ())
-    cfg = load_config(ExperimentConfig, path, overrides)
+    cfg = load_method_config(path, overrides)
     typer.echo(config_to_yaml(cfg), nl=False)
 
 
 @config_app.command("keys")
-def keys() -> None:
-    """Every key with its type, default and meaning."""
+def keys(
+    method: str = typer.Option("entry", "--method", help="Method whose config schema to list (see `antispoof list methods`)."),
+) -> None:
+    """Every key of a method's config with its type, default and meaning."""
     from rich.console import Console
     from rich.table import Table
 
-    from antispoof.config import ExperimentConfig, type_name, iter_fields
+    from antispoof.config import iter_fields, type_name
+    from antispoof.training.runner import method_class
 
     table = Table("key", "type", "default", "meaning")
-    for key, annotation, default, description in iter_fields(ExperimentConfig):
+    for key, annotation, default, description in iter_fields(method_class(method).config_schema):
         table.add_row(key, type_name(annotation), repr(default), description)
     Console().print(table)
