@@ -34,7 +34,7 @@ def run_quickstart(
     out: str | Path = "runs/quickstart",
     *,
     seed: int = 0,
-    subjects: int = 60,
+    subjects: int = 100,
     frames: int = 2,
     source_size: int = 128,
     difficulty: float = 0.0,
