@@ -30,4 +30,6 @@ def quickstart_command(
     console.print(table)
     console.print(f"report: {out / 'report.md'} (and report.json); plots: {out / 'roc.png'}, {out / 'det.png'}")
     console.print(f"models: {report['models']['teacher']['weights']}, {report['models']['student']['weights']}")
+    console.print(f"bundle (student, threshold {report['bundle']['target']} on dev): {report['bundle']['path']}")
+    console.print(f"try: antispoof predict PHOTO --model {report['bundle']['path']}")
     console.print(f"total time: {report['seconds']['total']:.0f} s")

