@@ -24,15 +24,11 @@ DEFAULT_TARGET = "bpcer@apcer=0.01"
 def resolve_store(config: Any, *, dataset: str | None, root: str | Path | None, protocol: str | None,
                   store: str | Path | None, progress: bool) -> tuple[str, str | None, Path]:
     """``(dataset, protocol, store folder)`` to score: the run's own data unless told otherwise (as ``evaluate`` does)."""
+    from antispoof.training.evaluation import resolve_data
     from antispoof.training.frames import store_for
 
     d = config.data
-    same_data = dataset is None or dataset == d.dataset
-    dataset = dataset or d.dataset
-    root = root if root is not None else (d.root if same_data else None)
-    protocol = protocol if protocol is not None else (d.protocol if same_data else None)
-    if store is None and same_data and root == d.root and protocol == d.protocol:
-        store = d.store
+    dataset, root, protocol, store = resolve_data(config, dataset=dataset, root=root, protocol=protocol, store=store)
     path = store_for(dataset, root, protocol, size=d.image_size, store=store, cache_dir=d.cache_dir,
                      frames_per_video=d.frames_per_video, progress=progress)
     return dataset, protocol, path

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-__all__ = ["score_frames", "evaluate_run", "EvaluationResult", "protocol_folds"]
+__all__ = ["score_frames", "evaluate_run", "EvaluationResult", "protocol_folds", "resolve_data"]
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,23 @@ class _progress:
             self._bar.stop()
 
 
+def resolve_data(
+    config: Any, *, dataset: str | None, root: str | Path | None, protocol: str | None, store: str | Path | None
+) -> tuple[str, str | Path | None, str | None, str | Path | None]:
+    """``(dataset, root, protocol, store)`` to score: the run's own data for whatever is not given.
+
+    The run's prepared store is reused only when the data asked for is the run's own.
+    """
+    d = config.data
+    same_data = dataset is None or dataset == d.dataset
+    dataset = dataset or d.dataset
+    root = root if root is not None else (d.root if same_data else None)
+    protocol = protocol if protocol is not None else (d.protocol if same_data else None)
+    if store is None and same_data and root == d.root and protocol == d.protocol:
+        store = d.store
+    return dataset, root, protocol, store
+
+
 def evaluate_run(
     run_dir: str | Path,
     *,
@@ -151,12 +168,7 @@ def evaluate_run(
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     d = config.data
-    same_data = dataset is None or dataset == d.dataset
-    dataset = dataset or d.dataset
-    root = root if root is not None else (d.root if same_data else None)
-    protocol = protocol if protocol is not None else (d.protocol if same_data else None)
-    if store is None and same_data and root == d.root and protocol == d.protocol:
-        store = d.store
+    dataset, root, protocol, store = resolve_data(config, dataset=dataset, root=root, protocol=protocol, store=store)
     if split not in ("dev", "test", "train"):
         raise ValueError(f"split must be test, dev or train, got {split!r}")
     method = load_trained(run_dir)
