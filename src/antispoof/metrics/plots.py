@@ -18,7 +18,7 @@ from antispoof.metrics.report import MetricsReport
 from antispoof.metrics.scorefile import ScoreSet
 from antispoof.metrics.sweep import Sweep, sweep
 
-__all__ = ["save_plots", "plot_report", "probit"]
+__all__ = ["save_plots", "plot_report", "plot_curves", "probit"]
 
 logger = logging.getLogger(__name__)
 _MAX_POINTS = 20_000
@@ -49,40 +49,46 @@ def _figure():  # type: ignore[no-untyped-def]
     return fig
 
 
-def _roc(sw: Sweep, threshold: float, path: Path) -> None:
-    idx = _thin(sw.thresholds.shape[0])
-    fpr, tpr = sw.apcer_pooled[idx], sw.tpr[idx]
+def _threshold_index(sw: Sweep, threshold: float) -> int:
+    j = int(np.searchsorted(sw.thresholds, threshold, side="right")) - 1
+    return min(max(j, 0), sw.thresholds.shape[0] - 1)
+
+
+def _roc(curves: dict[str, Sweep], thresholds: dict[str, float], path: Path, title: str) -> None:
     fig = _figure()
     ax = fig.add_subplot()
-    ax.plot(fpr[::-1], tpr[::-1], color="C0", label="ROC")
-    j = int(np.searchsorted(sw.thresholds, threshold, side="right")) - 1
-    j = min(max(j, 0), sw.thresholds.shape[0] - 1)
-    ax.plot([sw.apcer_pooled[j]], [sw.tpr[j]], "o", color="C3", label=f"threshold {threshold:.4g}")
+    for k, (name, sw) in enumerate(curves.items()):
+        idx = _thin(sw.thresholds.shape[0])
+        ax.plot(sw.apcer_pooled[idx][::-1], sw.tpr[idx][::-1], color=f"C{k}", label=name)
+        if name in thresholds:
+            j = _threshold_index(sw, thresholds[name])
+            ax.plot([sw.apcer_pooled[j]], [sw.tpr[j]], "o", color=f"C{k}", label=f"{name} threshold {thresholds[name]:.4g}")
     ax.plot([0, 1], [0, 1], ":", color="grey", linewidth=0.8)
     ax.set_xlabel("FPR (pooled APCER)")
     ax.set_ylabel("TPR (1 - BPCER)")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
-    ax.set_title("ROC")
-    ax.legend(loc="lower right")
+    ax.set_title(f"ROC {title}".strip())
+    ax.legend(loc="lower right", fontsize="small")
     fig.tight_layout()
     fig.savefig(path)
 
 
-def _det(sw: Sweep, threshold: float, path: Path) -> None:
-    idx = _thin(sw.thresholds.shape[0])
-    # Rates of exactly 0 or 1 lie at infinity on probit axes: they are drawn at _DET_CLIP
-    # (outside the visible range), so the curve runs off the plot toward them.
-    x = probit(np.clip(sw.apcer_pooled[idx], _DET_CLIP, 1 - _DET_CLIP))
-    y = probit(np.clip(sw.bpcer[idx], _DET_CLIP, 1 - _DET_CLIP))
+def _det(curves: dict[str, Sweep], thresholds: dict[str, float], path: Path, title: str) -> None:
     fig = _figure()
     ax = fig.add_subplot()
-    ax.plot(x, y, color="C0", label="DET")
-    j = int(np.searchsorted(sw.thresholds, threshold, side="right")) - 1
-    j = min(max(j, 0), sw.thresholds.shape[0] - 1)
-    px, py = probit(np.array([sw.apcer_pooled[j], sw.bpcer[j]]))
-    if np.isfinite(px) and np.isfinite(py):
-        ax.plot([px], [py], "o", color="C3", label=f"threshold {threshold:.4g}")
+    for k, (name, sw) in enumerate(curves.items()):
+        idx = _thin(sw.thresholds.shape[0])
+        # Rates of exactly 0 or 1 lie at infinity on probit axes: they are drawn at _DET_CLIP
+        # (outside the visible range), so the curve runs off the plot toward them.
+        x = probit(np.clip(sw.apcer_pooled[idx], _DET_CLIP, 1 - _DET_CLIP))
+        y = probit(np.clip(sw.bpcer[idx], _DET_CLIP, 1 - _DET_CLIP))
+        ax.plot(x, y, color=f"C{k}", label=name)
+        if name in thresholds:
+            j = _threshold_index(sw, thresholds[name])
+            px, py = probit(np.array([sw.apcer_pooled[j], sw.bpcer[j]]))
+            if np.isfinite(px) and np.isfinite(py):
+                ax.plot([px], [py], "o", color=f"C{k}", label=f"{name} threshold {thresholds[name]:.4g}")
     ticks = probit(np.array(_DET_TICKS))
     labels = [f"{100 * t:g}" for t in _DET_TICKS]
     ax.set_xticks(ticks, labels)
@@ -92,11 +98,23 @@ def _det(sw: Sweep, threshold: float, path: Path) -> None:
     ax.set_ylim(lo, hi)
     ax.set_xlabel("APCER pooled (%)")
     ax.set_ylabel("BPCER (%)")
-    ax.set_title("DET (probit axes)")
+    ax.set_title(f"DET (probit axes) {title}".strip())
     ax.grid(True, linewidth=0.4)
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper right", fontsize="small")
     fig.tight_layout()
     fig.savefig(path)
+
+
+def plot_curves(
+    curves: dict[str, Sweep], directory: str | Path, *, thresholds: dict[str, float] | None = None, title: str = ""
+) -> dict[str, Path]:
+    """Write ``roc.png`` and ``det.png`` with one curve per named sweep (and a dot at its threshold, if given)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {"roc": directory / "roc.png", "det": directory / "det.png"}
+    _roc(curves, thresholds or {}, paths["roc"], title)
+    _det(curves, thresholds or {}, paths["det"], title)
+    return paths
 
 
 def _histogram(scores: ScoreSet, threshold: float, path: Path) -> None:
@@ -124,9 +142,8 @@ def save_plots(scores: ScoreSet, sw: Sweep, threshold: float, directory: str | P
     """Write ``roc.png``, ``det.png`` and ``scores_hist.png`` for an evaluated set; returns the paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / "roc.png", directory / "det.png", directory / "scores_hist.png"]
-    _roc(sw, threshold, paths[0])
-    _det(sw, threshold, paths[1])
+    curves = plot_curves({"test": sw}, directory, thresholds={"test": threshold})
+    paths = [curves["roc"], curves["det"], directory / "scores_hist.png"]
     _histogram(scores, threshold, paths[2])
     logger.info("wrote %s", ", ".join(str(p) for p in paths))
     return paths

@@ -178,7 +178,7 @@ def evaluate_run(
     out_dir.mkdir(parents=True, exist_ok=True)
 
     folds = protocol_folds(dataset, root, protocol) if store is None else [protocol]
-    pairs, sweeps = [], {}
+    pairs, sweeps, thresholds = [], {}, {}
     for fold in folds:
         fold_dir = out_dir if len(folds) == 1 else out_dir / str(fold)
         fold_dir.mkdir(parents=True, exist_ok=True)
@@ -193,15 +193,16 @@ def evaluate_run(
         report = evaluate(test, dev, threshold=threshold, aggregate=aggregate)
         _write_report(report, fold_dir, f"{run_dir.name} on {dataset} {fold or ''} {split}")
         sweeps[str(fold or split)] = _test_sweep(test, aggregate)
+        thresholds[str(fold or split)] = report.threshold
         pairs.append((dev, test))
     if len(folds) == 1:
         result_report = report
     else:
         result_report = evaluate_folds(pairs, threshold=threshold, aggregate=aggregate)
         _write_report(result_report, out_dir, f"{run_dir.name} on {dataset} {protocol} {split}, {len(folds)} folds")
-    from antispoof.training.plots import plot_roc_det
+    from antispoof.metrics.plots import plot_curves
 
-    plot_roc_det(sweeps, out_dir, title=f"{dataset} {protocol or ''} {split}")
+    plot_curves(sweeps, out_dir, thresholds=thresholds, title=f"{dataset} {protocol or ''} {split}")
     log.info("evaluation of %s written to %s", run_dir, out_dir)
     return EvaluationResult(result_report, out_dir)
 
