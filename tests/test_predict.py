@@ -64,7 +64,9 @@ def test_frames_are_aggregated_by_the_card_rule(predictor, samples_dir):
     stream = predictor.predict_frames(iter(images + [np.zeros((120, 160, 3), np.uint8)]))
     assert stream.frame_scores[:3] == pytest.approx(singles, abs=1e-6)
     assert stream.frame_scores[3] is None and stream.frames[3].failure == "no_face"
-    assert stream.score == pytest.approx(float(np.mean(singles)), abs=1e-9)
+    # The card's rule (mean) over the stream's own frame scores; batched and single-image scores
+    # agree only to float32 rounding (above), so the exact check uses the stream's scores.
+    assert stream.score == pytest.approx(float(np.mean(stream.frame_scores[:3])), abs=1e-9)
     assert stream.reasons == ["no_face"] and stream.decision in ("bonafide", "attack")
 
 
