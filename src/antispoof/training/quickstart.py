@@ -57,7 +57,7 @@ def run_quickstart(
     from antispoof.models.pretrained import LITE_PACKAGES, efficientnet_lite_weights
     from antispoof.training.distill import distillation_config
     from antispoof.training.evaluation import evaluate_run
-    from antispoof.training.plots import plot_roc_det
+    from antispoof.metrics.plots import plot_curves
     from antispoof.training.runner import train
 
     out = Path(out)
@@ -119,7 +119,7 @@ def run_quickstart(
         units, _ = aggregate_videos(read_scores(result.out_dir / "scores_test.csv"), "mean")
         kept = units.subset(~units.failed_to_acquire)
         sweeps[name] = sweep(kept.scores, kept.is_bonafide, kept.pai)
-    plots = plot_roc_det(sweeps, out, title="quickstart test")
+    plots = plot_curves(sweeps, out, thresholds={name: r.report.threshold for name, r in results.items()}, title="quickstart test")
 
     report = {
         "teacher": results["teacher"].to_dict(),
