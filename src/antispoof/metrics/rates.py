@@ -34,6 +34,38 @@ class ErrorRates:
     false_rejects: int = 0
     false_accepts: int = 0
 
+    @classmethod
+    def from_counts(
+        cls,
+        threshold: float,
+        species: Any,
+        species_accepted: Any,
+        species_totals: Any,
+        false_rejects: int,
+        n_bonafide: int,
+    ) -> ErrorRates:
+        """The rates from the counts at one threshold: the one place APCER, BPCER, ACER and HTER are formed."""
+        per = {name: float(species_accepted[k] / species_totals[k]) for k, name in enumerate(species)}
+        n_attack = int(sum(int(t) for t in species_totals))
+        false_accepts = int(sum(int(a) for a in species_accepted))
+        apcer = max(per.values())
+        pooled = false_accepts / n_attack
+        bpcer = int(false_rejects) / int(n_bonafide)
+        return cls(
+            threshold=float(threshold),
+            apcer=apcer,
+            apcer_pooled=pooled,
+            apcer_per_pai=per,
+            bpcer=bpcer,
+            acer=(apcer + bpcer) / 2.0,
+            hter=(pooled + bpcer) / 2.0,
+            n_bonafide=int(n_bonafide),
+            n_attack=n_attack,
+            n_attack_per_pai={name: int(species_totals[k]) for k, name in enumerate(species)},
+            false_rejects=int(false_rejects),
+            false_accepts=false_accepts,
+        )
+
 
 def _split(scores: Any, labels: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
     values = as_scores(scores, f"{what} scores")
@@ -92,24 +124,5 @@ def error_rates(scores: Any, labels: Any, threshold: float, pai: Any = None) -> 
     accepted = attacks >= threshold
     totals = np.bincount(codes, minlength=len(names)).astype(np.int64)
     hits = np.bincount(codes[accepted], minlength=len(names)).astype(np.int64)
-    per = {name: float(hits[k] / totals[k]) for k, name in enumerate(names)}
-    n_bf = int(is_bf.sum())
     false_rejects = int((values[is_bf] < threshold).sum())
-    false_accepts = int(accepted.sum())
-    apcer = max(per.values())
-    pooled = false_accepts / attacks.shape[0]
-    bpcer = false_rejects / n_bf
-    return ErrorRates(
-        threshold=threshold,
-        apcer=apcer,
-        apcer_pooled=pooled,
-        apcer_per_pai=per,
-        bpcer=bpcer,
-        acer=(apcer + bpcer) / 2.0,
-        hter=(pooled + bpcer) / 2.0,
-        n_bonafide=n_bf,
-        n_attack=int(attacks.shape[0]),
-        n_attack_per_pai={name: int(totals[k]) for k, name in enumerate(names)},
-        false_rejects=false_rejects,
-        false_accepts=false_accepts,
-    )
+    return ErrorRates.from_counts(threshold, names, hits, totals, false_rejects, int(is_bf.sum()))

@@ -80,24 +80,8 @@ class Sweep:
         if not np.isfinite(threshold):
             raise ValueError(f"threshold must be a finite number; got {threshold}")
         j = self.index_at(threshold)
-        hits = self.species_false_accepts[:, j]
-        per = {name: float(hits[k] / self.species_counts[k]) for k, name in enumerate(self.species)}
-        apcer = max(per.values())
-        pooled = float(self.false_accepts[j] / self.n_attack)
-        bpcer = float(self.false_rejects[j] / self.n_bonafide)
-        return ErrorRates(
-            threshold=threshold,
-            apcer=apcer,
-            apcer_pooled=pooled,
-            apcer_per_pai=per,
-            bpcer=bpcer,
-            acer=(apcer + bpcer) / 2.0,
-            hter=(pooled + bpcer) / 2.0,
-            n_bonafide=self.n_bonafide,
-            n_attack=self.n_attack,
-            n_attack_per_pai={name: int(self.species_counts[k]) for k, name in enumerate(self.species)},
-            false_rejects=int(self.false_rejects[j]),
-            false_accepts=int(self.false_accepts[j]),
+        return ErrorRates.from_counts(
+            threshold, self.species, self.species_false_accepts[:, j], self.species_counts, self.false_rejects[j], self.n_bonafide
         )
 
     @property
