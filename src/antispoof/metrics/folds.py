@@ -8,7 +8,6 @@ species missing from some folds is averaged over the folds that have it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from antispoof.metrics.report import MetricsReport, evaluate
+from antispoof.metrics.report import MetricsReport, evaluate, json_text
 from antispoof.metrics.scorefile import ScoreSet
 from antispoof.metrics.threshold import DEFAULT_CONVENTION
 
@@ -45,11 +44,7 @@ class FoldsReport:
         }
 
     def to_json(self, path: str | Path | None = None, indent: int = 2) -> str:
-        text = json.dumps(self.to_dict(), indent=indent) + "\n"
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(text, encoding="utf-8")
-        return text
+        return json_text(self.to_dict(), path, indent)
 
     def to_markdown(self, title: str = "PAD metrics over folds (ISO/IEC 30107-3)") -> str:
         n = len(self.folds)

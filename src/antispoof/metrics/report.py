@@ -51,6 +51,15 @@ REPORT_KEYS = (
 OPTIONAL_KEYS = ("failed_to_acquire", "aggregation", "ci", "notes")
 
 
+def json_text(data: dict[str, Any], path: str | Path | None = None, indent: int = 2) -> str:
+    """``data`` as JSON text (one trailing newline); also written to ``path`` when given."""
+    text = json.dumps(data, indent=indent) + "\n"
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+    return text
+
+
 @dataclass
 class MetricsReport:
     """ISO/IEC 30107-3 metrics of one test set at one threshold (see :mod:`antispoof.metrics`)."""
@@ -100,11 +109,7 @@ class MetricsReport:
 
     def to_json(self, path: str | Path | None = None, indent: int = 2) -> str:
         """The JSON text; also written to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=indent) + "\n"
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(text, encoding="utf-8")
-        return text
+        return json_text(self.to_dict(), path, indent)
 
     def to_markdown(self, title: str = "PAD metrics (ISO/IEC 30107-3)") -> str:
         """A Markdown page: the metric table (with intervals when computed), species, TPR, failures, notes."""
