@@ -149,35 +149,44 @@ def draw_mobile_ui(size: int, rng: np.random.Generator, strength: float) -> tupl
 
 @dataclass(frozen=True)
 class Moire:
-    """Aliasing between the screen's pixel grid and the sensor: curved, colour-fringed bands."""
+    """Beats between the screen's pixel grid and the sensor's: luminance bands with colour fringes.
 
-    freq: tuple[float, float]  # beat frequency, cycles per pixel
-    curve: float
+    The beat is a low frequency of the camera image (the difference between the screen
+    grid's frequency on the sensor and the nearest sensor harmonic), so the frame shows a
+    few bands across the face whatever its pixel size; its frequency is drawn in cycles
+    per frame width. Lens distortion changes the screen pitch on the sensor slowly across
+    the image, which bends the bands. The R, G and B sub-pixel stripes sit side by side,
+    so their beats are slightly out of phase: colour fringes along the bands.
+    """
+
+    freq: tuple[float, float]  # beat frequency (x, y), cycles per pixel
+    curve: float  # change of the beat frequency per pixel of distance from ``centre`` (lens distortion)
     centre: tuple[float, float]
     phase: float
-    drift: float
-    amplitude: float
-    chroma: float
+    drift: float  # phase change per frame (the device moves against the camera)
+    amplitude: float  # relative modulation of the screen's light
+    fringe: float  # phase offset of the R and B beats against G, radians
 
     @classmethod
     def draw(cls, rng: np.random.Generator, size: int, strength: float) -> Moire:
-        f = rng.uniform(0.05, 0.16)
+        f = rng.uniform(3.5, 8.0) / size  # 3.5 to 8 bands across the frame
         ang = rng.uniform(0, np.pi)
         return cls(
             freq=(float(f * np.cos(ang)), float(f * np.sin(ang))),
-            curve=float(rng.uniform(-0.35, 0.35) / size),  # lens distortion bends the bands a little
+            curve=float(rng.uniform(-0.35, 0.35) * f / size),  # the local frequency changes by up to 35% across the frame
             centre=(float(rng.uniform(0, size)), float(rng.uniform(0, size))),
             phase=float(rng.uniform(0, 2 * np.pi)),
             drift=float(rng.uniform(0.6, 2.0)),
             amplitude=float(strength * rng.uniform(0.12, 0.24)),
-            chroma=float(rng.uniform(0.4, 0.9)),
+            fringe=float(rng.uniform(0.25, 0.6)),
         )
 
     def apply(self, img: np.ndarray, screen: np.ndarray, t: int) -> np.ndarray:
+        """Modulate the light of the ``screen`` pixels of frame ``t`` (``screen`` is its (H, W) coverage)."""
         xs, ys = pixel_grid(img.shape[0])
         phase = 2 * np.pi * (self.freq[0] * xs + self.freq[1] * ys + self.curve * ((xs - self.centre[0]) ** 2 + (ys - self.centre[1]) ** 2) / 2)
         phase = phase + self.phase + self.drift * t
-        mod = np.stack([np.cos(phase + self.chroma * k * 2.1) for k in (-1, 0, 1)], axis=2)
+        mod = np.stack([np.cos(phase + self.fringe * k) for k in (-1, 0, 1)], axis=2)
         return img * (1 + self.amplitude * mod * screen[..., None])
 
 
