@@ -88,3 +88,40 @@ def test_spoof_only_is_v1():
     method = EntryMethod(cfg)
     assert method.targets(_batch()).shape == (4, 1)
     assert method.explain(_batch()) == {}
+
+
+def test_stage_features_are_pooled_output_plus_stage_mean_and_std():
+    torch.manual_seed(0)
+    net = EntryNet(TINY, features="stages").eval()
+    x = torch.randn(2, 3, 64, 64)
+    # reference computed independently of embed(): hooks on the modules timm names as stage outputs
+    info = net.backbone.feature_info
+    maps = {}
+    modules = dict(net.backbone.named_modules())
+    hooks = [modules[info[i]["module"]].register_forward_hook(lambda _m, _i, out, i=i: maps.__setitem__(i, out)) for i in range(1, len(info))]
+    pooled = net.backbone(x)
+    for h in hooks:
+        h.remove()
+    parts = [pooled]
+    for i in range(1, len(info)):
+        parts += [maps[i].mean((2, 3)), maps[i].std((2, 3))]
+    expected = torch.cat(parts, 1)
+    assert torch.allclose(net.embed(x), expected, atol=1e-5)
+    assert net.heads.in_features == expected.shape[1] == pooled.shape[1] + 2 * sum(info[i]["num_chs"] for i in range(1, len(info)))
+    # the heads see standardised features: with BatchNorm's running statistics set to the batch's, the input is z-scored
+    with torch.no_grad():
+        net.standardize.running_mean.copy_(expected.mean(0))
+        net.standardize.running_var.copy_(expected.var(0, unbiased=False))
+        z = net.standardize(expected)
+    assert torch.allclose(z.mean(0), torch.zeros(z.shape[1]), atol=1e-4)
+
+
+def test_stage_features_train_with_a_frozen_backbone_and_config_reaches_them():
+    cfg = EntryConfig.model_validate({"model": {"backbone": TINY, "features": "stages", "freeze_backbone": False}})
+    method = EntryMethod(cfg)
+    assert method.net.features == "stages"
+    loss, _ = method.training_loss(_batch(size=64))
+    loss.backward()
+    assert method.net.heads.weight.grad is not None and method.net.backbone.conv1[0].weight.grad is not None
+    with pytest.raises(ValueError, match="features must be"):
+        EntryNet(TINY, features="everything")

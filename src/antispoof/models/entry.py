@@ -42,6 +42,11 @@ class EntryModelConfig(ModelConfig):
     heads: Literal["all", "spoof_only"] = Field("all", description="all: the 8 heads of Entry V2; spoof_only: Entry V1")
     freeze_backbone: bool | None = Field(None, description="freeze the backbone (the paper does); null = freeze when model.weights is given")
     drop_rate: float = Field(0.0, ge=0, lt=1, description="dropout before the heads")
+    features: Literal["pooled", "stages"] = Field(
+        "pooled",
+        description="what the heads read: pooled = the backbone's pooled output (the paper); "
+        "stages = also the mean and std of every stage's feature map (fine texture cues of a small backbone)",
+    )
 
 
 class EntryLossConfig(Section):
@@ -63,6 +68,12 @@ class EntryNet(nn.Module):
 
     The heads are one ``Linear(num_features, H)``: each output row has its own weights
     and bias and its own sigmoid, i.e. H independent binary classifiers.
+
+    ``features="stages"`` feeds the heads the pooled output plus the mean and standard
+    deviation of each stage's feature map (strides 4 to 32), standardised by a BatchNorm
+    without affine terms. It departs from the paper, whose heads read a 1B-parameter
+    SEER RegNet's output: a small ImageNet backbone's last layer has pooled away the fine
+    texture (halftone, moire, paper grain) that its earlier stages still see.
     """
 
     def __init__(
@@ -72,6 +83,7 @@ class EntryNet(nn.Module):
         weights: str | Path | None = None,
         freeze_backbone: bool | None = None,
         drop_rate: float = 0.0,
+        features: Literal["pooled", "stages"] = "pooled",
     ) -> None:
         super().__init__()
         if heads not in ("all", "spoof_only"):
@@ -81,10 +93,28 @@ class EntryNet(nn.Module):
         self.frozen = bool(weights is not None) if freeze_backbone is None else bool(freeze_backbone)
         if self.frozen:
             freeze(self.backbone, has_weights=weights is not None, name=f"backbone {backbone}")
+        if features not in ("pooled", "stages"):
+            raise ValueError(f"features must be 'pooled' or 'stages', got {features!r}")
+        self.features = features
         self.dropout = nn.Dropout(drop_rate)
         # pooled output width: timm's head_hidden_size where a conv head follows the pooling (lcnet, mobilenetv3)
         width = getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
+        if features == "stages":
+            if not hasattr(self.backbone, "forward_intermediates"):
+                raise ValueError(f"backbone {backbone} has no stage outputs (timm forward_intermediates); use model.features=pooled")
+            info = self.backbone.feature_info
+            self.stage_indices = list(range(1, len(info)))  # strides 4..32: stride 2 is little more than pixels
+            width += 2 * sum(info[i]["num_chs"] for i in self.stage_indices)
+            self.standardize: nn.Module = nn.BatchNorm1d(width, affine=False)
+        else:
+            self.standardize = nn.Identity()
         self.heads = nn.Linear(width, len(self.head_names))
+
+    @classmethod
+    def from_config(cls, m: EntryModelConfig) -> EntryNet:
+        """The network an Entry (or student) model section describes."""
+        return cls(m.backbone, heads=m.heads, weights=m.weights, freeze_backbone=m.freeze_backbone, drop_rate=m.drop_rate,
+                   features=m.features)
 
     def train(self, mode: bool = True) -> EntryNet:
         super().train(mode)
@@ -92,8 +122,18 @@ class EntryNet(nn.Module):
             self.backbone.eval()
         return self
 
+    def embed(self, images: Tensor) -> Tensor:
+        """What the heads read, ``[B, width]`` (before standardisation and dropout)."""
+        if self.features == "pooled":
+            return self.backbone(images)
+        final, stages = self.backbone.forward_intermediates(images, indices=self.stage_indices)
+        parts = [self.backbone.forward_head(final, pre_logits=True)]
+        for x in stages:
+            parts += [x.mean(dim=(2, 3)), x.std(dim=(2, 3))]
+        return torch.cat(parts, dim=1)
+
     def forward(self, images: Tensor) -> Tensor:
-        return self.heads(self.dropout(self.backbone(images)))
+        return self.heads(self.dropout(self.standardize(self.embed(images))))
 
     def spoof_logit(self, logits: Tensor) -> Tensor:
         """The head-8 logit ``[B]`` from ``forward``'s output."""
@@ -123,7 +163,7 @@ class EntryMethod(Method):
     def __init__(self, config: EntryConfig) -> None:
         super().__init__(config)
         m = config.model
-        self.net = EntryNet(m.backbone, heads=m.heads, weights=m.weights, freeze_backbone=m.freeze_backbone, drop_rate=m.drop_rate)
+        self.net = EntryNet.from_config(m)
         self.loss_fn = ReducedFocalLoss(gamma=config.loss.gamma, threshold=config.loss.threshold)
 
     def network(self) -> nn.Module:

@@ -64,7 +64,7 @@ class DistillationMethod(Method):
     def __init__(self, config: DistillConfig, with_teacher: bool = True) -> None:
         super().__init__(config)
         m = config.model
-        self.student = EntryNet(m.backbone, heads=m.heads, weights=m.weights, freeze_backbone=m.freeze_backbone, drop_rate=m.drop_rate)
+        self.student = EntryNet.from_config(m)
         d = config.distill
         self.loss_fn = DistillationLoss(alpha=d.alpha, tau=d.tau, scale_soft_by_tau_squared=d.scale_soft_by_tau_squared)
         self.teacher: nn.Module | None = None
