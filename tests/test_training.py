@@ -54,10 +54,11 @@ class _KillAtEpoch(Callback):
             raise RuntimeError("killed")
 
 
-def test_resume_reaches_the_uninterrupted_weights(tmp_path):
-    whole = train(_config(), out=tmp_path / "whole", datasets=_datasets())
+@pytest.mark.parametrize("schedule", ["constant", "onecycle"])
+def test_resume_reaches_the_uninterrupted_weights(tmp_path, schedule):
+    whole = train(_config(lr_schedule=schedule), out=tmp_path / "whole", datasets=_datasets())
     with pytest.raises(RuntimeError, match="killed"):
-        train(_config(), out=tmp_path / "killed", datasets=_datasets(), callbacks=[_KillAtEpoch(1)])
+        train(_config(lr_schedule=schedule), out=tmp_path / "killed", datasets=_datasets(), callbacks=[_KillAtEpoch(1)])
     assert (tmp_path / "killed" / "checkpoints" / "last.ckpt").is_file()
     resume(tmp_path / "killed", datasets=_datasets())
     a, b = load_file(whole / "model.safetensors"), load_file(tmp_path / "killed" / "model.safetensors")
@@ -68,6 +69,29 @@ def test_resume_reaches_the_uninterrupted_weights(tmp_path):
     start = train(_config(max_steps=1), out=tmp_path / "one_step", datasets=_datasets())
     c = load_file(start / "model.safetensors")
     assert any(not torch.allclose(a[k], c[k]) for k in a)
+
+
+class _RecordLR(Callback):
+    def __init__(self) -> None:
+        self.lrs: list[float] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.lrs.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+
+def test_onecycle_warms_up_to_the_lr_then_decays_over_the_whole_run(tmp_path):
+    record = _RecordLR()
+    train(_config(max_epochs=4, lr_schedule="onecycle", warmup=0.25), out=tmp_path / "r", datasets=_datasets(), callbacks=[record])
+    lrs = record.lrs
+    assert len(lrs) == 12  # 4 epochs x 3 batches: the schedule spans the run, epochs included
+    peak = max(range(len(lrs)), key=lrs.__getitem__)
+    assert peak == 2 and lrs[peak] == pytest.approx(1e-3)  # reached at step 25% x 12 - 1 (steps count from 0)
+    assert lrs[0] == pytest.approx(1e-3 / 25)  # OneCycle's starting point: max_lr / div_factor
+    assert all(a < b for a, b in zip(lrs[:peak], lrs[1 : peak + 1])) and all(a > b for a, b in zip(lrs[peak:], lrs[peak + 1 :]))
+    assert lrs[-1] < 0.05 * lrs[peak]
+    constant = _RecordLR()
+    train(_config(max_epochs=1), out=tmp_path / "c", datasets=_datasets(), callbacks=[constant])
+    assert constant.lrs == [1e-3] * 3
 
 
 def test_run_folder_holds_config_checkpoint_and_weights_and_reloads(tmp_path):

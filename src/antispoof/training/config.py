@@ -31,6 +31,10 @@ class EngineTrainConfig(TrainConfig):
     """How the engine trains: optimiser, precision, devices, augmentation."""
 
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay")
+    lr_schedule: Literal["constant", "onecycle"] = Field(
+        "constant", description="constant: train.lr throughout; onecycle: warm up to train.lr, then cosine decay to ~0 (per step)"
+    )
+    warmup: float = Field(0.1, gt=0, lt=1, description="onecycle: fraction of the steps spent warming up")
     augment: str = Field("entry", description="augmentation pipeline name (none, light, entry)")
     precision: str = Field("32-true", description="Lightning precision: 32-true, bf16-mixed, 16-mixed")
     accelerator: str = Field("auto", description="cpu, gpu, auto")

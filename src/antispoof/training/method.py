@@ -81,8 +81,15 @@ class Method(L.LightningModule):
         self.log("val/loss", loss, prog_bar=True, batch_size=bs, sync_dist=True)
         self.log("val/acc@0.5", acc, prog_bar=True, batch_size=bs, sync_dist=True)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, Any]:
         params = [p for p in self.parameters() if p.requires_grad]
         if not params:
             raise ValueError("the method has no trainable parameters; unfreeze the backbone or add heads")
-        return torch.optim.AdamW(params, lr=self.config.train.lr, weight_decay=self.config.train.weight_decay)
+        t = self.config.train
+        optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+        if t.lr_schedule == "constant":
+            return optimizer
+        # stepped per batch over the whole run (max_epochs or max_steps); its state is in every checkpoint
+        total = int(self.trainer.estimated_stepping_batches)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=t.lr, total_steps=max(total, 1), pct_start=t.warmup)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
