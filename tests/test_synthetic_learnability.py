@@ -1,8 +1,9 @@
 """Learnability of the synthetic dataset: a small CNN trained for a few epochs on CPU.
 
 It must reach ACER < 10% on held-out subjects (threshold chosen on the dev subjects) and
-predict each visible-cue attribute above chance. Slow (about a minute or two on 2 cores):
-run with ``pytest -m slow tests/test_synthetic_learnability.py -s`` to see the numbers.
+predict each visible-cue attribute above chance (per-clip AUC > 0.6 on held-out subjects,
+every cue). Slow (a few minutes on 2 cores): run with
+``pytest -m slow tests/test_synthetic_learnability.py -s`` to see the numbers.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ pytestmark = pytest.mark.slow
 SIZE = 48
 HEADS = (*ATTRIBUTES, "spoof")
 EPOCHS = 30
-# Moire bands are drawn (see the preview sheet) but this CNN, at 48 px and in this budget,
-# does not generalise them to held-out subjects (AUC ~0.54); larger models may.
-KNOWN_WEAK = {"moire"}
+# 288 subjects leave ~115 held out, so each cue's AUC rests on ~200 replay clips; with 192
+# the per-clip AUC of the subtler cues (glare, reflection) scattered by +-0.05 across seeds.
+SUBJECTS = 288
 BATCH = 32
 
 
@@ -112,7 +113,7 @@ def test_small_cnn_learns_liveness_and_attributes(tmp_path):
     from sklearn.metrics import roc_auc_score
 
     torch.set_num_threads(2)
-    manifest = generate_dataset(tmp_path / "ds", subjects=192, frames=1, size=SIZE, seed=7, difficulty=0.5, workers=2)
+    manifest = generate_dataset(tmp_path / "ds", subjects=SUBJECTS, frames=1, size=SIZE, seed=7, difficulty=0.5, workers=2)
     images, targets, rows = _load(manifest)
     split = np.array([r["split"] for r in rows])
     model = _train(images[split == "train"], targets[split == "train"], epochs=EPOCHS, seed=0)
@@ -145,9 +146,5 @@ def test_small_cnn_learns_liveness_and_attributes(tmp_path):
     print("attribute AUC (held-out clips):", {k: round(v, 3) for k, v in aucs.items()})
 
     assert acer < 0.10, f"ACER {acer:.3f} on held-out subjects"
-    for name, auc in aucs.items():
-        if name not in KNOWN_WEAK:
-            assert auc > 0.6, f"attribute {name} not learned above chance (AUC {auc:.3f})"
-    weak = {n: round(a, 3) for n, a in aucs.items() if n in KNOWN_WEAK and a <= 0.6}
-    if weak:
-        pytest.xfail(f"known weakness: this small CNN at {SIZE} px does not learn {weak} above chance")
+    weak = {name: round(auc, 3) for name, auc in aucs.items() if auc <= 0.6}
+    assert not weak, f"attributes not learned above chance (AUC <= 0.6): {weak}"
