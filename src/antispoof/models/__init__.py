@@ -18,6 +18,7 @@ def list_backbones(pattern: str = "*") -> list[str]:
     return sorted(set(timm.list_models(pattern)) | set(BACKBONES.list(pattern)))
 
 
-# Method modules register themselves in METHODS on import.
+# Local backbones register in BACKBONES, method modules in METHODS, on import.
+from antispoof.models import plain_cnn  # noqa: E402,F401
 from antispoof.models import entry  # noqa: E402,F401
 from antispoof.training import distill  # noqa: E402,F401  (the entry student: `entry_distill`)
