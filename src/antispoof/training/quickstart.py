@@ -39,7 +39,7 @@ def run_quickstart(
     seed: int = 0,
     subjects: int = 100,
     frames: int = 2,
-    source_size: int = 128,
+    source_size: int = 192,
     difficulty: float = 0.0,
     workers: int = 2,
     teacher_overrides: list[str] | tuple[str, ...] = (),
