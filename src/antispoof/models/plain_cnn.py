@@ -3,9 +3,10 @@
 Spoof cues in a face crop are fine texture (halftone dots, moire, paper grain, screen
 pixels). Mobile architectures such as LCNet or MobileNetV3 halve the resolution in their
 first layer and again soon after; trained from scratch on a few thousand crops they
-barely learn those cues (measured on the quickstart's synthetic data: held-out AUC 0.83
-for lcnet_050 against 0.99 for this network, same recipe). This one keeps full
-resolution in its first convolution and halves it only after each stage.
+barely learn those cues (measured on the quickstart's synthetic data, 20 epochs with a
+one-cycle learning rate: held-out AUC 0.83 for lcnet_050 against 0.99 for a network of
+this kind). This one keeps full resolution in its first convolution and halves it only
+after each stage.
 """
 
 from __future__ import annotations
