@@ -46,8 +46,10 @@ def test_plain_cnn_matches_the_layer_stack_written_out():
 def test_plain_cnn_is_a_registered_backbone_with_local_weights(tmp_path):
     source = PlainCNN()
     save_file(source.state_dict(), tmp_path / "w.safetensors")
-    loaded = create_backbone("plain_cnn", weights=tmp_path / "w.safetensors")
-    assert all(torch.equal(a, b) for a, b in zip(source.state_dict().values(), loaded.state_dict().values()))
+    torch.save(source.state_dict(), tmp_path / "w.pth")
+    for name in ("w.safetensors", "w.pth"):
+        loaded = create_backbone("plain_cnn", weights=tmp_path / name)
+        assert all(torch.equal(a, b) for a, b in zip(source.state_dict().values(), loaded.state_dict().values())), name
     with pytest.raises(FileNotFoundError, match="not found"):
         create_backbone("plain_cnn", weights=tmp_path / "missing.pth")
     assert EntryNet("plain_cnn", heads="spoof_only")(torch.randn(2, 3, 32, 32)).shape == (2, 1)

@@ -21,6 +21,8 @@ def create_backbone(name: str, weights: str | Path | None = None, in_chans: int 
     local file loaded through timm's ``pretrained_cfg_overlay=dict(file=...)``; without it
     the network starts from random weights. Nothing is ever fetched from a hub.
     """
+    if weights is not None and not Path(weights).is_file():
+        raise FileNotFoundError(f"backbone weights {weights} not found; give a local .pth/.safetensors file or model.weights=null")
     if name in BACKBONES:
         return BACKBONES.create(name, weights=weights, in_chans=in_chans, **kwargs)
     import timm
@@ -32,8 +34,6 @@ def create_backbone(name: str, weights: str | Path | None = None, in_chans: int 
     if weights is None:
         return timm.create_model(name, pretrained=False, num_classes=0, in_chans=in_chans, **kwargs)
     path = Path(weights)
-    if not path.is_file():
-        raise FileNotFoundError(f"backbone weights {path} not found; give a local .pth/.safetensors file or model.weights=null")
     model = timm.create_model(
         name,
         pretrained=True,

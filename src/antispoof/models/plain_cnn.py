@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
 from torch import Tensor, nn
 
 from antispoof._registry import BACKBONES
@@ -50,17 +49,10 @@ class PlainCNN(nn.Module):
 
 @BACKBONES.register("plain_cnn")
 def plain_cnn(weights: str | Path | None = None, in_chans: int = 3, widths: Sequence[int] = (16, 32, 64, 128)) -> PlainCNN:
-    """The :class:`PlainCNN` backbone; ``weights``: a local state dict (.safetensors or .pth) of the same widths."""
+    """The :class:`PlainCNN` backbone; ``weights``: a local state dict (.safetensors or .pth) of the same widths, loaded by timm."""
     model = PlainCNN(widths, in_chans=in_chans)
-    if weights is not None:
-        path = Path(weights)
-        if not path.is_file():
-            raise FileNotFoundError(f"backbone weights {path} not found; give a local .pth/.safetensors file or model.weights=null")
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+    if weights is not None:  # create_backbone has checked that the file exists
+        from timm.models import load_checkpoint
 
-            state = load_file(path)
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
+        load_checkpoint(model, str(weights), weights_only=True)
     return model
