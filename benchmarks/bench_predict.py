@@ -67,8 +67,8 @@ def student_bundle(folder: Path, backbone: str, size: int) -> Path:
     """A bundle of an untrained distillation student (threshold fixed at 0.5: a speed test, not a calibrated model)."""
     from antispoof.inference.bundle import Bundle
     from antispoof.inference.card import CropSpec, DetectorSpec, InputSpec, ModelCard, QualityLimits, ThresholdSpec, TrainingData
-    from antispoof.training.checkpoints import save_weights
-    from antispoof.training.distill import DistillationMethod, DistillConfig
+    from antispoof.weights import save_weights
+    from antispoof.methods.entry_distill import DistillationMethod, DistillConfig
 
     config = DistillConfig.model_validate({"data": {"image_size": size}, "model": {"backbone": backbone}})
     method = DistillationMethod.for_inference(config).eval()

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from antispoof.data.transforms import build_transform
-from antispoof.models.entry import EntryConfig, EntryMethod
+from antispoof.methods.entry import EntryConfig, EntryMethod
 from antispoof.training.data import Augmented, EpochSampler
 
 

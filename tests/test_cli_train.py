@@ -39,6 +39,6 @@ def test_train_evaluate_distill_from_the_command_line(tmp_path):
 
 def test_train_without_config_or_with_both_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["train", "train.lr=0.1"])
-    assert result.exit_code != 0 and "give a config file first" in str(result.exception)
+    assert result.exit_code != 0 and "give a config first" in str(result.exception)
     result = runner.invoke(app, ["train", "x.yaml", "--resume", str(tmp_path)])
     assert "--resume continues a run" in str(result.exception)

@@ -7,7 +7,7 @@ import torch
 from frames_double import FramesDouble
 from safetensors.torch import load_file
 
-from antispoof.models.entry import EntryConfig
+from antispoof.methods.entry import EntryConfig
 from antispoof.training.runner import train
 
 

@@ -7,8 +7,8 @@ import torch
 from frames_double import FramesDouble
 from safetensors.torch import load_file
 
-from antispoof.models.entry import EntryConfig
-from antispoof.training.distill import DistillationMethod, distillation_config
+from antispoof.methods.entry import EntryConfig
+from antispoof.methods.entry_distill import DistillationMethod, distillation_config
 from antispoof.training.runner import load_trained, train
 
 
@@ -42,7 +42,7 @@ def test_distillation_run_end_to_end(tmp_path):
 
 
 def test_distillation_without_teacher_says_how(tmp_path):
-    from antispoof.training.distill import DistillConfig
+    from antispoof.methods.entry_distill import DistillConfig
 
     with pytest.raises(ValueError, match="distill.teacher is not set"):
         DistillationMethod(DistillConfig.model_validate({"model": {"backbone": "test_convnext"}}))

@@ -11,7 +11,8 @@ import torch
 from antispoof._registry import METHODS
 from antispoof.losses import ReducedFocalLoss
 from antispoof.models.backbones import create_backbone
-from antispoof.models.entry import HEAD_NAMES, EntryConfig, EntryMethod, EntryNet
+from antispoof.methods.entry import EntryConfig, EntryMethod
+from antispoof.models.entry import HEAD_NAMES, EntryNet
 
 TINY = "resnet10t"
 
@@ -34,7 +35,7 @@ def test_heads_in_paper_order_and_registered():
 def test_score_is_one_minus_spoof_probability_and_cues_are_probabilities():
     net = EntryNet(TINY).eval()
     x = torch.randn(3, 3, 32, 32)
-    out = net.predict(x)
+    out = net.predict({"image": x})
     logits = net(x)
     assert torch.allclose(out["score"], 1 - torch.sigmoid(logits[:, -1]), atol=1e-6)
     assert set(out) == {"score", *HEAD_NAMES[:-1]}

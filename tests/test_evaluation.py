@@ -8,9 +8,9 @@ import pytest
 from frames_double import write_manifest_dataset
 
 from antispoof.metrics import read_scores
-from antispoof.models.entry import EntryConfig
+from antispoof.methods.entry import EntryConfig
 from antispoof.training.evaluation import evaluate_run
-from antispoof.training.frames import store_for
+from antispoof.data.cache import store_for
 from antispoof.training.runner import train
 
 

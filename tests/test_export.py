@@ -12,7 +12,7 @@ from test_inference import make_run
 from antispoof.inference.bundle import Bundle
 from antispoof.inference.calibrate import calibrate_run
 from antispoof.inference.card import CardError
-from antispoof.inference.export import FP32_TOLERANCE, export_onnx, parity_crops
+from antispoof.inference.export import FP32_TOLERANCE, calibration_store, export_onnx, parity_crops
 from antispoof.inference.predictor import Predictor
 
 
@@ -32,9 +32,11 @@ def test_fp32_graph_matches_pytorch_on_real_crops(exported):
     bundle = Bundle.load(path)
     assert bundle.card.onnx == {"fp32": "model.onnx", "int8": "model.int8.onnx"}
     assert set(bundle.card.files) == {"model.safetensors", "model.onnx", "model.int8.onnx"}
-    crops, origin = parity_crops(bundle)
+    inputs, origin = parity_crops(bundle, calibration_store(path, bundle))
+    crops = inputs["image"]
     assert "split=dev" in origin and crops.shape[1:] == (3, 32, 32) and len(crops) == record["parity_crops"]
     session = ort.InferenceSession(str(bundle.onnx_path("fp32")), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["image"]
     assert isinstance(session.get_inputs()[0].shape[0], str)  # dynamic batch
     with torch.no_grad():
         expected = bundle.scorer_module()(torch.from_numpy(crops)).numpy()
@@ -92,6 +94,9 @@ def test_cli_export(exported, tmp_path):
     copy = tmp_path / "bundle"
     shutil.copytree(path, copy)
     result = CliRunner().invoke(app, ["export", str(copy), "--format", "onnx"])
+    assert result.exit_code != 0 and "--store" in str(result.exception)  # a copied bundle has no calibration record
+    store = calibration_store(path, Bundle.load(path))
+    result = CliRunner().invoke(app, ["export", str(copy), "--format", "onnx", "--store", str(store)])
     assert result.exit_code == 0, result.output
     assert "max |score - torch|" in result.output
     card = Bundle.load(copy).card

@@ -20,7 +20,7 @@ from antispoof.metrics import evaluate, read_scores
 
 def make_run(tmp: Path, backbone: str = "test_convnext", epochs: int = 2) -> Path:
     """A tiny entry run (test_convnext, 32 px, two epochs) on a tiny manifest dataset with a dev split."""
-    from antispoof.models.entry import EntryConfig
+    from antispoof.methods.entry import EntryConfig
     from antispoof.training.runner import train
 
     root = tmp / "data"
@@ -46,8 +46,10 @@ def test_calibration_writes_a_complete_card(calibrated):
     assert path == run / "bundle"
     card = Bundle.load(path).card
     assert card.method == "entry" and card.backbone == "test_convnext"
-    assert card.input.size == 32 and card.input.colour_order == "RGB"
-    assert card.input.mean == MEAN and card.input.std == STD
+    assert card.input.input_size == 32 and card.input.crop_size == 32 and card.input.colour_order == "RGB"
+    assert card.input.names == ("rgb",) and card.input.clip_len == 1
+    assert card.input.modalities[0].mean == MEAN and card.input.modalities[0].std == STD
+    assert card.network.name == "entry_net" and card.network.kwargs["backbone"] == "test_convnext"
     assert card.crop.size == 32 and card.crop.scale == 1.5  # the store's settings
     assert card.detector.name == "blazeface" and card.detector.trained_with["name"] == "dataset"
     assert card.sampling["policy"] == "evenly" and card.sampling["n"] == 2
@@ -151,11 +153,38 @@ def test_changed_or_missing_weights_are_refused(copy):
         Bundle.load(copy)
 
 
-def test_other_normalisation_is_refused_even_when_signed(copy):
+def test_a_crop_that_disagrees_with_the_input_spec_is_refused_even_when_signed(copy):
     card = read_card(copy)
-    write_card(card.model_copy(update={"input": InputSpec(size=32, colour_order="RGB", mean=(0.5, 0.5, 0.5), std=STD)}), copy)
-    with pytest.raises(CardError, match="normalises with"):
+    write_card(card.model_copy(update={"input": InputSpec.rgb(32, crop_size=40)}), copy)
+    with pytest.raises(CardError, match="differs from input.crop_size"):
         Bundle.load(copy)
+
+
+def test_a_card_of_another_version_says_to_calibrate_again(copy):
+    raw = json.loads((copy / CARD_FILE).read_text())
+    raw["card_version"] = 1
+    (copy / CARD_FILE).write_text(json.dumps(raw))
+    with pytest.raises(CardError, match="calibrate RUN"):
+        Bundle.load(copy)
+
+
+def test_the_card_holds_no_machine_path(calibrated):
+    run, path = calibrated
+    text = (path / CARD_FILE).read_text()
+    assert str(run.parent) not in text and "/tmp" not in text and str(Path.home()) not in text
+    card = read_card(path)
+    assert card.config["data"]["root"] is None and card.config["data"]["cache_dir"] is None
+    # the calibration store is recorded in the run folder, where export looks for it
+    assert json.loads((run / "calibration.json").read_text())["store"].startswith("/")
+
+
+def test_a_target_finer_than_the_dev_split_resolves_is_refused(calibrated, tmp_path):
+    run, _ = calibrated
+    with pytest.raises(ValueError, match="needs at least 100 attack presentations") as err:
+        calibrate_run(run, target="bpcer@apcer=0.01", out=tmp_path / "fine", progress=False)
+    assert "--allow-coarse" in str(err.value) and not (tmp_path / "fine").exists()
+    path = calibrate_run(run, target="bpcer@apcer=0.01", out=tmp_path / "fine", allow_coarse=True, progress=False)
+    assert any("finer than the calibration data resolves" in n for n in Bundle.load(path).card.notes)
 
 
 def test_not_a_bundle_and_broken_json_say_what_to_do(copy, tmp_path):
@@ -179,7 +208,7 @@ def test_create_refuses_a_folder_that_is_not_a_bundle(calibrated, tmp_path):
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
     with pytest.raises(FileExistsError, match="not a model bundle"):
-        calibrate_run(run, out=other, progress=False)
+        calibrate_run(run, out=other, target="eer", progress=False)
     assert (other / "notes.txt").is_file()
 
 

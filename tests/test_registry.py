@@ -53,5 +53,5 @@ def test_unknown_name_without_close_match_still_lists_names():
 
 def test_project_registries_load():
     registries = load_all()
-    assert set(registries) == {"methods", "backbones", "datasets", "detectors"}
+    assert set(registries) == {"methods", "networks", "backbones", "datasets", "detectors"}
     assert registries is ALL_REGISTRIES

@@ -8,7 +8,7 @@ from frames_double import FramesDouble
 from lightning.pytorch.callbacks import Callback
 from safetensors.torch import load_file
 
-from antispoof.models.entry import EntryConfig
+from antispoof.methods.entry import EntryConfig
 from antispoof.training.data import Augmented, EpochSampler
 from antispoof.data.transforms import build_transform
 from antispoof.training.runner import load_trained, read_run_config, resume, train

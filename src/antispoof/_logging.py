@@ -33,3 +33,30 @@ def add_file_handler(path: Path, level: int = logging.DEBUG) -> logging.Handler:
     handler.setLevel(level)
     logger.addHandler(handler)
     return handler
+
+
+# Third-party chatter (Lightning's info lines and tips, Python warnings) is kept off the
+# console but still reaches the run's run.log, so nothing is lost.
+THIRD_PARTY_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning", "py.warnings")
+
+
+def quiet_third_party() -> None:
+    """Route Lightning's log records and ``warnings`` to the run's log files only (idempotent)."""
+    logging.captureWarnings(True)
+    files = [h for h in logging.getLogger(LOGGER_NAME).handlers if isinstance(h, logging.FileHandler)]
+    for name in THIRD_PARTY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.propagate = False
+        for handler in list(logger.handlers):
+            if handler not in files:
+                logger.removeHandler(handler)
+        for handler in files:
+            if handler not in logger.handlers:
+                logger.addHandler(handler)
+
+
+def remove_file_handler(handler: logging.Handler) -> None:
+    """Detach a run's file handler from every logger it was given to, and close it."""
+    for name in (LOGGER_NAME, *THIRD_PARTY_LOGGERS):
+        logging.getLogger(name).removeHandler(handler)
+    handler.close()

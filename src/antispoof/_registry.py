@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["Registry", "METHODS", "BACKBONES", "DATASETS", "DETECTORS", "load_all"]
+__all__ = ["Registry", "METHODS", "NETWORKS", "BACKBONES", "DATASETS", "DETECTORS", "load_all"]
 
 
 class Registry(Generic[T]):
@@ -60,6 +60,13 @@ class Registry(Generic[T]):
             raise TypeError(f"{self.kind} entry {name!r} is not callable: {factory!r}")
         return factory(**kwargs)
 
+    def name_of(self, obj: object) -> str:
+        """The name ``obj`` (or its class) is registered under; ``KeyError`` when it is not registered."""
+        for key, entry in self._entries.items():
+            if entry is obj or entry is type(obj):
+                return key
+        raise KeyError(f"{obj!r} is not registered in {self.kind}; decorate its class with @{self.kind.upper()}.register(NAME)")
+
     def list(self, pattern: str = "*") -> list[str]:
         """Sorted names matching a shell wildcard pattern (``"resnet*"``)."""
         return sorted(n for n in self._entries if fnmatch.fnmatchcase(n, pattern))
@@ -90,15 +97,17 @@ class Registry(Generic[T]):
 # The project's registries. Entries register themselves when their package is imported;
 # ``load_all`` imports every package that holds entries (``antispoof list`` uses it).
 METHODS: Registry[Any] = Registry("methods")
+# Deployable networks (plain nn.Modules of antispoof.models): a bundle is rebuilt from a name here and its kwargs.
+NETWORKS: Registry[Any] = Registry("networks")
 BACKBONES: Registry[Any] = Registry("backbones")
 DATASETS: Registry[Any] = Registry("datasets")
 DETECTORS: Registry[Any] = Registry("detectors")
 
 ALL_REGISTRIES: dict[str, Registry[Any]] = {
-    r.kind: r for r in (METHODS, BACKBONES, DATASETS, DETECTORS)
+    r.kind: r for r in (METHODS, NETWORKS, BACKBONES, DATASETS, DETECTORS)
 }
 
-_ENTRY_PACKAGES = ("antispoof.data", "antispoof.faces", "antispoof.models")
+_ENTRY_PACKAGES = ("antispoof.data", "antispoof.faces", "antispoof.models", "antispoof.methods")
 
 
 def load_all() -> dict[str, Registry[Any]]:
@@ -107,4 +116,5 @@ def load_all() -> dict[str, Registry[Any]]:
 
     for package in _ENTRY_PACKAGES:
         importlib.import_module(package)
+    importlib.import_module("antispoof.methods").list_methods()  # method modules load on demand
     return ALL_REGISTRIES

@@ -116,7 +116,7 @@ def load_config(
 
 
 def split_config_args(args: Sequence[str]) -> tuple[Path | None, list[str]]:
-    """Split command-line words into an optional leading YAML path and ``key=value`` overrides."""
+    """Split command-line words into an optional leading config (a YAML path or a packaged name) and ``key=value`` overrides."""
     args = list(args)
     if args and "=" not in args[0]:
         return Path(args[0]), args[1:]

@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from antispoof import __version__
-from antispoof._logging import add_file_handler
+from antispoof._logging import add_file_handler, remove_file_handler
 from antispoof.config import config_to_yaml
 
 __all__ = ["Run", "create_run", "git_revision", "RunExistsError"]
@@ -58,8 +58,7 @@ class Run:
 
     def close(self) -> None:
         if self._handler is not None:
-            logging.getLogger("antispoof").removeHandler(self._handler)
-            self._handler.close()
+            remove_file_handler(self._handler)
             self._handler = None
 
     def __enter__(self) -> Run:

@@ -22,13 +22,14 @@ def calibrate_command(
     aggregate: str = typer.Option("mean", "--aggregate", help="Per-video aggregation of frame scores: mean, median, min, vote=0.5."),
     detector: str = typer.Option(None, "--detector", help="Face detector at inference (default: the store's; blazeface if the store used dataset boxes)."),
     out: Path = typer.Option(None, "--out", help="Bundle folder to write (default RUN/bundle)."),
+    allow_coarse: bool = typer.Option(False, "--allow-coarse", help="Go on when the target is finer than the dev split can resolve."),
 ) -> None:
     """Score the dev split, pick the threshold for --target, write weights + model card (with the dev metrics there)."""
     from antispoof.inference.bundle import Bundle
     from antispoof.inference.calibrate import calibrate_run
 
     path = calibrate_run(run, dataset=dataset, root=root, protocol=protocol, split=split, target=target,
-                         aggregate=aggregate, store=store, detector=detector, out=out)
+                         aggregate=aggregate, store=store, detector=detector, out=out, allow_coarse=allow_coarse)
     card = Bundle.load(path).card
     m = card.threshold.metrics
     typer.echo(

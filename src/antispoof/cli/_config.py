@@ -14,16 +14,28 @@ def register(app: typer.Typer) -> None:
 @config_app.command("show")
 def show(
     args: list[str] = typer.Argument(
-        None, metavar="[CONFIG] [KEY=VALUE]...", help="Optional YAML config file, then dotted overrides (train.lr=0.01 seed=3)."
+        None, metavar="[CONFIG] [KEY=VALUE]...",
+        help="Optional config (a packaged name such as entry, or a YAML path), then dotted overrides (train.lr=0.01 seed=3)."
     ),
 ) -> None:
     """Print the config as a run would use it: defaults of its method, then the file, then the overrides."""
     from antispoof.config import config_to_yaml, split_config_args
-    from antispoof.training.runner import load_method_config
+    from antispoof.methods import load_method_config
 
     path, overrides = split_config_args(args or ())
     cfg = load_method_config(path, overrides)
     typer.echo(config_to_yaml(cfg), nl=False)
+
+
+@config_app.command("list")
+def list_configs_command() -> None:
+    """The configs packaged with the toolkit (give a name to `antispoof train` or `config show`)."""
+    from antispoof.methods import config_path, list_configs
+
+    for name in list_configs():
+        first = next((line[2:].strip() for line in config_path(name).read_text(encoding="utf-8").splitlines()
+                      if line.startswith("# ")), "")
+        typer.echo(f"{name:22s} {first}")
 
 
 @config_app.command("keys")
@@ -35,7 +47,7 @@ def keys(
     from rich.table import Table
 
     from antispoof.config import iter_fields, type_name
-    from antispoof.training.runner import method_class
+    from antispoof.methods import method_class
 
     table = Table("key", "type", "default", "meaning")
     for key, annotation, default, description in iter_fields(method_class(method).config_schema):

@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
 def distill_command(
     teacher: Path = typer.Argument(..., help="Run folder of the trained teacher (made by `antispoof train`)."),
     args: list[str] = typer.Argument(
-        None, metavar="[CONFIG] [KEY=VALUE]...", help="Student config (default src/antispoof/configs/distill.yaml), then overrides (model.backbone=efficientnet_b0 distill.alpha=0.7)."
+        None, metavar="[CONFIG] [KEY=VALUE]...", help="Student config (a packaged name or a YAML path; default distill), then overrides (model.backbone=efficientnet_b0 distill.alpha=0.7)."
     ),
     out: Path = typer.Option(None, "--out", help="Run folder to create (default: runs/<date-time>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
@@ -23,7 +23,7 @@ def distill_command(
     import sys
 
     from antispoof.config import split_config_args
-    from antispoof.training.distill import distillation_config
+    from antispoof.methods.entry_distill import distillation_config
     from antispoof.training.runner import train
 
     path, overrides = split_config_args(args or ())

@@ -17,13 +17,14 @@ def export_command(
     quantize: str = typer.Option(None, "--quantize", help="Also write an int8 graph: int8."),
     opset: int = typer.Option(17, "--opset", help="ONNX opset (17 runs on onnxruntime >= 1.14)."),
     max_crops: int = typer.Option(64, "--max-crops", help="Real dev crops used for the parity check and int8 calibration."),
+    store: Path = typer.Option(None, "--store", help="Frame store of the calibration split (default: the one the run's calibration.json names)."),
 ) -> None:
     """Export to ONNX with a dynamic batch; refuse when fp32 scores differ from PyTorch by more than 1e-4."""
     if format != "onnx":
         raise ValueError(f"unknown export format {format!r}; the one format is onnx")
     from antispoof.inference.export import export_onnx, open_bundle
 
-    record = export_onnx(run, quantize=quantize, opset=opset, max_crops=max_crops)
+    record = export_onnx(run, quantize=quantize, opset=opset, max_crops=max_crops, store=store)
     bundle = open_bundle(run)
     fp32 = record["fp32"]
     typer.echo(f"onnx (opset {record['opset']}): {bundle.onnx_path('fp32')}; max |score - torch| = {fp32['max_abs_score_diff']:.3g} "

@@ -37,6 +37,7 @@ def predict_command(
     precision: str = typer.Option("fp32", "--precision", help="fp32, or int8 (needs `antispoof export --quantize int8`)."),
     detector: str = typer.Option(None, "--detector", help="Face detector instead of the bundle's (blazeface, mtcnn, hog)."),
     frames: int = typer.Option(None, "--frames", help="Score N evenly spaced frames of each video instead of the bundle's sampling."),
+    save_explanations: Path = typer.Option(None, "--save-explanations", help="Write each dense cue map as a heat-map overlay PNG on its crop into this folder (models with cue maps)."),
 ) -> None:
     """Score each input: decision (bonafide | attack | failed_to_acquire), score, threshold and reasons; goes on after bad files."""
     import json
@@ -47,13 +48,20 @@ def predict_command(
     bundle = model or Path(os.environ.get("ANTISPOOF_MODEL", DEFAULT_MODEL))
     sampling = FrameSampler("evenly", frames) if frames else None
     predictor = Predictor(bundle, backend=backend, precision=precision, detector=detector, sampling=sampling,
-                          keep_crops=save_crops is not None)
-    if save_crops is not None:
-        save_crops.mkdir(parents=True, exist_ok=True)
+                          keep_crops=save_crops is not None or save_explanations is not None,
+                          keep_maps=save_explanations is not None)
+    if save_explanations is not None and not predictor.map_names:
+        typer.echo(f"note: {bundle} gives no dense cue maps (its explanation is {', '.join(predictor.cue_names) or 'the score'}); "
+                   "--save-explanations writes nothing", err=True)
+    for folder in (save_crops, save_explanations):
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
     for number, path in enumerate(expand_paths(paths)):
         result = predictor.predict_path(path)
         if save_crops is not None:
             _save_crops(result, save_crops, number, path)
+        if save_explanations is not None:
+            _save_explanations(result, save_explanations, number, path)
         if json_lines:
             typer.echo(json.dumps(result.to_dict()))
             continue
@@ -64,11 +72,26 @@ def predict_command(
                    f"frames={scored}/{len(result.frames)}{reasons}")
 
 
+def _stem(number: int, path: Path) -> str:
+    return f"{number:04d}_" + "".join(c if c.isalnum() or c in "-_" else "_" for c in path.stem)[-40:]
+
+
 def _save_crops(result: object, folder: Path, number: int, path: Path) -> None:
     from antispoof.data._prepare import encode_image
 
-    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.stem)[-40:]
     for frame in result.frames:  # type: ignore[attr-defined]
         if frame.crop is not None:
-            name = f"{number:04d}_{stem}_{max(frame.index, 0):06d}.png"
+            name = f"{_stem(number, path)}_{max(frame.index, 0):06d}.png"
             (folder / name).write_bytes(encode_image(frame.crop, "png"))
+
+
+def _save_explanations(result: object, folder: Path, number: int, path: Path) -> None:
+    from antispoof.data._prepare import encode_image
+    from antispoof.inference.overlay import heatmap_overlay
+
+    for frame in result.frames:  # type: ignore[attr-defined]
+        if frame.crop is None:
+            continue
+        for cue, cue_map in frame.maps.items():
+            name = f"{_stem(number, path)}_{max(frame.index, 0):06d}_{cue}.png"
+            (folder / name).write_bytes(encode_image(heatmap_overlay(frame.crop, cue_map), "png"))

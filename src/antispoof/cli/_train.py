@@ -13,7 +13,9 @@ def register(app: typer.Typer) -> None:
 
 def train_command(
     args: list[str] = typer.Argument(
-        None, metavar="CONFIG [KEY=VALUE]...", help="YAML config (e.g. src/antispoof/configs/entry.yaml), then dotted overrides (train.max_epochs=1 seed=3)."
+        None, metavar="CONFIG [KEY=VALUE]...",
+        help="A packaged config name (entry, entry_v1, distill, quickstart; see `antispoof config list`) or a YAML path, "
+             "then dotted overrides (train.max_epochs=1 seed=3 init_from=runs/other)."
     ),
     out: Path = typer.Option(None, "--out", help="Run folder to create (default: runs/<date-time>)."),
     resume: Path = typer.Option(None, "--resume", help="Continue this killed run folder from its last checkpoint (no CONFIG)."),
@@ -23,7 +25,7 @@ def train_command(
     import sys
 
     from antispoof.config import split_config_args
-    from antispoof.training.runner import load_method_config
+    from antispoof.methods import load_method_config
     from antispoof.training.runner import resume as resume_run
     from antispoof.training.runner import train
 
@@ -34,7 +36,7 @@ def train_command(
     else:
         path, overrides = split_config_args(args or ())
         if path is None:
-            raise ValueError("give a config file first, e.g. `antispoof train src/antispoof/configs/entry.yaml train.max_epochs=1`")
+            raise ValueError("give a config first, e.g. `antispoof train entry train.max_epochs=1` (a packaged name or a YAML path)")
         config = load_method_config(path, overrides)
         run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
     typer.echo(f"run: {run_dir}")

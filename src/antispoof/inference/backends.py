@@ -1,4 +1,5 @@
-"""Scoring backends: a normalised crop batch ``[B, 3, H, W]`` in, ``[B, 1 + K]`` (score, cues) out.
+"""Scoring backends: named normalised inputs in (one array per modality, as the card's input spec
+shapes them), ``(outputs [B, 1 + K], maps [B, M, H, W] or None)`` out.
 
 - :class:`TorchBackend` runs the bundle's :class:`~antispoof.inference.bundle.ScoreOutputs`;
 - :class:`OnnxBackend` runs the exported graph of that same module with onnxruntime on CPU.
@@ -25,15 +26,19 @@ class TorchBackend:
         import torch
 
         self.module = module
+        self.keys = tuple(module.keys)  # type: ignore[attr-defined]
         self.threads = threads
         if threads is not None:
             torch.set_num_threads(int(threads))
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
+    def __call__(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
         import torch
 
         with torch.inference_mode():
-            return self.module(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))).numpy()
+            out = self.module(*(torch.from_numpy(np.ascontiguousarray(inputs[k], dtype=np.float32)) for k in self.keys))
+        if isinstance(out, tuple):
+            return out[0].numpy(), out[1].numpy()
+        return out.numpy(), None
 
 
 class OnnxBackend:
@@ -53,10 +58,11 @@ class OnnxBackend:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path = Path(path)
         self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
+        self.keys = tuple(i.name for i in self.session.get_inputs())
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+    def __call__(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        out = self.session.run(None, {k: np.ascontiguousarray(inputs[k], dtype=np.float32) for k in self.keys})
+        return out[0], (out[1] if len(out) > 1 else None)
 
 
 def open_backend(bundle: object, backend: str = "auto", precision: str = "fp32", threads: int | None = None) -> TorchBackend | OnnxBackend:

@@ -7,9 +7,9 @@
     BUNDLE/model.onnx           fp32 graph, after `antispoof export` (optional)
     BUNDLE/model.int8.onnx      int8 graph, after `antispoof export --quantize int8` (optional)
 
-The network is rebuilt from the card's ``config`` through the method registry, with
-``model.weights`` cleared (a bundle never reaches for a backbone file outside itself),
-then the bundle's safetensors weights are loaded strictly.
+The plain network is rebuilt from the card's ``network`` record (a NETWORKS name and its
+kwargs; no Lightning, no method config, never a backbone file outside the bundle), then
+the bundle's safetensors weights are loaded strictly.
 """
 
 from __future__ import annotations
@@ -25,38 +25,45 @@ from torch import Tensor, nn
 
 from antispoof.inference.card import CARD_FILE, FileRecord, ModelCard, read_card, sha256_file, write_card
 
-__all__ = ["Bundle", "ScoreOutputs", "add_file"]
+__all__ = ["Bundle", "ScoreOutputs", "add_file", "explanation_names"]
 
 log = logging.getLogger(__name__)
 
 
 class ScoreOutputs(nn.Module):
-    """``image [B, 3, H, W] -> [B, 1 + K]``: the method's liveness score, then its K cue probabilities.
+    """``inputs (one tensor per modality, in spec order) -> outputs [B, 1 + K]`` (+ ``maps [B, M, H, W]``).
 
-    The one scoring function of a bundle: the PyTorch backend runs it, and the ONNX graph
-    is this module exported, so both compute exactly the same outputs.
+    ``outputs`` holds the liveness score, then the K cue probabilities; ``maps`` the M
+    dense explanation maps, when the network gives any. The one scoring function of a
+    bundle: the PyTorch backend runs it, and the ONNX graph is this module exported, so
+    both compute exactly the same outputs.
     """
 
-    def __init__(self, method: Any, cue_names: tuple[str, ...]) -> None:
+    def __init__(self, network: Any, keys: tuple[str, ...], cue_names: tuple[str, ...], map_names: tuple[str, ...] = ()) -> None:
         super().__init__()
-        self.method = method
-        self.cue_names = tuple(cue_names)
+        self.network = network
+        self.keys = tuple(keys)
+        self.cue_names, self.map_names = tuple(cue_names), tuple(map_names)
 
-    def forward(self, image: Tensor) -> Tensor:
-        batch = {"image": image}
-        score = self.method.score(batch)
-        columns = [score]
-        if self.cue_names:
-            cues = self.method.explain(batch)
-            columns += [cues[name] for name in self.cue_names]
-        return torch.stack([c.float() for c in columns], dim=1)
+    def forward(self, *inputs: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        out = self.network.predict(dict(zip(self.keys, inputs)))
+        scores = torch.stack([out["score"].float(), *(out[name].float() for name in self.cue_names)], dim=1)
+        if not self.map_names:
+            return scores
+        return scores, torch.stack([out[name].float() for name in self.map_names], dim=1)
 
 
-def cue_names_of(method: Any, image_size: int) -> tuple[str, ...]:
-    """The names of the method's explanation outputs, in a fixed order (one probe forward pass)."""
+def explanation_names(network: Any, spec: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(cue names, map names)`` of a network's explanation, in a fixed order (one probe forward pass)."""
     with torch.no_grad():
-        probe = torch.zeros(1, 3, image_size, image_size)
-        return tuple(method.explain({"image": probe}).keys())
+        out = network.eval().predict(spec.example(1))
+    out.pop("score")
+    cues = tuple(k for k, v in out.items() if v.dim() == 1)
+    maps = tuple(k for k, v in out.items() if v.dim() == 3)
+    odd = [k for k, v in out.items() if v.dim() not in (1, 3)]
+    if odd:
+        raise ValueError(f"explanation outputs {odd} are neither per-sample [B] nor maps [B, H, W]")
+    return cues, maps
 
 
 def add_file(card: ModelCard, directory: Path, name: str) -> ModelCard:
@@ -89,22 +96,18 @@ class Bundle:
         name = self.card.onnx.get(precision)
         return None if name is None else self.path / name
 
-    def build_method(self) -> Any:
-        """The method with the bundle's weights, on CPU, in eval mode."""
-        from antispoof.training.checkpoints import load_weights
-        from antispoof.training.runner import method_class
+    def build_network(self) -> nn.Module:
+        """The plain network with the bundle's weights, on CPU, in eval mode."""
+        from antispoof.weights import build_network, load_weights
 
-        cls = method_class(self.card.method)
-        config_data = dict(self.card.config)
-        config_data["model"] = {**config_data.get("model", {}), "weights": None}
-        config = cls.config_schema.model_validate(config_data)
-        method = cls.for_inference(config)
-        load_weights(method.network(), self.weights_path)
-        return method.eval()
+        network = build_network(self.card.network.model_dump())
+        load_weights(network, self.weights_path)
+        return network.eval()
 
     def scorer_module(self) -> ScoreOutputs:
-        """:class:`ScoreOutputs` of the bundle's method (eval mode)."""
-        return ScoreOutputs(self.build_method(), tuple(self.card.outputs[1:])).eval()
+        """:class:`ScoreOutputs` of the bundle's network (eval mode)."""
+        card = self.card
+        return ScoreOutputs(self.build_network(), card.input.keys, tuple(card.outputs[1:]), tuple(card.maps)).eval()
 
     def save_card(self, card: ModelCard) -> None:
         """Write ``card`` (signed) as this bundle's card and keep it."""

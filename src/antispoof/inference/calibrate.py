@@ -3,33 +3,38 @@
 The threshold is chosen by :func:`antispoof.metrics.evaluate` with the rule given as
 ``target`` (``bpcer@apcer=0.01``, ``eer``, ``apcer@bpcer=0.05``, ...), on per-video
 scores aggregated like the Predictor aggregates; the dev-set metrics at that threshold
-go into the card. The crop, sampling and training detector come from the settings of
-the frame store the run was scored on, so preprocessing at inference is what training saw.
+go into the card. A target finer than the data can resolve (fewer than 1/X attack
+presentations for an APCER of X) is refused unless ``allow_coarse``. The crop, sampling
+and training detector come from the settings of the frame store the run was scored on,
+so preprocessing at inference is what training saw. The bundle holds no machine path;
+the store it was calibrated on is recorded in the run folder (``calibration.json``),
+where ``antispoof export`` finds its parity crops.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
-__all__ = ["calibrate_run", "DEFAULT_TARGET", "resolve_store"]
+__all__ = ["calibrate_run", "DEFAULT_TARGET", "resolve_store", "CALIBRATION_FILE"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TARGET = "bpcer@apcer=0.01"
+CALIBRATION_FILE = "calibration.json"
 
 
 def resolve_store(config: Any, *, dataset: str | None, root: str | Path | None, protocol: str | None,
-                  store: str | Path | None, progress: bool) -> tuple[str, str | None, Path]:
+                  store: str | Path | None, size: int, progress: bool) -> tuple[str, str | None, Path]:
     """``(dataset, protocol, store folder)`` to score: the run's own data unless told otherwise (as ``evaluate`` does)."""
-    from antispoof.training.evaluation import resolve_data
-    from antispoof.training.frames import store_for
+    from antispoof.data.cache import resolve_data, store_for
 
     d = config.data
     dataset, root, protocol, store = resolve_data(config, dataset=dataset, root=root, protocol=protocol, store=store)
-    path = store_for(dataset, root, protocol, size=d.image_size, store=store, cache_dir=d.cache_dir,
+    path = store_for(dataset, root, protocol, size=size, store=store, cache_dir=d.cache_dir,
                      frames_per_video=d.frames_per_video, progress=progress)
     return dataset, protocol, path
 
@@ -48,6 +53,7 @@ def calibrate_run(
     detector: str | None = None,
     quality: Any = None,
     batch_size: int | None = None,
+    allow_coarse: bool = False,
     progress: bool = True,
 ) -> Path:
     """Write the model bundle of ``run_dir`` (default ``RUN/bundle``) with a threshold chosen on ``split``; returns its folder.
@@ -62,18 +68,20 @@ def calibrate_run(
             blazeface when the store used the dataset's own boxes).
         quality: :class:`~antispoof.inference.card.QualityLimits` (default: the defaults,
             with ``min_face`` raised to the store's own minimum face size).
+        allow_coarse: go on with a target finer than the split can resolve.
     """
     from antispoof import __version__
     from antispoof.data.store import FrameStore
-    from antispoof.data.transforms import MEAN, STD
     from antispoof.faces import DEFAULT_DETECTOR
-    from antispoof.inference.bundle import Bundle, cue_names_of
-    from antispoof.inference.card import CropSpec, DetectorSpec, InputSpec, ModelCard, QualityLimits, ThresholdSpec, TrainingData
+    from antispoof.inference.bundle import Bundle, explanation_names
+    from antispoof.inference.card import (CropSpec, DetectorSpec, ModelCard, NetworkSpec, QualityLimits, ThresholdSpec,
+                                          TrainingData, clear_paths)
+    from antispoof.inference.scoring import score_frames
+    from antispoof.methods import read_run_config
     from antispoof.metrics import evaluate, parse_threshold_rule
     from antispoof.metrics.aggregate import parse_aggregation
-    from antispoof.training.checkpoints import WEIGHTS_FILE
-    from antispoof.training.evaluation import score_frames
-    from antispoof.training.runner import load_trained, read_run_config
+    from antispoof.metrics.threshold import resolution_problem
+    from antispoof.weights import WEIGHTS_FILE, input_spec_of, load_network
 
     run_dir = Path(run_dir)
     rule = parse_threshold_rule(target)
@@ -86,21 +94,36 @@ def calibrate_run(
     weights = run_dir / WEIGHTS_FILE
     if not weights.is_file():
         raise FileNotFoundError(f"{weights} not found; {run_dir} has no trained weights yet (train it first)")
-    dataset, protocol, store_dir = resolve_store(config, dataset=dataset, root=root, protocol=protocol, store=store, progress=progress)
-    method = load_trained(run_dir)
-    size = config.data.image_size
+    network, meta = load_network(run_dir)
+    spec = input_spec_of(meta)
+    dataset, protocol, store_dir = resolve_store(config, dataset=dataset, root=root, protocol=protocol, store=store,
+                                                 size=spec.crop_size, progress=progress)
+    settings = FrameStore(store_dir).settings
+    stored = int(settings.get("size", spec.crop_size))
+    if stored != spec.crop_size:
+        if spec.fit == "center_crop" and stored < spec.input_size:
+            raise ValueError(f"the store {store_dir} holds {stored} px crops; this model centre-crops {spec.input_size} px "
+                             f"from {spec.crop_size} px crops. Prepare a store with --size {spec.crop_size}")
+        spec = spec.model_copy(update={"crop_size": stored})  # the Predictor cuts crops like the store's
     bs = batch_size or max(config.train.batch_size, 32)
-    scores, _ = score_frames(method, store_dir, split, image_size=size, batch_size=bs, progress=progress)
+    scores, _ = score_frames(network, store_dir, split, spec=spec, batch_size=bs, progress=progress)
     if len(scores) == 0:
         raise ValueError(f"the frame store {store_dir} has no {split!r} frames; calibrate on a split it has (dev)")
     report = evaluate(scores, scores, threshold=rule, aggregate=aggregate)
-    settings = FrameStore(store_dir).settings
+    problem = resolution_problem(rule, report.n_bonafide, report.n_attack)
+    if problem:
+        if not allow_coarse:
+            raise ValueError(f"{problem}. Choose a coarser target (e.g. --target bpcer@apcer={_coarse(report.n_attack)} or "
+                             "--target eer), calibrate on a larger dev set, or pass --allow-coarse to go on")
+        log.warning("calibrating anyway (allow_coarse): %s", problem)
     trained_detector = dict(settings.get("detector") or {})
     if detector is None:
         detector = trained_detector.get("name", DEFAULT_DETECTOR)
         if detector == "dataset":
             detector = DEFAULT_DETECTOR
     notes = []
+    if problem:
+        notes.append(f"threshold target finer than the calibration data resolves: {problem}")
     if trained_detector.get("name") != detector:
         notes.append(
             f"training crops were cut around {trained_detector.get('name', 'unknown')!r} boxes; inference uses {detector!r}, "
@@ -110,33 +133,44 @@ def calibrate_run(
                  if settings.get("image_format") == "jpg" else "training crops were stored losslessly (PNG)")
     if quality is None:
         quality = QualityLimits(min_face=float(settings.get("min_face", QualityLimits().min_face)))
+    cues, maps = explanation_names(network, spec)
     card = ModelCard(
         package_version=__version__,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         method=config.model.method,
         backbone=config.model.backbone,
-        config=config.model_dump(mode="json"),
-        outputs=("score", *cue_names_of(method, size)),
-        input=InputSpec(size=size, colour_order="RGB", mean=MEAN, std=STD),
-        crop=CropSpec(size=int(settings.get("size", size)), scale=float(settings.get("scale", 1.5)), align=bool(settings.get("align", False))),
-        detector=DetectorSpec(name=detector, options={}, trained_with=trained_detector),
+        config=clear_paths(config.model_dump(mode="json")),
+        network=NetworkSpec.model_validate(meta["network"]),
+        outputs=("score", *cues),
+        maps=maps,
+        input=spec,
+        crop=CropSpec(size=spec.crop_size, scale=float(settings.get("scale", 1.5)), align=bool(settings.get("align", False))),
+        detector=DetectorSpec(name=detector, options={}, trained_with=clear_paths(trained_detector)),
         sampling=dict(settings.get("sampling") or {"policy": "every", "n": 10}),
         aggregation=aggregate,
         threshold=ThresholdSpec(value=report.threshold, rule=str(rule), split=split,
-                                dataset=f"{dataset} {protocol or 'default protocol'}", store=str(store_dir.resolve()),
-                                metrics=report.to_dict()),
+                                dataset=f"{dataset} {protocol or 'default protocol'}", metrics=clear_paths(report.to_dict())),
         training_data=TrainingData(
             dataset=config.data.dataset, protocol=config.data.protocol,
-            root=None if config.data.root is None else str(config.data.root),
-            store=None if config.data.store is None else str(config.data.store),
             description=f"{config.data.dataset} protocol {config.data.protocol or 'default'}, train split, "
-                        f"{size}x{size} crops; run {run_dir.resolve()}",
+                        f"{spec.describe()}; run {run_dir.name}",
         ),
         quality=quality,
         files={},
         notes=notes,
     )
     bundle = Bundle.create(Path(out) if out is not None else run_dir / "bundle", card, weights)
+    record = {"bundle": str(bundle.path.resolve()), "store": str(store_dir.resolve()), "split": split, "target": str(rule),
+              "threshold": report.threshold}
+    (run_dir / CALIBRATION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     log.info("calibrated %s on %s %s: threshold %.6g (%s); dev APCER %.4f BPCER %.4f ACER %.4f",
              run_dir, dataset, split, report.threshold, rule, report.apcer, report.bpcer, report.acer)
     return bundle.path
+
+
+def _coarse(n_attack: int) -> str:
+    """The finest APCER target ``n_attack`` presentations resolve, rounded up to a plain value."""
+    for value in (0.01, 0.02, 0.05, 0.1, 0.2):
+        if n_attack >= 1.0 / value:
+            return f"{value:g}"
+    return "0.2"

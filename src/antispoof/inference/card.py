@@ -10,9 +10,11 @@ at prediction time. Integrity:
   edited by hand (a threshold changed, a limit loosened) is refused. Change a card through
   :meth:`antispoof.inference.bundle.Bundle.save_card`, which signs it again.
 
-The normalisation a bundle records must be the toolkit's one normalisation
-(:mod:`antispoof.data.transforms`); a card naming other statistics or another colour
-order is refused rather than silently fed differently-scaled pixels.
+The card's ``input`` is the method's :class:`~antispoof.data.inputs.InputSpec`
+(modalities, clip length, crop and input size, colour order, value range): the
+Predictor and the ONNX graph read it, so preprocessing cannot drift from training.
+``network`` rebuilds the plain network without Lightning. A shipped bundle holds no
+machine paths: the run's config is recorded with every path cleared.
 """
 
 from __future__ import annotations
@@ -24,18 +26,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from antispoof.data.inputs import InputSpec
+
 __all__ = [
     "CARD_FILE",
     "CardError",
     "ModelCard",
     "InputSpec",
     "CropSpec",
+    "NetworkSpec",
     "DetectorSpec",
     "ThresholdSpec",
     "TrainingData",
     "QualityLimits",
     "FileRecord",
     "sha256_file",
+    "clear_paths",
     "read_card",
     "write_card",
 ]
@@ -52,20 +58,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class InputSpec(_Strict):
-    """What the network reads: ``size`` x ``size`` crops, ``colour_order``, ``(x / 255 - mean) / std``, NCHW float32."""
+class NetworkSpec(_Strict):
+    """The plain network to rebuild: its NETWORKS name and constructor kwargs (:mod:`antispoof.weights`)."""
 
-    size: int = Field(..., ge=8, description="side of the square network input in pixels")
-    colour_order: Literal["RGB"] = Field(..., description="channel order of the input")
-    mean: tuple[float, float, float] = Field(..., description="per-channel mean after scaling to [0, 1]")
-    std: tuple[float, float, float] = Field(..., description="per-channel std after scaling to [0, 1]")
-    layout: Literal["NCHW"] = Field("NCHW", description="tensor layout")
+    name: str = Field(..., description="registered network name (antispoof._registry.NETWORKS)")
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="constructor keyword arguments")
 
 
 class CropSpec(_Strict):
     """How the face crop is cut (:func:`antispoof.faces.crop.crop_face`): side, scale around the box, eye alignment."""
 
-    size: int = Field(..., ge=8, description="side of the crop in pixels (resized to input.size when different)")
+    size: int = Field(..., ge=8, description="side of the crop in pixels (input.crop_size; fitted to input.input_size)")
     scale: float = Field(..., ge=1.0, le=4.0, description="crop side relative to the longer side of the face box")
     align: bool = Field(False, description="rotate so the eyes are level (when the detector gives eyes)")
 
@@ -85,7 +88,6 @@ class ThresholdSpec(_Strict):
     rule: str = Field(..., description="threshold rule of antispoof.metrics (eer, bpcer@apcer=X, apcer@bpcer=X, ...)")
     split: str = Field(..., description="the split it was chosen on (dev)")
     dataset: str = Field(..., description="the dataset (and protocol) of that split")
-    store: str | None = Field(None, description="the frame store the split was scored from (export re-reads its crops)")
     metrics: dict[str, Any] = Field(..., description="the metrics report of that split at this threshold")
 
 
@@ -94,8 +96,6 @@ class TrainingData(_Strict):
 
     dataset: str
     protocol: str | None = None
-    root: str | None = None
-    store: str | None = None
     description: str = ""
 
 
@@ -124,13 +124,15 @@ class ModelCard(_Strict):
     """The facts of one deployable model (see the module docstring)."""
 
     format: Literal["antispoof-model-card"] = CARD_FORMAT
-    card_version: Literal[1] = 1
+    card_version: Literal[2] = 2
     package_version: str
     created: str
     method: str = Field(..., description="method name (METHODS registry)")
     backbone: str
-    config: dict[str, Any] = Field(..., description="the run's resolved config (rebuilds the network)")
+    config: dict[str, Any] = Field(..., description="the run's resolved config, paths cleared (for the record)")
+    network: NetworkSpec = Field(..., description="the plain network the weights belong to")
     outputs: tuple[str, ...] = Field(..., min_length=1, description="columns of the scorer's output: score, then cue names")
+    maps: tuple[str, ...] = Field((), description="names of the dense explanation maps (ONNX output 'maps' [B, M, H, W])")
     input: InputSpec
     crop: CropSpec
     detector: DetectorSpec
@@ -177,8 +179,6 @@ def write_card(card: ModelCard, directory: str | Path) -> Path:
 
 def read_card(directory: str | Path, *, check_files: bool = True) -> ModelCard:
     """Read, validate and verify ``directory/model_card.json``; :class:`CardError` says what is wrong."""
-    from antispoof.data.transforms import MEAN, STD
-
     directory = Path(directory)
     path = directory / CARD_FILE
     if not directory.is_dir():
@@ -191,6 +191,9 @@ def read_card(directory: str | Path, *, check_files: bool = True) -> ModelCard:
         raise CardError(f"model card {path} is not valid JSON ({err}); restore it from the bundle's source") from None
     if not isinstance(raw, dict) or raw.get("format") != CARD_FORMAT:
         raise CardError(f"{path} is not an antispoof model card (no \"format\": \"{CARD_FORMAT}\")")
+    if raw.get("card_version") != 2:
+        raise CardError(f"model card {path} has card_version {raw.get('card_version')!r}; this toolkit reads version 2. "
+                        "Calibrate the run again (`antispoof calibrate RUN`) to write a current bundle")
     try:
         card = ModelCard.model_validate(raw)
     except ValidationError as err:
@@ -201,11 +204,8 @@ def read_card(directory: str | Path, *, check_files: bool = True) -> ModelCard:
             f"model card {path} was modified after it was written (card_sha256 does not match its content); "
             "restore the original card, or change it through Bundle.save_card, which records the new checksum"
         )
-    if tuple(card.input.mean) != tuple(MEAN) or tuple(card.input.std) != tuple(STD):
-        raise CardError(
-            f"model card {path} records mean {card.input.mean} / std {card.input.std}, but this toolkit normalises with "
-            f"mean {MEAN} / std {STD}; the model would see wrongly scaled pixels. Re-export it with this toolkit"
-        )
+    if card.crop.size != card.input.crop_size:
+        raise CardError(f"model card {path}: crop.size {card.crop.size} differs from input.crop_size {card.input.crop_size}")
     if card.weights not in card.files:
         raise CardError(f"model card {path}: its weights file {card.weights!r} is not listed in 'files'")
     for precision, name in card.onnx.items():
@@ -222,3 +222,14 @@ def read_card(directory: str | Path, *, check_files: bool = True) -> ModelCard:
                     "Restore the bundle from its source"
                 )
     return card
+
+
+def clear_paths(value: Any) -> Any:
+    """``value`` (a config dump) with every string that looks like a file path replaced by None."""
+    if isinstance(value, dict):
+        return {k: clear_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clear_paths(v) for v in value]
+    if isinstance(value, str) and ("/" in value or "\\" in value):
+        return None
+    return value

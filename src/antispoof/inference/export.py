@@ -1,14 +1,17 @@
 """ONNX export of a bundle, checked against PyTorch on real crops; optional int8 quantisation.
 
 The graph is :class:`~antispoof.inference.bundle.ScoreOutputs` (score, then cue
-probabilities) traced with the TorchScript exporter at opset :data:`DEFAULT_OPSET`
-(supported by every onnxruntime since 1.14), input ``image`` ``[batch, 3, H, W]`` float32
-normalised like training, output ``outputs`` ``[batch, 1 + K]``, batch dynamic.
+probabilities; dense maps as a second output) traced with the TorchScript exporter at
+opset :data:`DEFAULT_OPSET` (supported by every onnxruntime since 1.14). It has one
+named input per modality of the card's input spec (``image``, ``ir``, ``depth``;
+``[batch, C, H, W]``, or ``[batch, T, C, H, W]`` with a clip axis), float32 normalised
+as the spec says, output ``outputs`` ``[batch, 1 + K]`` (and ``maps``
+``[batch, M, H, W]``), batch dynamic.
 
-Parity: the crops are the calibration split's own face crops (the frame store recorded
-in the card), normalised by the one transform. The fp32 graph must reproduce PyTorch's
-scores within :data:`FP32_TOLERANCE` (max absolute difference) at batch sizes 1 and N,
-or the export is refused. int8 (static QDQ quantisation, per-channel weights, activations
+Parity: the inputs are the calibration split's own face crops (the frame store named in
+the run's ``calibration.json``, or ``store=``), prepared by the evaluation transform of
+the spec. The fp32 graph must reproduce PyTorch's scores within :data:`FP32_TOLERANCE`
+(max absolute difference) at batch sizes 1 and N, or the export is refused. int8 (static QDQ quantisation, per-channel weights, activations
 calibrated on those crops) is reported, not refused: its max score difference, and the
 change of the dev-set metrics at the card's threshold after re-scoring the whole
 calibration split with the int8 graph.
@@ -25,7 +28,7 @@ import numpy as np
 
 from antispoof.inference.bundle import Bundle, add_file
 
-__all__ = ["export_onnx", "open_bundle", "parity_crops", "DEFAULT_OPSET", "FP32_TOLERANCE"]
+__all__ = ["export_onnx", "open_bundle", "parity_crops", "calibration_store", "DEFAULT_OPSET", "FP32_TOLERANCE"]
 
 log = logging.getLogger(__name__)
 
@@ -49,24 +52,40 @@ def open_bundle(source: str | Path) -> Bundle:
     )
 
 
-def parity_crops(bundle: Bundle, max_crops: int = 64) -> tuple[np.ndarray, str]:
-    """Up to ``max_crops`` normalised real face crops ``[N, 3, H, W]`` from the card's calibration store."""
+def calibration_store(source: str | Path, bundle: Bundle) -> Path:
+    """The frame store ``bundle`` was calibrated on, from the run folder's ``calibration.json``."""
+    import json
+
+    from antispoof.inference.calibrate import CALIBRATION_FILE
+
+    source = Path(source)
+    for folder in (source, source.parent, bundle.path.parent):
+        record = folder / CALIBRATION_FILE
+        if record.is_file():
+            store = Path(json.loads(record.read_text(encoding="utf-8"))["store"])
+            if (store / "index.parquet").is_file():
+                return store
+            raise FileNotFoundError(f"the calibration store {store} named in {record} is not here; pass --store STORE")
+    raise FileNotFoundError(f"no {CALIBRATION_FILE} beside {bundle.path}: say which frame store holds the parity crops "
+                            "(--store STORE, the store of the calibration split)")
+
+
+def parity_crops(bundle: Bundle, store: str | Path, max_crops: int = 64) -> tuple[dict[str, np.ndarray], str]:
+    """Up to ``max_crops`` prepared real inputs (one ``[N, ...]`` array per modality) from ``store``'s calibration split."""
     import torch
 
     from antispoof.data.store import FrameDataset
     from antispoof.data.transforms import eval_transform
 
-    store = bundle.card.threshold.store
-    if store is None or not (Path(store) / "index.parquet").is_file():
-        raise FileNotFoundError(
-            f"the calibration frame store {store} recorded in {bundle.path}'s card is not here; "
-            "export where the run was calibrated, or pass crops= (normalised [N, 3, H, W]) to export_onnx"
-        )
-    data = FrameDataset(store, split=bundle.card.threshold.split, transform=eval_transform(bundle.card.input.size))
+    spec, split = bundle.card.input, bundle.card.threshold.split
+    clip = spec.clip_len if spec.clip_len > 1 else None
+    data = FrameDataset(store, split=split, modalities=spec.names, clip_len=clip, clip_stride=spec.clip_stride)
     if len(data) == 0:
-        raise ValueError(f"the frame store {store} has no usable {bundle.card.threshold.split!r} crops for the parity check")
+        raise ValueError(f"the frame store {store} has no usable {split!r} crops for the parity check")
+    transform = eval_transform(spec)
     picks = np.unique(np.linspace(0, len(data) - 1, min(max_crops, len(data))).round().astype(int))
-    return torch.stack([data[int(i)]["image"] for i in picks]).numpy(), f"{store} split={bundle.card.threshold.split}"
+    items = [transform.apply(dict(data[int(i)])) for i in picks]
+    return {k: torch.stack([it[k] for it in items]).numpy() for k in spec.keys}, f"{Path(store).name} split={split}"
 
 
 def _session(path: Path) -> Any:
@@ -75,8 +94,12 @@ def _session(path: Path) -> Any:
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def _run(session: Any, crops: np.ndarray) -> np.ndarray:
-    return session.run(None, {session.get_inputs()[0].name: crops.astype(np.float32)})[0]
+def _run(session: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    return session.run(None, {i.name: inputs[i.name].astype(np.float32) for i in session.get_inputs()})[0]
+
+
+def _head(inputs: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    return {k: v[:n] for k, v in inputs.items()}
 
 
 def export_onnx(
@@ -84,7 +107,8 @@ def export_onnx(
     *,
     quantize: str | None = None,
     opset: int = DEFAULT_OPSET,
-    crops: np.ndarray | None = None,
+    store: str | Path | None = None,
+    crops: dict[str, np.ndarray] | np.ndarray | None = None,
     max_crops: int = 64,
     dev_metrics: bool = True,
     progress: bool = False,
@@ -101,45 +125,60 @@ def export_onnx(
         raise ValueError(f"unknown quantisation {quantize!r}; the choice is int8 (or none)")
     bundle = open_bundle(source)
     module = bundle.scorer_module()
+    keys = bundle.card.input.keys
+    parity_store = None
     if crops is None:
-        crops, crops_from = parity_crops(bundle, max_crops)
+        parity_store = store if store is not None else calibration_store(source, bundle)
+        crops, crops_from = parity_crops(bundle, parity_store, max_crops)
     else:
-        crops, crops_from = np.asarray(crops, dtype=np.float32), "given crops"
-    with torch.inference_mode():
-        reference = module(torch.from_numpy(crops)).numpy()
+        given = crops if isinstance(crops, dict) else {keys[0]: crops}
+        missing = [k for k in keys if k not in given]
+        if missing:
+            raise ValueError(f"crops= lacks the inputs {missing}; this model reads {', '.join(keys)}")
+        crops, crops_from = {k: np.asarray(given[k], dtype=np.float32) for k in keys}, "given crops"
+    n = len(crops[keys[0]])
 
+    def reference_of(inputs: dict[str, np.ndarray]) -> np.ndarray:
+        with torch.inference_mode():
+            out = module(*(torch.from_numpy(inputs[k]) for k in keys))
+        return (out[0] if isinstance(out, tuple) else out).numpy()
+
+    reference = reference_of(crops)
     path = bundle.path / FP32_FILE
-    example = torch.from_numpy(crops[: min(2, len(crops))])
+    example = tuple(torch.from_numpy(v) for v in _head(crops, min(2, n)).values())
+    outputs = ["outputs", "maps"] if bundle.card.maps else ["outputs"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp) / FP32_FILE
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(module, (example,), str(tmp_path), dynamo=False, opset_version=opset,
-                              input_names=["image"], output_names=["outputs"],
-                              dynamic_axes={"image": {0: "batch"}, "outputs": {0: "batch"}})
+            torch.onnx.export(module, example, str(tmp_path), dynamo=False, opset_version=opset,
+                              input_names=list(keys), output_names=outputs,
+                              dynamic_axes={name: {0: "batch"} for name in (*keys, *outputs)})
         session = _session(tmp_path)
         got = _run(session, crops)
-        single = _run(session, crops[:1])
+        single = _run(session, _head(crops, 1))
         score_diff = float(max(np.abs(got[:, 0] - reference[:, 0]).max(), np.abs(single[0, 0] - reference[0, 0])))
         output_diff = float(np.abs(got - reference).max())
         if not score_diff <= FP32_TOLERANCE:
             raise ValueError(
                 f"ONNX parity check failed: max absolute score difference {score_diff:.3g} > {FP32_TOLERANCE:g} on "
-                f"{len(crops)} crops; the graph was not written. Try another --opset"
+                f"{n} inputs; the graph was not written. Try another --opset"
             )
         tmp_path.replace(path)
+    spec = bundle.card.input
     record: dict[str, Any] = {
         "opset": opset,
         "exporter": f"torch {torch.__version__} (TorchScript exporter)",
-        "input": "image [batch, 3, H, W] float32, normalised as the card's input section says",
-        "output": "outputs [batch, 1 + K]: the card's outputs (score, then cues)",
-        "parity_crops": len(crops),
+        "input": {k: ["batch", *spec.shape(name)] for k, name in zip(keys, spec.names)},
+        "output": "outputs [batch, 1 + K]: the card's outputs (score, then cues)"
+                  + ("; maps [batch, M, H, W]: the card's maps" if bundle.card.maps else ""),
+        "parity_crops": n,
         "parity_crops_from": crops_from,
         "fp32": {"max_abs_score_diff": score_diff, "max_abs_output_diff": output_diff, "tolerance": FP32_TOLERANCE},
     }
-    log.info("ONNX fp32 graph %s: max |score - torch| = %.3g over %d crops", path, score_diff, len(crops))
+    log.info("ONNX fp32 graph %s: max |score - torch| = %.3g over %d inputs", path, score_diff, n)
     card = add_file(bundle.card, bundle.path, FP32_FILE)
     onnx_files = {"fp32": FP32_FILE}
 
@@ -152,8 +191,8 @@ def export_onnx(
             "max_abs_score_diff": float(np.abs(got8[:, 0] - reference[:, 0]).max()),
             "mean_abs_score_diff": float(np.abs(got8[:, 0] - reference[:, 0]).mean()),
         }
-        if dev_metrics and bundle.card.threshold.store:
-            record["int8"]["dev_metrics"] = _int8_dev_change(bundle, int8_path, progress)
+        if dev_metrics and parity_store is not None:
+            record["int8"]["dev_metrics"] = _int8_dev_change(bundle, int8_path, parity_store, progress)
         card = add_file(card, bundle.path, INT8_FILE)
         onnx_files["int8"] = INT8_FILE
         log.info("ONNX int8 graph %s: max |score - torch| = %.3g", int8_path, record["int8"]["max_abs_score_diff"])
@@ -164,12 +203,13 @@ def export_onnx(
     return record
 
 
-def _quantize_int8(fp32: Path, out: Path, crops: np.ndarray) -> None:
+def _quantize_int8(fp32: Path, out: Path, crops: dict[str, np.ndarray]) -> None:
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self.items = iter([{"image": crops[i : i + 1].astype(np.float32)} for i in range(len(crops))])
+            n = len(next(iter(crops.values())))
+            self.items = iter([{k: v[i : i + 1].astype(np.float32) for k, v in crops.items()} for i in range(n)])
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self.items, None)
@@ -178,37 +218,27 @@ def _quantize_int8(fp32: Path, out: Path, crops: np.ndarray) -> None:
                     weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
 
 
-class _GraphMethod:
-    """An ONNX graph behind the two members ``score_frames`` calls (score, explain), to re-score a split."""
+class _GraphNetwork:
+    """An ONNX graph behind ``predict(batch)``, to re-score a split with :func:`score_frames`."""
 
     def __init__(self, path: Path) -> None:
         self.session = _session(path)
 
-    def eval(self) -> _GraphMethod:
-        return self
-
-    def parameters(self) -> Any:
+    def predict(self, batch: dict[str, Any]) -> dict[str, Any]:
         import torch
 
-        yield torch.zeros(1)
-
-    def score(self, batch: dict[str, Any]) -> Any:
-        import torch
-
-        return torch.from_numpy(_run(self.session, batch["image"].numpy())[:, 0].copy())
-
-    def explain(self, batch: dict[str, Any]) -> dict[str, Any]:
-        return {}
+        inputs = {i.name: batch[i.name].numpy() for i in self.session.get_inputs()}
+        return {"score": torch.from_numpy(_run(self.session, inputs)[:, 0].copy())}
 
 
-def _int8_dev_change(bundle: Bundle, int8_path: Path, progress: bool) -> dict[str, Any]:
+def _int8_dev_change(bundle: Bundle, int8_path: Path, store: str | Path, progress: bool) -> dict[str, Any]:
     """Dev-set metrics of the int8 graph at the card's threshold, and their change from the card's (PyTorch) ones."""
+    from antispoof.inference.scoring import score_frames
     from antispoof.metrics import evaluate
-    from antispoof.training.evaluation import score_frames
 
     card = bundle.card
-    scores, _ = score_frames(_GraphMethod(int8_path), Path(card.threshold.store), card.threshold.split,
-                             image_size=card.input.size, batch_size=64, progress=progress)
+    scores, _ = score_frames(_GraphNetwork(int8_path), Path(store), card.threshold.split, spec=card.input,
+                             batch_size=64, progress=progress)
     report = evaluate(scores, scores, threshold=card.threshold.value, aggregate=card.aggregation).to_dict()
     before = card.threshold.metrics
     keys = ("apcer", "bpcer", "acer", "eer", "auc")

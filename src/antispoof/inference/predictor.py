@@ -1,12 +1,16 @@
 """The Predictor: a bundle loaded once, then images, videos and frame streams -> score, decision, reasons.
 
-Per frame: detect faces (the card's detector) -> take the largest -> capture-quality gate
-(:mod:`antispoof.inference.quality`, limits from the card) -> crop with the one crop
-function and the card's crop settings -> the one normalisation -> score in batches ->
-aggregate the frame scores with the card's aggregation (:mod:`antispoof.metrics.aggregate`)
--> decide with the card's threshold (bona fide iff ``score >= threshold``, the metrics
-convention). A frame without a usable face is ``failed_to_acquire`` with its reason; a
-presentation none of whose frames was scored is ``failed_to_acquire`` too.
+Per frame: detect faces (the card's detector, on the RGB frame) -> take the largest ->
+capture-quality gate (:mod:`antispoof.inference.quality`, limits from the card) -> crop
+every modality the card's input spec names with the one crop function and the same box
+-> the spec's evaluation transform -> score in batches (frames, or clips of the spec's
+length: one score per unit) -> aggregate the unit scores with the card's aggregation
+(:mod:`antispoof.metrics.aggregate`) -> decide with the card's threshold (bona fide iff
+``score >= threshold``, the metrics convention). A frame without a usable face is
+``failed_to_acquire`` with its reason; a presentation none of whose units was scored is
+``failed_to_acquire`` too. A model that reads IR or depth needs them beside the RGB
+frames (``predict_image(rgb, ir=..., depth=...)``); a request without them is refused
+with an error that names the missing modality.
 
 Example::
 
@@ -52,6 +56,7 @@ class FrameResult:
     quality: dict[str, float | None] | None = None
     cues: dict[str, float] = field(default_factory=dict)
     crop: np.ndarray | None = field(default=None, repr=False)
+    maps: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +87,7 @@ class Prediction:
     explanation: dict[str, float]
     timings_ms: dict[str, float]
     backend: str
+    units: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def frame_scores(self) -> list[float | None]:
@@ -104,6 +110,7 @@ class Prediction:
             "explanation": self.explanation,
             "n_frames": len(self.frames),
             "n_scored": sum(f.score is not None for f in self.frames),
+            "units": self.units,
             "timings_ms": self.timings_ms,
             "backend": self.backend,
         }
@@ -135,6 +142,7 @@ class Predictor:
         quality: gate limits to use instead of the card's.
         sampling: a :class:`~antispoof.data.sampling.FrameSampler` for videos instead of the card's.
         keep_crops: keep each frame's crop (RGB uint8) in :attr:`FrameResult.crop`.
+        keep_maps: keep the dense explanation maps (``HxW`` float arrays) in :attr:`FrameResult.maps`.
     """
 
     def __init__(
@@ -149,13 +157,14 @@ class Predictor:
         quality: QualityLimits | None = None,
         sampling: Any = None,
         keep_crops: bool = False,
+        keep_maps: bool = False,
     ) -> None:
-        from antispoof._registry import DETECTORS, load_all
+        import antispoof.faces  # noqa: F401  (registers the detectors)
+        from antispoof._registry import DETECTORS
         from antispoof.data.sampling import FrameSampler
-        from antispoof.data.transforms import eval_transform, normalize
+        from antispoof.data.transforms import eval_transform
         from antispoof.inference.backends import open_backend
 
-        load_all()
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
         card = self.bundle.card
         self.card = card
@@ -168,12 +177,14 @@ class Predictor:
         self.quality = quality or card.quality
         self.sampling = sampling or FrameSampler.from_dict(card.sampling)
         self.batch_size = int(batch_size)
-        self.keep_crops = keep_crops
-        # the crop is cut at the training crop size, then brought to the input size as evaluation does
-        self._to_tensor = normalize if card.crop.size == card.input.size else eval_transform(card.input.size)
+        self.keep_crops, self.keep_maps = keep_crops, keep_maps
+        self.spec = card.input
+        # crops are cut at the training crop size, then fitted to the input as evaluation does
+        self._transform = eval_transform(self.spec)
         self.threshold = float(card.threshold.value)
         self.threshold_rule = card.threshold.rule
         self.cue_names = tuple(card.outputs[1:])
+        self.map_names = tuple(card.maps)
         log.info("predictor: %s (%s %s) on %s, threshold %.6g (%s)", self.bundle.path, card.method, card.backbone,
                  self.backend.name, self.threshold, self.threshold_rule)
 
@@ -189,16 +200,38 @@ class Predictor:
         from antispoof.data.video import is_video_path
 
         kind = "video" if is_video_path(path) else "image"
+        if self.extra_modalities:
+            return self._failed(str(path), kind, f"missing_modality: this model reads {', '.join(self.spec.names)}; a file "
+                                f"gives RGB only (use Predictor.predict_image(rgb, {', '.join(f'{m}=...' for m in self.extra_modalities)}))",
+                                _Timer())
         try:
             return self.predict_video(path) if kind == "video" else self.predict_image(path)
         except Exception as err:  # noqa: BLE001 - one bad file must not stop a batch
             log.warning("%s: prediction failed (%s: %s)", path, type(err).__name__, err, exc_info=True)
             return self._failed(str(path), kind, f"error: {type(err).__name__}: {err}", _Timer())
 
-    def predict_image(self, image: str | Path | np.ndarray) -> Prediction:
-        """One still image: a file path or an RGB uint8 ``HxWx3`` array."""
+    @property
+    def extra_modalities(self) -> tuple[str, ...]:
+        """The modalities the model reads beside RGB (``ir``, ``depth``): every request must bring them."""
+        return self.spec.names[1:]
+
+    def _check_modalities(self, given: dict[str, Any]) -> None:
+        unknown = sorted(set(given) - set(self.extra_modalities))
+        if unknown:
+            raise ValueError(f"this model reads {', '.join(self.spec.names)}; it takes no {', '.join(unknown)} input")
+        missing = [m for m in self.extra_modalities if given.get(m) is None]
+        if missing:
+            raise ValueError(
+                f"this model ({self.card.method}) reads {', '.join(self.spec.names)}; the request lacks {', '.join(missing)}: "
+                f"give {', '.join(f'{m}=...' for m in missing)} (uint8 images pixel-aligned with the RGB frames)"
+            )
+
+    def predict_image(self, image: str | Path | np.ndarray, **modalities: np.ndarray | str | Path) -> Prediction:
+        """One still image: a file path or an RGB uint8 ``HxWx3`` array; plus ``ir=``/``depth=`` when the model reads them."""
         from antispoof.data.video import MediaError, read_image
 
+        self._check_modalities(modalities)
+        extra = {m: self._read_modality(v, m) for m, v in modalities.items()}
         timer = _Timer()
         source = "array"
         if not isinstance(image, np.ndarray):
@@ -210,12 +243,13 @@ class Predictor:
                 timer.add("decode", t)
                 return self._failed(source, "image", f"unreadable_file: {err.reason}", timer)
             timer.add("decode", t)
-        return self._predict(iter([(-1, image)]), source, "image", timer)
+        return self._predict(iter([(-1, image, extra)]), source, "image", timer)
 
     def predict_video(self, path: str | Path, sampling: Any = None) -> Prediction:
         """A video file; frames chosen by ``sampling`` (default: the card's sampling policy)."""
         from antispoof.data.video import MediaError, VideoReader
 
+        self._check_modalities({})
         timer = _Timer()
         source = str(path)
         t = time.perf_counter()
@@ -244,16 +278,45 @@ class Predictor:
                     break
                 timer.add("decode", start)
                 done.add(index)
-                yield index, frame
+                yield index, frame, {}
 
         try:
             return self._predict(frames(), source, "video", timer, extra=failures)
         finally:
             video.close()
 
-    def predict_frames(self, frames: Iterable[np.ndarray], source: str = "frames") -> Prediction:
-        """A stream of RGB uint8 frames (a list, a generator, a camera loop), scored as one presentation."""
-        return self._predict(((i, f) for i, f in enumerate(frames)), source, "frames", _Timer())
+    def predict_frames(self, frames: Iterable[np.ndarray], source: str = "frames", **modalities: Iterable[np.ndarray]) -> Prediction:
+        """A stream of RGB uint8 frames (a list, a generator, a camera loop), scored as one presentation.
+
+        ``ir=``/``depth=``: iterables of the matching frames when the model reads them.
+        """
+        self._check_modalities(modalities)
+        streams = {m: iter(v) for m, v in modalities.items()}
+
+        def items() -> Iterator[tuple[int, Any, dict[str, Any]]]:
+            for i, frame in enumerate(frames):
+                extra = {}
+                for m, stream in streams.items():
+                    extra[m] = next(stream, None)
+                    if extra[m] is None:
+                        raise ValueError(f"the {m} stream ended at frame {i}, before the RGB frames; give one {m} frame per RGB frame")
+                yield i, frame, extra
+
+        return self._predict(items(), source, "frames", _Timer())
+
+    @staticmethod
+    def _read_modality(value: Any, name: str) -> np.ndarray:
+        """An IR/depth image as a uint8 array (a path is read as grayscale)."""
+        if isinstance(value, np.ndarray):
+            if value.dtype != np.uint8 or value.ndim not in (2, 3):
+                raise ValueError(f"{name} must be a uint8 HxW (or HxWxC) array, got dtype {value.dtype} shape {value.shape}")
+            return value
+        import cv2
+
+        image = cv2.imread(str(value), cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise ValueError(f"the {name} image {value} is missing or unreadable")
+        return image
 
     # -- the pipeline ---------------------------------------------------------------------------
 
@@ -261,8 +324,8 @@ class Predictor:
         frame = FrameResult(-1, failure=reason)
         return self._result(source, kind, [frame], timer)
 
-    def _frame(self, index: int, image: Any, timer: _Timer) -> tuple[FrameResult, Any]:
-        """Detect, gate and crop one frame; returns the frame record and its normalised crop (None when not acquired)."""
+    def _frame(self, index: int, image: Any, extra: dict[str, Any], timer: _Timer) -> tuple[FrameResult, Any]:
+        """Detect, gate and crop one frame; returns the frame record and its raw crops per modality (None when not acquired)."""
         from antispoof.data.video import MediaError, to_rgb_uint8
         from antispoof.faces import crop_face, select_face
 
@@ -286,48 +349,77 @@ class Predictor:
         t = timer.add("quality", t)
         if result.failure:
             return result, None
-        crop = crop_face(image, face.box, size=self.card.crop.size, scale=self.card.crop.scale,
-                         eyes=face.eyes, align=self.card.crop.align and face.eyes is not None)
+        c = self.card.crop
+        align = c.align and face.eyes is not None
+        crops = {"image": crop_face(image, face.box, size=c.size, scale=c.scale, eyes=face.eyes, align=align)}
+        for name, other in extra.items():
+            if other.shape[:2] != image.shape[:2]:
+                return FrameResult(index, faces=count, box=result.box,
+                                   failure=f"misaligned_{name}: {name} is {other.shape[1]}x{other.shape[0]}, "
+                                           f"RGB {image.shape[1]}x{image.shape[0]}"), None
+            crops[name] = crop_face(other, face.box, size=c.size, scale=c.scale, eyes=face.eyes, align=align)
         if self.keep_crops:
-            result.crop = crop
-        tensor = self._to_tensor(crop)
+            result.crop = crops["image"]
         timer.add("crop", t)
-        return result, tensor
+        return result, crops
 
-    def _predict(self, frames: Iterator[tuple[int, Any]], source: str, kind: str, timer: _Timer,
+    def _predict(self, frames: Iterator[tuple[int, Any, dict[str, Any]]], source: str, kind: str, timer: _Timer,
                  extra: list[FrameResult] | None = None) -> Prediction:
         results: list[FrameResult] = []
-        pending: list[tuple[FrameResult, Any]] = []
-        for index, image in frames:
-            result, tensor = self._frame(index, image, timer)
+        pending: list[tuple[list[FrameResult], dict[str, Any]]] = []
+        acquired: list[tuple[FrameResult, dict[str, Any]]] = []
+        units: list[list[FrameResult]] = []
+        clip = self.spec.clip_len > 1
+        for index, image, modalities in frames:
+            result, crops = self._frame(index, image, modalities, timer)
             results.append(result)
-            if tensor is not None:
-                pending.append((result, tensor))
+            if crops is None:
+                continue
+            if clip:  # clips are cut once the presentation's acquired frames are known
+                acquired.append((result, crops))
+                continue
+            pending.append(([result], crops))
+            if len(pending) >= self.batch_size:
+                units += self._score(pending, timer)
+                pending = []
+        if clip and acquired:
+            for positions in _clip_windows(len(acquired), self.spec.clip_len, self.spec.clip_stride):
+                members = [acquired[p] for p in positions]
+                stacked = {k: np.stack([crops[k] for _, crops in members]) for k in members[0][1]}
+                pending.append(([r for r, _ in members], stacked))
                 if len(pending) >= self.batch_size:
-                    self._score(pending, timer)
+                    units += self._score(pending, timer)
                     pending = []
         if pending:
-            self._score(pending, timer)
+            units += self._score(pending, timer)
         results.extend(extra or [])
         if not results:
             results.append(FrameResult(-1, failure="no_frames"))
-        return self._result(source, kind, results, timer)
+        return self._result(source, kind, results, timer, units)
 
-    def _score(self, pending: list[tuple[FrameResult, Any]], timer: _Timer) -> None:
-        import torch
-
+    def _score(self, pending: list[tuple[list[FrameResult], dict[str, Any]]], timer: _Timer) -> list[list[FrameResult]]:
+        """Score a batch of units (a frame, or a clip of frames); every frame of a unit gets the unit's score."""
         t = time.perf_counter()
-        batch = torch.stack([tensor for _, tensor in pending]).numpy()
-        out = self.backend(batch)
-        for row, (result, _) in zip(out, pending):
-            result.score = float(row[0])
-            result.cues = {name: round(float(v), 6) for name, v in zip(self.cue_names, row[1:])}
+        prepared = [self._transform.apply(crops) for _, crops in pending]
+        inputs = {k: np.stack([p[k].numpy() for p in prepared]) for k in self.spec.keys}
+        out, maps = self.backend(inputs)
+        for i, (members, _) in enumerate(pending):
+            cues = {name: round(float(v), 6) for name, v in zip(self.cue_names, out[i, 1:])}
+            for result in members:
+                result.score = float(out[i, 0])
+                result.cues = cues
+            if self.keep_maps and maps is not None:
+                members[0].maps = {name: maps[i, j] for j, name in enumerate(self.map_names)}
         timer.add("model", t)
+        return [members for members, _ in pending]
 
-    def _result(self, source: str, kind: str, frames: list[FrameResult], timer: _Timer) -> Prediction:
+    def _result(self, source: str, kind: str, frames: list[FrameResult], timer: _Timer,
+                units: list[list[FrameResult]] | None = None) -> Prediction:
         t = time.perf_counter()
+        units = units or []
         scored = [f for f in frames if f.score is not None]
-        score = _aggregate([f.score for f in scored], self.card.aggregation) if scored else None  # type: ignore[misc]
+        unit_scores = [float(u[0].score) for u in units]  # type: ignore[arg-type]
+        score = _aggregate(unit_scores, self.card.aggregation) if unit_scores else None
         if score is None:
             decision = "failed_to_acquire"
             reasons = sorted({f.failure.split(":")[0] for f in frames if f.failure}) or ["no_face"]
@@ -349,7 +441,20 @@ class Predictor:
             explanation=explanation,
             timings_ms={k: round(v, 3) for k, v in timer.ms.items()},
             backend=self.backend.name,
+            units=[{"frames": [f.index for f in u], "score": u[0].score} for u in units],
         )
+
+
+def _clip_windows(n: int, length: int, stride: int) -> list[list[int]]:
+    """Non-overlapping clips of ``length`` positions ``stride`` apart over ``n`` frames, as the frame store cuts them.
+
+    Fewer frames than one clip spans give one clip padded by repeating its last frame.
+    """
+    span = (length - 1) * stride + 1
+    if n < span:
+        taken = list(range(0, n, stride))
+        return [taken + [taken[-1]] * (length - len(taken))]
+    return [list(range(start, start + span, stride)) for start in range(0, n - span + 1, span)]
 
 
 def _is_rgb_uint8(image: Any) -> bool:

@@ -45,6 +45,7 @@ from antispoof.metrics.sweep import Sweep, sweep
 __all__ = [
     "ThresholdRule",
     "parse_threshold_rule",
+    "resolution_problem",
     "choose_threshold",
     "choose_index",
     "eer",
@@ -79,6 +80,22 @@ class ThresholdRule:
     def data_driven(self) -> bool:
         """True when the rule reads scores (all but a fixed value)."""
         return self.kind != "fixed"
+
+
+def resolution_problem(rule: ThresholdRule, n_bonafide: int, n_attack: int) -> str:
+    """Why ``rule`` is finer than ``n_bonafide`` / ``n_attack`` presentations can resolve ('' when it is not).
+
+    An error-rate target X needs at least 1/X presentations of the class it bounds: with
+    80 attacks, one attack is already 1.25% APCER, so ``bpcer@apcer=0.01`` can only be met
+    by accepting no attack at all, usually at a very high BPCER.
+    """
+    if rule.kind == "bpcer@apcer" and rule.value and n_attack < 1.0 / rule.value:
+        return (f"{rule} needs at least {int(np.ceil(1.0 / rule.value))} attack presentations to resolve an APCER of "
+                f"{rule.value:g}; the data has {n_attack} (one attack = {1.0 / max(n_attack, 1):.2%} APCER)")
+    if rule.kind == "apcer@bpcer" and rule.value and n_bonafide < 1.0 / rule.value:
+        return (f"{rule} needs at least {int(np.ceil(1.0 / rule.value))} bona fide presentations to resolve a BPCER of "
+                f"{rule.value:g}; the data has {n_bonafide} (one bona fide = {1.0 / max(n_bonafide, 1):.2%} BPCER)")
+    return ""
 
 
 def parse_threshold_rule(rule: str | float | ThresholdRule) -> ThresholdRule:

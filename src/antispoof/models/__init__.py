@@ -1,7 +1,10 @@
-"""Backbones (thin wrappers over timm) and one module per method.
+"""Plain ``nn.Module`` networks and blocks, usable without Lightning: backbones (timm), the method networks.
 
-Methods register in ``antispoof._registry.METHODS``. Any timm architecture name is a
-valid backbone; ``list_backbones`` merges timm's names with locally registered ones.
+Deployable networks register in ``antispoof._registry.NETWORKS`` and keep their
+constructor kwargs in ``arch``, so a bundle rebuilds them from its weights file alone
+(:mod:`antispoof.weights`). Any timm architecture name is a valid backbone;
+``list_backbones`` merges timm's names with locally registered ones. The methods that
+train these networks live in :mod:`antispoof.methods`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ def list_backbones(pattern: str = "*") -> list[str]:
     return sorted(set(timm.list_models(pattern)) | set(BACKBONES.list(pattern)))
 
 
-# Local backbones register in BACKBONES, method modules in METHODS, on import.
+# Local backbones register in BACKBONES, deployable networks in NETWORKS, on import.
 from antispoof.models import plain_cnn  # noqa: E402,F401
 from antispoof.models import entry  # noqa: E402,F401
-from antispoof.training import distill  # noqa: E402,F401  (the entry student: `entry_distill`)

@@ -1,9 +1,11 @@
-"""The training engine: one LightningModule base for methods, seeded data, checkpoints, runs.
+"""The training engine: Lightning runs of the methods of :mod:`antispoof.methods`, evaluation, the quickstart.
 
-- :mod:`~antispoof.training.method`: :class:`Method`, the base every method subclasses;
-- :mod:`~antispoof.training.runner`: ``train``, ``resume``, ``load_trained``;
-- :mod:`~antispoof.training.data` and :mod:`~antispoof.training.datamodule`: seeded sampling
-  and augmentation, DDP sharding;
-- :mod:`~antispoof.training.checkpoints`: Lightning checkpoints and safetensors weights;
-- :mod:`~antispoof.training.distill`: distillation of an Entry teacher (seed 000 Eq. 1).
+- :mod:`~antispoof.training.runner`: ``train``, ``resume``, ``load_trained`` (``init_from`` starts from another run);
+- :mod:`~antispoof.training.frames`, :mod:`~antispoof.training.data` and
+  :mod:`~antispoof.training.datamodule`: datasets shaped by the method's input spec,
+  seeded sampling and augmentation, DDP sharding, the method's sampler hook;
+- :mod:`~antispoof.training.samplers`: samplers methods choose (1:1 live/spoof);
+- :mod:`~antispoof.training.checkpoints`: Lightning checkpoints and the exported weights;
+- :mod:`~antispoof.training.evaluation`: score files, metrics, reports and plots of a run;
+- :mod:`~antispoof.training.quickstart`: the whole pipeline on synthetic data for any method.
 """

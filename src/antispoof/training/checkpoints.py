@@ -1,47 +1,33 @@
 """Checkpoints: Lightning checkpoints (weights + optimizer + loop state) every epoch and at the end,
-and the deployable network's weights in safetensors with the facts needed to use them."""
+and the deployable network's weights in safetensors with the facts needed to rebuild and feed it
+(:mod:`antispoof.weights`)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
-from antispoof.data.transforms import MEAN, STD
+from antispoof.weights import WEIGHTS_FILE, save_weights
 
-__all__ = ["WEIGHTS_FILE", "LAST_CHECKPOINT", "ExportWeights", "save_weights", "load_weights"]
+__all__ = ["WEIGHTS_FILE", "LAST_CHECKPOINT", "ExportWeights", "weights_metadata"]
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_FILE = "model.safetensors"
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 
 
-def save_weights(module: Any, path: Path, metadata: dict[str, str]) -> None:
-    """Write ``module``'s state dict to ``path`` (safetensors), atomically."""
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    tmp = path.with_suffix(".tmp")
-    save_file(state, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
-
-
-def load_weights(module: Any, path: Path) -> dict[str, str]:
-    """Load safetensors weights into ``module`` (strict); returns the file's metadata."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file {path} not found; is this a finished or checkpointed training run?")
-    module.load_state_dict(load_file(str(path)))
-    with safe_open(str(path), framework="pt") as f:
-        return dict(f.metadata() or {})
+def weights_metadata(method: Any, facts: dict[str, Any]) -> dict[str, Any]:
+    """The metadata of a method's weights file: its network spec, input spec, and ``facts``."""
+    return {
+        **facts,
+        "network": method.network_spec(),
+        "input": method.input_spec().model_dump(mode="json"),
+        "score": "liveness in [0, 1], higher = bona fide",
+    }
 
 
 class ExportWeights(Callback):
@@ -49,14 +35,11 @@ class ExportWeights(Callback):
 
     def __init__(self, run_dir: Path, facts: dict[str, Any]) -> None:
         self.run_dir = Path(run_dir)
-        self.metadata = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in facts.items()}
-        self.metadata.setdefault("mean", json.dumps(MEAN))
-        self.metadata.setdefault("std", json.dumps(STD))
-        self.metadata.setdefault("score", "liveness in [0, 1], higher = bona fide")
+        self.facts = dict(facts)
 
     def _export(self, trainer: L.Trainer, pl_module: Any) -> None:
         if trainer.is_global_zero:
-            meta = dict(self.metadata, epoch=str(trainer.current_epoch), global_step=str(trainer.global_step))
+            meta = weights_metadata(pl_module, {**self.facts, "epoch": trainer.current_epoch, "global_step": trainer.global_step})
             save_weights(pl_module.network(), self.run_dir / WEIGHTS_FILE, meta)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: Any) -> None:

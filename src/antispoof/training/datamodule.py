@@ -1,35 +1,46 @@
-"""The Lightning data module of the engine: seeded, DDP-aware loaders over frame datasets."""
+"""The Lightning data module of the engine: seeded, DDP-aware loaders shaped by the method's input spec."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
+from antispoof.data.inputs import InputSpec
 from antispoof.data.transforms import build_transform, eval_transform
 from antispoof.training.data import Augmented, EpochSampler
 
 __all__ = ["FramesDataModule"]
 
+#: ``(labels, seed, num_replicas, rank) -> Sampler | None``: a method's ``train_sampler`` hook.
+SamplerHook = Callable[[Any, int, int, int], "Sampler[int] | None"]
+
 
 class FramesDataModule(L.LightningDataModule):
-    """Loaders for a training set and an optional dev set of frame items (raw RGB ``image``)."""
+    """Loaders for a training set and an optional dev set of raw frame-store items, transformed by ``spec``.
+
+    ``sampler`` is the method's ``train_sampler`` hook; when it gives None (the default)
+    the training order is the engine's seeded shuffle (:class:`EpochSampler`).
+    """
 
     def __init__(
         self,
         train_set: Dataset,
         dev_set: Dataset | None,
         *,
-        image_size: int,
+        spec: InputSpec | int,
         augment: str,
         batch_size: int,
         num_workers: int,
         seed: int,
+        sampler: SamplerHook | None = None,
     ) -> None:
         super().__init__()
         self.train_set, self.dev_set = train_set, dev_set
-        self.image_size, self.augment = image_size, augment
+        self.spec = InputSpec.rgb(spec) if isinstance(spec, int) else spec
+        self.augment, self.sampler_hook = augment, sampler
         self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
 
     def _replicas(self) -> tuple[int, int]:
@@ -38,7 +49,7 @@ class FramesDataModule(L.LightningDataModule):
             return 1, 0
         return trainer.world_size, trainer.global_rank
 
-    def _loader(self, data: Dataset, sampler: EpochSampler, drop_last: bool) -> DataLoader:
+    def _loader(self, data: Dataset, sampler: Sampler[int], drop_last: bool) -> DataLoader:
         return DataLoader(
             data,
             batch_size=self.batch_size,
@@ -49,15 +60,28 @@ class FramesDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
+        from antispoof.training.frames import dataset_labels
+
         world, rank = self._replicas()
-        data = Augmented(self.train_set, build_transform(self.augment, self.image_size), self.seed)
-        sampler = EpochSampler(len(data), self.seed, shuffle=True, num_replicas=world, rank=rank)
+        data = Augmented(self.train_set, build_transform(self.augment, self.spec), self.seed)
+        sampler = None
+        if self.sampler_hook is not None and _overridden(self.sampler_hook):
+            sampler = self.sampler_hook(dataset_labels(self.train_set), self.seed, world, rank)
+        if sampler is None:
+            sampler = EpochSampler(len(data), self.seed, shuffle=True, num_replicas=world, rank=rank)
         # drop a last partial batch (BatchNorm cannot train on one sample) unless it is the only one
-        return self._loader(data, sampler, drop_last=len(sampler) >= self.batch_size)
+        return self._loader(data, sampler, drop_last=len(sampler) >= self.batch_size)  # type: ignore[arg-type]
 
     def val_dataloader(self) -> Any:
         if self.dev_set is None or len(self.dev_set) == 0:  # type: ignore[arg-type]
             return []
         world, rank = self._replicas()
-        data = Augmented(self.dev_set, eval_transform(self.image_size), self.seed)
+        data = Augmented(self.dev_set, eval_transform(self.spec), self.seed)
         return self._loader(data, EpochSampler(len(data), self.seed, shuffle=False, num_replicas=world, rank=rank), False)
+
+
+def _overridden(hook: Any) -> bool:
+    """False for the base Method's ``train_sampler`` (the engine's shuffle), so labels are not gathered for nothing."""
+    from antispoof.methods.base import Method
+
+    return getattr(hook, "__func__", None) is not Method.train_sampler

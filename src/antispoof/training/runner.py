@@ -1,10 +1,12 @@
 """Train, resume and reload runs: the engine's entry points.
 
 ``train(config)`` creates a run folder (config, seed, git revision), builds the method
-named by ``model.method`` and fits it with Lightning; ``resume(run_dir)`` continues it
-from ``checkpoints/last.ckpt`` with the saved config; ``load_trained(run_dir)`` gives the
-trained method for evaluation. Precision, devices, nodes and strategy come from the
-config (``train.*``), so one code path serves CPU, one GPU and multi-node DDP.
+named by ``model.method`` (starting from ``init_from`` when set) and fits it with
+Lightning; ``resume(run_dir)`` continues it from ``checkpoints/last.ckpt`` with the saved
+config (read with ``weights_only=True``: a checkpoint cannot run code);
+``load_trained(run_dir)`` gives the trained method. Precision, devices, nodes and
+strategy come from the config (``train.*``), so one code path serves CPU, one GPU and
+multi-node DDP.
 """
 
 from __future__ import annotations
@@ -14,58 +16,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from antispoof._registry import METHODS
-from antispoof.config import ConfigError, load_config, parse_override
-from antispoof.training.checkpoints import LAST_CHECKPOINT, WEIGHTS_FILE, ExportWeights, load_weights
-from antispoof.training.config import EngineConfig
+from antispoof.methods import load_method_config, method_class, read_run_config
+from antispoof.methods.base import EngineConfig, Method
+from antispoof.training.checkpoints import LAST_CHECKPOINT, WEIGHTS_FILE, ExportWeights
 from antispoof.training.datamodule import FramesDataModule
-from antispoof.training.method import Method
+from antispoof.weights import load_weights
 
-__all__ = ["method_class", "load_method_config", "read_run_config", "build_trainer", "fit", "train", "resume", "load_trained"]
+__all__ = ["method_class", "load_method_config", "read_run_config", "build_trainer", "fit", "train", "resume", "load_trained",
+           "build_method"]
 
 log = logging.getLogger(__name__)
 
 Datasets = tuple[Any, Any]
-
-
-def method_class(name: str) -> type[Method]:
-    """The method class registered as ``name`` (imports the method modules first)."""
-    import antispoof.models  # noqa: F401  (registers the methods)
-    import antispoof.training.distill  # noqa: F401
-
-    return METHODS.get(name)
-
-
-def _method_name(raw: dict[str, Any], overrides: Sequence[str], default: str) -> str:
-    model = raw.get("model")
-    name = model.get("method", default) if isinstance(model, dict) else default
-    for item in overrides:
-        key, value = parse_override(item)
-        if key == "model.method":
-            name = value
-    return str(name)
-
-
-def load_method_config(path: str | Path | None, overrides: Sequence[str] = (), default_method: str = "entry") -> EngineConfig:
-    """Read a config with the schema of the method it names (``model.method``, default ``entry``)."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file {p} does not exist; give the path of a YAML file (e.g. src/antispoof/configs/entry.yaml)")
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    cls = method_class(_method_name(raw, overrides, default_method))
-    return load_config(cls.config_schema, path, overrides)
-
-
-def read_run_config(run_dir: str | Path) -> EngineConfig:
-    """The resolved config a run folder was trained with."""
-    path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found; give a run folder made by `antispoof train`")
-    return load_method_config(path)
 
 
 def build_trainer(config: EngineConfig, run_dir: Path, callbacks: Sequence[Any] = (), log_version: str = "") -> Any:
@@ -75,11 +37,7 @@ def build_trainer(config: EngineConfig, run_dir: Path, callbacks: Sequence[Any] 
     from lightning.pytorch.loggers import CSVLogger
 
     t = config.train
-    facts = {
-        "method": config.model.method,
-        "backbone": config.model.backbone,
-        "image_size": config.data.image_size,
-    }
+    facts = {"method": config.model.method, "backbone": config.model.backbone, "image_size": config.data.image_size}
     checkpoint = ModelCheckpoint(dirpath=run_dir / LAST_CHECKPOINT.parent, filename="last", save_top_k=1, every_n_epochs=1, enable_version_counter=False)
     all_callbacks: list[Any] = [checkpoint, ExportWeights(run_dir, facts), *callbacks]
     if t.progress:
@@ -108,21 +66,42 @@ def build_trainer(config: EngineConfig, run_dir: Path, callbacks: Sequence[Any] 
     )
 
 
-def fit(config: EngineConfig, run_dir: Path, datasets: Datasets, *, resume: bool = False, callbacks: Sequence[Any] = ()) -> Path:
-    """Build the method and fit it on ``datasets = (train, dev or None)``; continue from the last checkpoint when ``resume``."""
+def build_method(config: EngineConfig, *, initialise: bool = True) -> Method:
+    """The method of ``config``, its network started from ``init_from`` when set and ``initialise``."""
+    method = method_class(config.model.method).from_config(config)
+    if initialise and config.init_from is not None:
+        from antispoof.weights import load_state
+
+        method.init_from_state(load_state(config.init_from), source=str(config.init_from))
+    return method
+
+
+def fit(config: EngineConfig, run_dir: Path, datasets: Datasets | None = None, *, resume: bool = False,
+        callbacks: Sequence[Any] = ()) -> Path:
+    """Build the method and fit it on ``datasets = (train, dev or None)`` (default: the config's data, shaped by
+    the method's input spec); continue from the last checkpoint when ``resume``."""
     import lightning as L
 
+    from antispoof._logging import quiet_third_party
+
+    quiet_third_party()
     L.seed_everything(config.seed, workers=True, verbose=False)
-    method = method_class(config.model.method).from_config(config)
+    method = build_method(config, initialise=not resume)
+    spec = method.input_spec()
+    if datasets is None:
+        from antispoof.training.frames import training_datasets
+
+        datasets = training_datasets(config, spec)
     train_set, dev_set = datasets
     data = FramesDataModule(
         train_set,
         dev_set,
-        image_size=config.data.image_size,
+        spec=spec,
         augment=config.train.augment,
         batch_size=config.train.batch_size,
         num_workers=config.train.num_workers,
         seed=config.seed,
+        sampler=method.train_sampler,
     )
     ckpt, log_version = None, ""
     if resume:
@@ -132,14 +111,8 @@ def fit(config: EngineConfig, run_dir: Path, datasets: Datasets, *, resume: bool
         log.info("resuming %s from %s", run_dir, ckpt)
         log_version = f"resumed-{sum(1 for p in (run_dir / 'logs').glob('resumed-*')) + 1}"
     trainer = build_trainer(config, run_dir, callbacks, log_version=log_version)
-    trainer.fit(method, datamodule=data, ckpt_path=ckpt)
+    trainer.fit(method, datamodule=data, ckpt_path=ckpt, weights_only=True)
     return run_dir
-
-
-def _datasets_for(config: EngineConfig) -> Datasets:
-    from antispoof.training.frames import training_datasets
-
-    return training_datasets(config)
 
 
 def train(
@@ -160,21 +133,20 @@ def train(
         out = Path(out)
         run = create_run(config, root=out.parent, name=out.name, overwrite=overwrite, command=command)
     with run:
-        return fit(config, run.dir, datasets if datasets is not None else _datasets_for(config), callbacks=callbacks)
+        return fit(config, run.dir, datasets, callbacks=callbacks)
 
 
 def resume(run_dir: str | Path, *, datasets: Datasets | None = None, callbacks: Sequence[Any] = ()) -> Path:
     """Continue a killed run from its last checkpoint, with its saved config; returns the folder."""
-    from antispoof._logging import add_file_handler
+    from antispoof._logging import add_file_handler, remove_file_handler
 
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     handler = add_file_handler(run_dir / "run.log")
     try:
-        return fit(config, run_dir, datasets if datasets is not None else _datasets_for(config), resume=True, callbacks=callbacks)
+        return fit(config, run_dir, datasets, resume=True, callbacks=callbacks)
     finally:
-        logging.getLogger("antispoof").removeHandler(handler)
-        handler.close()
+        remove_file_handler(handler)
 
 
 def load_trained(run_dir: str | Path) -> Method:
@@ -182,5 +154,5 @@ def load_trained(run_dir: str | Path) -> Method:
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     method = method_class(config.model.method).for_inference(config)
-    load_weights(method.network(), run_dir / WEIGHTS_FILE)
+    load_weights(method.network(), run_dir / WEIGHTS_FILE)  # safetensors: no pickle
     return method.eval()

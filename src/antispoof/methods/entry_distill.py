@@ -21,11 +21,10 @@ from antispoof._registry import METHODS
 from antispoof.config import Section
 from antispoof.losses import DistillationLoss
 from antispoof.losses.distillation import binary_to_two_class
-from antispoof.models.entry import EntryModelConfig, EntryNet
-from antispoof.training.config import EngineConfig
-from antispoof.training.method import Method
+from antispoof.methods.base import EngineConfig, Method
+from antispoof.methods.entry import EntryModelConfig, entry_net
 
-__all__ = ["StudentModelConfig", "DistillSettings", "DistillConfig", "DistillationMethod"]
+__all__ = ["StudentModelConfig", "DistillSettings", "DistillConfig", "DistillationMethod", "distillation_config"]
 
 
 class StudentModelConfig(EntryModelConfig):
@@ -34,6 +33,7 @@ class StudentModelConfig(EntryModelConfig):
     method: str = Field("entry_distill", description="method name (distillation of an entry teacher)")
     backbone: str = Field("efficientnet_b3", description="timm architecture of the student (the paper: EfficientNet-B3)")
     heads: Literal["all", "spoof_only"] = Field("spoof_only", description="student heads; Eq. 1 distils the spoof head")
+    freeze_backbone: bool | None = Field(False, description="freeze the student's backbone (never by default: the student is what trains)")
 
 
 class DistillSettings(Section):
@@ -64,16 +64,16 @@ class DistillationMethod(Method):
     def __init__(self, config: DistillConfig, with_teacher: bool = True) -> None:
         super().__init__(config)
         m = config.model
-        self.student = EntryNet.from_config(m)
+        self.student = entry_net(m)
         d = config.distill
         self.loss_fn = DistillationLoss(alpha=d.alpha, tau=d.tau, scale_soft_by_tau_squared=d.scale_soft_by_tau_squared)
         self.teacher: nn.Module | None = None
         if with_teacher:
             if d.teacher is None:
                 raise ValueError("distill.teacher is not set; run `antispoof distill TEACHER_RUN CONFIG` or set distill.teacher=RUN_DIR")
-            from antispoof.training.runner import load_trained
+            from antispoof.weights import load_network
 
-            self.teacher = load_trained(d.teacher).network()
+            self.teacher, _ = load_network(d.teacher)
             for p in self.teacher.parameters():
                 p.requires_grad_(False)
             self.teacher.eval()
@@ -104,13 +104,6 @@ class DistillationMethod(Method):
         agree = ((student[:, 1] > 0) == (teacher[:, 1] > 0)).float().mean()
         return loss, {"teacher_agreement": agree}
 
-    def score(self, batch: dict[str, Any]) -> Tensor:
-        return self.student.predict(batch["image"])["score"]
-
-    def explain(self, batch: dict[str, Any]) -> dict[str, Tensor]:
-        out = self.student.predict(batch["image"])
-        out.pop("score")
-        return out
 
 
 def distillation_config(teacher: str | Path, path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> DistillConfig:
@@ -121,12 +114,11 @@ def distillation_config(teacher: str | Path, path: str | Path | None = None, ove
     teacher's data.
     """
     from antispoof.config import load_config
-    from antispoof.training.runner import read_run_config
+    from antispoof.methods import config_path, read_run_config
 
     teacher = Path(teacher)
     teacher_config = read_run_config(teacher)
-    if path is None:
-        path = Path(__file__).resolve().parents[1] / "configs" / "distill.yaml"
+    path = config_path(path if path is not None else "distill")
     given = {o.partition("=")[0].strip() for o in overrides}
     raw_file = {}
     if path is not None and Path(path).is_file():

@@ -1,0 +1,171 @@
+"""Weights on disk: safetensors files that carry the facts needed to rebuild and feed their network.
+
+The one place training, evaluation and inference read and write weights. A weights file
+(``RUN/model.safetensors``, ``BUNDLE/model.safetensors``) holds the deployable
+network's state dict and, in its metadata,
+
+- ``network``: ``{"name": NETWORKS name, "kwargs": {...}}``, enough to rebuild the
+  plain ``nn.Module`` (:mod:`antispoof.models`) with no Lightning and no method config;
+- ``input``: the :class:`~antispoof.data.inputs.InputSpec` it reads;
+- ``method``, ``epoch``, ``global_step`` and free-form facts.
+
+Nothing here unpickles: weights are safetensors, and a ``.pth``/``.ckpt`` given to
+:func:`load_state` is read with ``torch.load(weights_only=True)``, which refuses code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["WEIGHTS_FILE", "save_weights", "load_weights", "read_metadata", "weights_file", "load_state",
+           "build_network", "load_network", "network_spec", "input_spec_of", "LoadReport", "load_matching"]
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_FILE = "model.safetensors"
+
+
+def save_weights(module: Any, path: Path, metadata: dict[str, Any]) -> None:
+    """Write ``module``'s state dict to ``path`` (safetensors) atomically; metadata values are JSON-encoded when not str."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
+    tmp = Path(path).with_suffix(".tmp")
+    save_file(state, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """A weights file's metadata, JSON values decoded."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        raw = dict(f.metadata() or {})
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        try:
+            out[key] = json.loads(value)
+        except (json.JSONDecodeError, TypeError):
+            out[key] = value
+    return out
+
+
+def load_weights(module: Any, path: Path) -> dict[str, Any]:
+    """Load safetensors weights into ``module`` (strict); returns the file's metadata."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file {path} not found; is this a finished or checkpointed training run?")
+    module.load_state_dict(load_file(str(path)))
+    return read_metadata(path)
+
+
+def weights_file(source: str | Path) -> Path:
+    """The weights file of a run folder, a bundle folder, or the file itself."""
+    source = Path(source)
+    if source.is_dir():
+        path = source / WEIGHTS_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"{source} holds no {WEIGHTS_FILE}; give a trained run folder or a model bundle")
+        return path
+    if not source.is_file():
+        raise FileNotFoundError(f"{source} does not exist; give a run folder, a bundle folder or a weights file")
+    return source
+
+
+def load_state(source: str | Path) -> dict[str, Any]:
+    """A state dict from a run or bundle folder, a ``.safetensors`` file, or a ``.pth``/``.ckpt`` (``weights_only``)."""
+    path = weights_file(source)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return dict(load_file(str(path)))
+    import torch
+
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - pickle refusing code raises several types
+        raise ValueError(f"{path} could not be read as plain tensors ({type(err).__name__}: {err}); "
+                         "give a .safetensors file or a state dict saved with torch.save(model.state_dict())") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]  # a Lightning checkpoint
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict")
+    return {k.removeprefix("module."): v for k, v in state.items() if hasattr(v, "shape")}
+
+
+def network_spec(network: Any) -> dict[str, Any]:
+    """``{"name", "kwargs"}`` that rebuild ``network`` (its NETWORKS name and its ``arch`` kwargs)."""
+    from antispoof._registry import NETWORKS
+
+    arch = getattr(network, "arch", None)
+    if not isinstance(arch, dict):
+        raise TypeError(f"{type(network).__name__} has no `arch` dict of constructor kwargs; a deployable network must keep one")
+    return {"name": NETWORKS.name_of(network), "kwargs": dict(arch)}
+
+
+def build_network(spec: dict[str, Any]) -> Any:
+    """The network a ``{"name", "kwargs"}`` spec describes, random weights, no backbone file."""
+    import antispoof.models  # noqa: F401  (registers the networks)
+    from antispoof._registry import NETWORKS
+
+    return NETWORKS.create(spec["name"], **spec.get("kwargs", {}))
+
+
+def load_network(source: str | Path) -> tuple[Any, dict[str, Any]]:
+    """``(network in eval mode, metadata)`` from a run folder, bundle folder or weights file (no Lightning)."""
+    path = weights_file(source)
+    meta = read_metadata(path)
+    if "network" not in meta:
+        raise ValueError(f"{path} does not record its network (written by an older toolkit); train or calibrate it again")
+    network = build_network(meta["network"])
+    load_weights(network, path)
+    return network.eval(), meta
+
+
+def input_spec_of(meta: dict[str, Any]) -> Any:
+    """The :class:`~antispoof.data.inputs.InputSpec` a weights file's metadata records."""
+    from antispoof.data.inputs import InputSpec
+
+    if "input" not in meta:
+        raise ValueError("these weights do not record their input spec (written by an older toolkit); train them again")
+    return InputSpec.model_validate(meta["input"])
+
+
+class LoadReport(dict):
+    """What :func:`load_matching` did: ``loaded``, ``missing``, ``unexpected``, ``mismatched`` key lists."""
+
+    def summary(self) -> str:
+        return (f"{len(self['loaded'])} tensors loaded, {len(self['missing'])} missing, "
+                f"{len(self['unexpected'])} unexpected, {len(self['mismatched'])} of another shape")
+
+
+def load_matching(module: Any, state: dict[str, Any], source: str = "weights") -> LoadReport:
+    """Load the tensors of ``state`` whose names and shapes match ``module``'s; report the rest.
+
+    Refuses (ValueError) when nothing matches: a wrong file must not pass silently as a
+    random initialisation.
+    """
+    own = module.state_dict()
+    loaded = [k for k, v in state.items() if k in own and tuple(own[k].shape) == tuple(v.shape)]
+    report = LoadReport(
+        loaded=loaded,
+        missing=sorted(k for k in own if k not in state),
+        unexpected=sorted(k for k in state if k not in own),
+        mismatched=sorted(k for k in state if k in own and tuple(own[k].shape) != tuple(state[k].shape)),
+    )
+    if not loaded:
+        raise ValueError(f"no tensor of {source} matches the network by name and shape ({report.summary()}); "
+                         "check that it comes from a run of a compatible method and backbone")
+    module.load_state_dict({k: state[k] for k in loaded}, strict=False)
+    log.info("initialised from %s: %s", source, report.summary())
+    for kind in ("missing", "unexpected", "mismatched"):
+        if report[kind]:
+            log.info("  %s: %s%s", kind, ", ".join(report[kind][:8]), " ..." if len(report[kind]) > 8 else "")
+    return report
