@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["Registry", "METHODS", "NETWORKS", "BACKBONES", "DATASETS", "DETECTORS", "load_all"]
+__all__ = ["Registry", "METHODS", "NETWORKS", "BACKBONES", "DATASETS", "DETECTORS", "LOSSES", "load_all"]
 
 
 class Registry(Generic[T]):
@@ -102,6 +102,7 @@ NETWORKS: Registry[Any] = Registry("networks")
 BACKBONES: Registry[Any] = Registry("backbones")
 DATASETS: Registry[Any] = Registry("datasets")
 DETECTORS: Registry[Any] = Registry("detectors")
+LOSSES: Registry[Any] = Registry("losses")
 
 ALL_REGISTRIES: dict[str, Registry[Any]] = {
     r.kind: r for r in (METHODS, NETWORKS, BACKBONES, DATASETS, DETECTORS)

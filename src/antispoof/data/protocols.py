@@ -67,8 +67,9 @@ OCIM: dict[str, tuple[str, str]] = {
 
 def open_dataset(name: str, root: str | Path) -> DatasetAdapter:
     """The registered adapter ``name`` reading ``root`` (``KeyError`` with close matches if unknown)."""
-    import antispoof.data  # noqa: F401  (registers the adapters)
+    from antispoof._registry import load_all
 
+    load_all()  # registers the adapters
     return DATASETS.get(name)(root)
 
 

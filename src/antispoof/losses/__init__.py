@@ -7,14 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from antispoof._registry import Registry
+from antispoof._registry import LOSSES
+from antispoof.losses.distillation import DistillationLoss  # (registers itself)
+from antispoof.losses.reduced_focal import ReducedFocalLoss  # (registers itself)
 
 __all__ = ["LOSSES", "create_loss", "list_losses", "ReducedFocalLoss", "DistillationLoss"]
-
-LOSSES: Registry[Any] = Registry("losses")
-
-from antispoof.losses.distillation import DistillationLoss  # noqa: E402  (registers itself)
-from antispoof.losses.reduced_focal import ReducedFocalLoss  # noqa: E402  (registers itself)
 
 
 def create_loss(name: str, **kwargs: Any) -> Any:

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from antispoof.losses import LOSSES
+from antispoof._registry import LOSSES
 
 __all__ = ["ReducedFocalLoss", "reduced_focal_weight"]
 

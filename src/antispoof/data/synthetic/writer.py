@@ -186,7 +186,7 @@ def _run_job(job: _Job) -> list[dict]:
         rig = None
         if spec.photo is not None:
             if spec.photo not in photo_rigs:
-                from antispoof.data.synthetic.from_photos import photo_rig
+                from antispoof.data.synthetic.photo_rig import photo_rig
 
                 photo_rigs[spec.photo] = photo_rig(spec.photo, st.size)
             rig = photo_rigs[spec.photo]
