@@ -58,6 +58,7 @@ def run_quickstart(
     out: str | Path = "runs/quickstart",
     *,
     method: str = DEFAULT_METHOD,
+    config: str | Path | None = None,
     seed: int = 0,
     subjects: int = 100,
     frames: int = 2,
@@ -70,8 +71,9 @@ def run_quickstart(
 ) -> dict[str, Any]:
     """Run the whole quickstart for ``method`` into ``out``; returns the content of ``report.json``.
 
-    ``teacher_overrides`` apply to the first model (the entry teacher, or the method's
-    only model), ``student_overrides`` to the entry student.
+    ``config`` (a YAML path or a packaged name) replaces the method's quickstart config
+    (one model). ``teacher_overrides`` apply to the first model (the entry teacher, or
+    the method's only model), ``student_overrides`` to the entry student.
     """
     from antispoof.data._prepare import prepare_store
     from antispoof.data.manifest import ManifestDataset
@@ -96,7 +98,7 @@ def run_quickstart(
         log.info("quickstart: %s done in %.1f s", name, now - since)
         return now
 
-    plan = quickstart_configs(method)
+    plan = quickstart_configs(method) if config is None else [(method, str(config))]
     common = [f"seed={seed}", f"train.progress={str(progress).lower()}"]
     first = load_method_config(plan[0][1], [*common, *teacher_overrides])
     spec = method_class(first.model.method).input_spec_for(first)
@@ -170,7 +172,8 @@ def run_quickstart(
         }
     report["bundle"] = {"path": str(bundle), "model": deployed, "target": BUNDLE_TARGET, "split": "dev",
                         "dev_apcer": dev["apcer"], "dev_bpcer": dev["bpcer"], "dev_acer": dev["acer"],
-                        "predict": f"antispoof predict PHOTO --model {bundle}"}
+                        "predict": f"antispoof predict PHOTO --model {bundle}",
+                        "export": f"antispoof export {bundle} --format onnx --store {store}"}
     report["data"] = {"root": str(out / "data"), "store": str(store), "subjects": subjects, "frames_per_video": frames,
                       "seed": seed, "difficulty": difficulty, "modalities": list(spec.names)}
     report["plots"] = {k: str(v) for k, v in plots.items()}
