@@ -6,7 +6,7 @@ A run's data order and augmentation are pure functions of ``(seed, epoch, sample
   to the processes of a DDP run like ``DistributedSampler`` does (rank ``r`` of ``w`` gets
   positions ``r, r + w, ...``); it yields ``epoch * len(dataset) + index``;
 - :class:`Augmented` decodes that number, reseeds the augmentation from
-  ``(seed, epoch, index)`` and returns the item with its ``image`` transformed.
+  ``(seed, epoch, index)`` and returns the item with every modality of the spec transformed.
 
 So a resumed run (Lightning restores the epoch and calls ``set_epoch``) sees exactly
 the batches the uninterrupted run would have seen, and two processes with batch ``B``
@@ -74,9 +74,11 @@ class EpochSampler(Sampler[int]):
 
 
 class Augmented(Dataset):
-    """Wraps a frame dataset (items with a raw RGB ``image``); applies ``transform`` seeded per sample.
+    """Wraps a frame dataset (raw ``uint8`` items); applies ``transform.apply`` seeded per sample.
 
-    Accepts plain indices (epoch 0) and the ``epoch * n + index`` numbers of :class:`EpochSampler`.
+    Every modality key of the transform's input spec (``image``, ``ir``, ``depth``; frames
+    or clips) becomes a tensor, all with one random draw. Accepts plain indices (epoch 0)
+    and the ``epoch * n + index`` numbers of :class:`EpochSampler`.
     """
 
     def __init__(self, base: Dataset, transform: Transform, seed: int) -> None:
@@ -90,7 +92,5 @@ class Augmented(Dataset):
 
     def __getitem__(self, k: int) -> dict[str, Any]:
         epoch, index = divmod(int(k), self.n)
-        item = dict(self.base[index])
         self.transform.seed(mix_seed(self.seed, epoch, index))
-        item["image"] = self.transform(item["image"])
-        return item
+        return self.transform.apply(self.base[index])
