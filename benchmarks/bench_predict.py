@@ -22,7 +22,6 @@ Prints the numbers and the ratios; never fails on a time.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import os
 import tempfile
 import time
@@ -32,7 +31,6 @@ import numpy as np
 import torch
 
 from antispoof import __version__
-from antispoof.data.transforms import MEAN, STD
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 
@@ -65,33 +63,18 @@ def make_video(path: Path, frames: int, seed: int = 0) -> Path:
 
 def student_bundle(folder: Path, backbone: str, size: int) -> Path:
     """A bundle of an untrained distillation student (threshold fixed at 0.5: a speed test, not a calibrated model)."""
-    from antispoof.inference.bundle import Bundle
-    from antispoof.inference.card import CropSpec, DetectorSpec, InputSpec, ModelCard, QualityLimits, ThresholdSpec, TrainingData
-    from antispoof.weights import save_weights
+    from antispoof.inference.bundle import bundle_network
+    from antispoof.inference.card import ThresholdSpec, TrainingData
     from antispoof.methods.entry_distill import DistillationMethod, DistillConfig
 
     config = DistillConfig.model_validate({"data": {"image_size": size}, "model": {"backbone": backbone}})
     method = DistillationMethod.for_inference(config).eval()
-    weights = folder / "student.safetensors"
-    save_weights(method.network(), weights, {"method": "entry_distill", "backbone": backbone})
-    card = ModelCard(
-        package_version=__version__,
-        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        method="entry_distill",
-        backbone=backbone,
-        config=config.model_dump(mode="json"),
-        outputs=("score",),
-        input=InputSpec(size=size, colour_order="RGB", mean=MEAN, std=STD),
-        crop=CropSpec(size=size, scale=1.5),
-        detector=DetectorSpec(name="blazeface"),
-        sampling={"policy": "all", "n": 1},
-        aggregation="mean",
+    return bundle_network(
+        folder / "bundle", method.network(), method.input_spec(), method="entry_distill", backbone=backbone,
+        config=config.model_dump(mode="json"), sampling={"policy": "all", "n": 1},
         threshold=ThresholdSpec(value=0.5, rule="fixed=0.5", split="none", dataset="none (speed benchmark)", metrics={}),
         training_data=TrainingData(dataset="none", description="untrained weights: a speed benchmark"),
-        quality=QualityLimits(),
-        files={},
-    )
-    return Bundle.create(folder / "bundle", card, weights).path
+    ).path
 
 
 def matmul_peak(threads: int, n: int = 1024, repeats: int = 20) -> float:
@@ -116,7 +99,7 @@ def model_flops(bundle_path: Path, size: int) -> float:
 
     module = Bundle.load(bundle_path).scorer_module()
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        module(torch.zeros(1, 3, size, size))
+        module(torch.zeros(1, 3, size, size))  # one RGB input (the student reads one frame)
     return float(counter.get_total_flops())
 
 
@@ -156,11 +139,11 @@ def model_only(bundle: Path, backend: str, threads: int, size: int, batch: int, 
     scorer = open_backend(Bundle.load(bundle), backend, "fp32", threads)
     x = np.random.default_rng(0).standard_normal((batch, 3, size, size)).astype(np.float32)
     for _ in range(3):
-        scorer(x)
+        scorer({"image": x})
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        scorer(x)
+        scorer({"image": x})
         best = min(best, time.perf_counter() - start)
     return best / batch
 
@@ -190,7 +173,7 @@ def main() -> None:
         from antispoof.data.transforms import normalize
 
         crops = torch.stack([normalize(f.crop) for f in crops_from.frames if f.crop is not None]).numpy()
-        record = export_onnx(bundle, crops=crops)
+        record = export_onnx(bundle, crops={"image": crops})
 
         thread_counts = sorted({1, args.threads})
         peaks = {t: matmul_peak(t) for t in thread_counts}

@@ -3,7 +3,6 @@ score range, explanation, bundle round trip and ONNX parity. Every method must h
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +10,9 @@ import pytest
 import torch
 import toy_methods  # noqa: F401  (registers the two test-only methods)
 
-from antispoof import __version__
 from antispoof.config import load_config
-from antispoof.inference.bundle import Bundle, explanation_names
-from antispoof.inference.card import CropSpec, DetectorSpec, ModelCard, NetworkSpec, QualityLimits, ThresholdSpec, TrainingData
+from antispoof.inference.bundle import Bundle, bundle_network
+from antispoof.inference.card import ThresholdSpec, TrainingData
 from antispoof.inference.export import FP32_TOLERANCE, export_onnx
 from antispoof.methods import list_methods, method_class
 from antispoof.models.entry import EntryNet
@@ -96,18 +94,9 @@ def test_score_is_liveness_in_unit_interval_and_explain_gives_cues_or_maps(name,
 
 def _bundle(method, folder: Path) -> Bundle:
     """A bundle written straight from a method (no calibration data): the card's facts, the method's weights."""
-    spec = method.input_spec()
-    weights = folder / "weights.safetensors"
-    save_weights(method.network(), weights, weights_metadata(method, {"method": "test"}))
-    cues, maps = explanation_names(method.network(), spec)
-    card = ModelCard(
-        package_version=__version__, created=dt.datetime.now(dt.timezone.utc).isoformat(), method="test", backbone="tiny",
-        config={}, network=NetworkSpec.model_validate(method.network_spec()), outputs=("score", *cues), maps=maps,
-        input=spec, crop=CropSpec(size=spec.crop_size, scale=1.5), detector=DetectorSpec(name="blazeface"),
-        sampling={"policy": "every", "n": 10}, aggregation="mean",
-        threshold=ThresholdSpec(value=0.5, rule="fixed=0.5", split="dev", dataset="none", metrics={}),
-        training_data=TrainingData(dataset="none"), quality=QualityLimits(), files={})
-    return Bundle.create(folder / "bundle", card, weights)
+    return bundle_network(folder / "bundle", method.network(), method.input_spec(), method="test", backbone="tiny",
+                          threshold=ThresholdSpec(value=0.5, rule="fixed=0.5", split="dev", dataset="none", metrics={}),
+                          training_data=TrainingData(dataset="none"))
 
 
 @pytest.mark.parametrize("name", METHODS)

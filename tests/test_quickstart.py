@@ -26,6 +26,10 @@ def runs(tmp_path_factory) -> tuple[Path, Path]:
     proc = subprocess.run(["make", "quickstart"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "ACER" in proc.stdout and "teacher" in proc.stdout, proc.stdout[-2000:]
+    assert "dev APCER" in proc.stdout and "BPCER" in proc.stdout, proc.stdout[-2000:]
+    console = proc.stdout + proc.stderr
+    for noise in ("Tip:", "litlogger", "Warning", "warn(", "eval mode", "GPU available", "LOCAL_RANK"):
+        assert noise.lower() not in console.lower(), (noise, console[-3000:])
     again = tmp_path_factory.mktemp("quickstart") / "again"
     cli = [sys.executable, "-c", "from antispoof.cli import main; main()"]
     proc = subprocess.run([*cli, "quickstart", "--out", str(again), "--seed", "0"], capture_output=True, text=True, timeout=1800)
@@ -44,10 +48,14 @@ def test_everything_lands_under_the_output_folder(runs):
                  "eval/student/scores_test.csv", "bundle/model_card.json", "bundle/model.safetensors"):
         assert (out / name).is_file(), name
     r = report(out)
+    assert r["method"] == "entry" and list(r["models"]) == ["teacher", "student"]
     for model in ("teacher", "student"):
         assert r[model]["threshold_rule"] == "eer"
         for key in ("acer", "hter", "auc", "apcer", "bpcer", "eer_dev"):
             assert key in r[model], (model, key)
+        for key in ("acer", "hter", "auc", "threshold_rule", "backbone", "weights"):
+            assert key in r["models"][model], (model, key)
+        assert r["models"][model]["acer"] == r[model]["acer"]
 
 
 def test_same_seed_gives_the_same_numbers(runs):
@@ -68,6 +76,16 @@ def test_teacher_acer_at_most_10_percent_on_held_out_subjects(runs):
 def test_student_acer_at_most_15_percent_on_held_out_subjects(runs):
     student = report(runs[0])["student"]
     assert student["acer"] <= 0.15, student
+
+
+def test_the_bundle_has_a_usable_operating_point(runs):
+    """Calibrated where the dev split can resolve it; its dev BPCER (live users refused) at most 20%."""
+    from antispoof.inference.bundle import Bundle
+
+    r = report(runs[0])
+    card = Bundle.load(runs[0] / "bundle").card
+    assert card.threshold.metrics["bpcer"] == r["bundle"]["dev_bpcer"] <= 0.20, r["bundle"]
+    assert not any("finer than" in note for note in card.notes)
 
 
 def test_predict_with_the_quickstart_bundle_on_a_real_photo(runs, samples_dir):

@@ -1,4 +1,4 @@
-"""Shared plumbing of the dataset adapters: safe paths, clear errors, the manifest table.
+"""Shared plumbing of the dataset adapters: safe paths, clear errors, the manifest table and its column types.
 
 Every adapter reports problems the same way: a root that does not look like the
 dataset names what was expected and what was found; files a list or a protocol names
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from antispoof.data.base import MANIFEST_COLUMNS, SPLITS
+from antispoof.data.base import BONAFIDE, MANIFEST_COLUMNS, PAI_CLASSES, SPLITS, pai_class_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +35,10 @@ __all__ = [
     "check_split",
     "check_protocol",
     "to_frame",
+    "check_pai_class",
     "select_split",
+    "column_kind",
+    "as_text",
 ]
 
 SHOWN = 5  # how many offending entries a message lists before "... and N more"
@@ -167,9 +170,79 @@ def to_frame(rows: Sequence[Mapping[str, Any]], extra: Sequence[str] = ()) -> pd
     return frame.reset_index(drop=True)
 
 
+def check_pai_class(frame: pd.DataFrame, where: str = "samples") -> pd.DataFrame:
+    """``frame`` with a valid ``pai_class`` column: the adapter's own, else derived from ``pai``.
+
+    Cells that are absent or empty are filled by :func:`antispoof.data.base.pai_class_of`;
+    given values are lower-cased and must be in ``PAI_CLASSES``, and a row is ``bonafide``
+    in ``pai_class`` exactly when its ``label`` is.
+
+    Raises:
+        DatasetError: a value outside ``PAI_CLASSES``, or a class that contradicts the label.
+    """
+    derived = frame["pai"].map({pai: pai_class_of(pai) for pai in frame["pai"].unique()})
+    if "pai_class" in frame.columns:
+        given = frame["pai_class"].fillna("").astype(str).str.strip().str.lower()
+        values = given.where(given != "", derived)
+    else:
+        values = derived
+    bad = sorted(set(values) - set(PAI_CLASSES))
+    if bad:
+        raise DatasetError(
+            f"{where}: pai_class must be one of {', '.join(PAI_CLASSES)}; found {preview(bad)}. "
+            "Fix those values, or leave the cells empty to derive the class from the pai species name"
+        )
+    if "label" in frame.columns:
+        wrong = (values == BONAFIDE) != (frame["label"] == BONAFIDE)
+        if wrong.any():
+            shown = preview(f"{p!r} ({c})" for p, c in zip(frame.loc[wrong, "pai"], values[wrong]))
+            raise DatasetError(
+                f"{where}: pai_class is {BONAFIDE} exactly on bona fide rows, but {int(wrong.sum())} row(s) disagree "
+                f"with their label (species and class: {shown}); bona fide rows take pai {BONAFIDE!r}, attacks their species"
+            )
+    return frame.assign(pai_class=values.astype(str))
+
+
 def select_split(frame: pd.DataFrame, split: str | None) -> pd.DataFrame:
-    """Rows of ``split`` (all rows when None), index reset."""
+    """Rows of ``split`` (all rows when None), index reset, ``pai_class`` checked or derived.
+
+    Every adapter's ``samples`` ends here, so this is where every adapter gets its
+    ``pai_class`` column (:func:`check_pai_class`).
+    """
     check_split(split)
-    if split is None:
-        return frame.reset_index(drop=True)
-    return frame[frame["split"] == split].reset_index(drop=True)
+    if split is not None:
+        frame = frame[frame["split"] == split]
+    return check_pai_class(frame.reset_index(drop=True))
+
+
+def column_kind(values: Any) -> str:
+    """How a column's values are typed in the index and in items: ``str``, ``int`` or ``float``.
+
+    Integers (and booleans) without missing values are ``int``; other numbers (integers
+    with missing values included) ``float``; anything else ``str``.
+    """
+    from pandas.api import types
+
+    missing = bool(values.isna().any())
+    if types.is_bool_dtype(values) or types.is_integer_dtype(values):
+        return "float" if missing else "int"
+    if types.is_float_dtype(values):
+        return "float"
+    if types.is_object_dtype(values):
+        inferred = types.infer_dtype(values, skipna=True)
+        if inferred in ("integer", "boolean"):
+            return "float" if missing else "int"
+        if inferred in ("floating", "mixed-integer-float", "decimal"):
+            return "float"
+    return "str"
+
+
+def as_text(value: Any) -> str:
+    """A value of a ``str`` column: ``str(value)``, '' for a missing one (None, NaN, pd.NA) rather than 'nan'."""
+    import pandas as pd
+
+    if isinstance(value, str):
+        return value
+    if value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value))):
+        return ""
+    return str(value)

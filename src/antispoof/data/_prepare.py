@@ -3,7 +3,9 @@
 A store is a folder::
 
     STORE/settings.json     the exact settings that produced it (a re-run must match)
-    STORE/index.parquet     one row per sampled frame (see INDEX_COLUMNS), failures included
+    STORE/index.parquet     one row per sampled frame (see INDEX_COLUMNS), failures included,
+                            then every further column of the adapter's samples (settings
+                            ``extra_columns``; path columns such as ``ir_path`` excepted)
     STORE/crops/<key>/...   the face crops (RGB JPEG or PNG; IR/Depth as gray PNG)
     STORE/parts/<key>.parquet   the rows of one source, written when that source is done
 
@@ -32,7 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from antispoof.data._checks import check_pai_class
 from antispoof.data._prepare_worker import (
+    COMPUTED_COLUMNS,
     FAILURES,
     INDEX_COLUMNS,
     close_worker,
@@ -41,6 +45,7 @@ from antispoof.data._prepare_worker import (
     Unit,
     plan_units,
     encode_image,
+    extra_columns,
     media_root,
 )
 from antispoof.data.base import DatasetAdapter
@@ -60,7 +65,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-STORE_FORMAT = 1
+# 2: pai_class and the samples' extra columns in the index (format 1 stores still open).
+STORE_FORMAT = 2
 SETTINGS_FILE = "settings.json"
 INDEX_FILE = "index.parquet"
 
@@ -95,8 +101,14 @@ def store_settings(
     min_face: float,
     image_format: str,
     quality: int,
+    columns: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The settings a store records; two runs into one store must produce equal dicts."""
+    """The settings a store records; two runs into one store must produce equal dicts.
+
+    ``columns``: the extra index columns and their kinds (:func:`extra_columns`), recorded
+    as ``extra_columns`` (names in index order) and ``extra_column_types``.
+    """
+    columns = columns or {}
     return {
         "store_format": STORE_FORMAT,
         "dataset": dataset,
@@ -111,6 +123,8 @@ def store_settings(
         "image_format": image_format,
         "quality": int(quality),
         "colour": "RGB",
+        "extra_columns": list(columns),
+        "extra_column_types": dict(columns),
     }
 
 
@@ -187,6 +201,13 @@ def prepare_store(
         raise ValueError(f"workers must be >= 1, got {workers}")
     store = Path(out)
     probe = DETECTORS.create(detector, **(detector_kwargs or {}))
+    # Adapters outside this package may not pass their samples through select_split.
+    samples = check_pai_class(adapter.samples(protocol), where=f"{dataset} samples")
+    shadowed = [c for c in COMPUTED_COLUMNS if c in samples.columns]
+    if shadowed:
+        logger.warning("%s samples have column(s) %s, which prepare computes itself; their values are not kept",
+                       dataset, ", ".join(shadowed))
+    columns = extra_columns(samples)
     settings = store_settings(
         adapter,
         dataset=dataset,
@@ -199,8 +220,8 @@ def prepare_store(
         min_face=min_face,
         image_format=image_format,
         quality=quality,
+        columns=columns,
     )
-    samples = adapter.samples(protocol)
     check_settings(store, settings)
     units = plan_units(samples, sampler)
     todo = [u for u in units if not (store / "parts" / f"{u.key}.parquet").is_file()]
@@ -217,7 +238,7 @@ def prepare_store(
     report.seconds = time.perf_counter() - start
     parts = [store / "parts" / f"{u.key}.parquet" for u in units]
     tables = [pd.read_parquet(p) for p in parts if p.is_file()]
-    index = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(INDEX_COLUMNS))
+    index = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=[*INDEX_COLUMNS, *columns])
     index = index.sort_values(["source", "frame"], kind="stable").reset_index(drop=True)
     tmp = store / f".{INDEX_FILE}.{os.getpid()}.tmp"
     index.to_parquet(tmp, index=False)

@@ -18,11 +18,25 @@ from typing import Any
 
 import numpy as np
 
+from antispoof.data._checks import as_text, column_kind
 from antispoof.data.base import ATTRIBUTES, BOX_COLUMNS, DatasetAdapter
 from antispoof.data.sampling import FrameSampler
 from antispoof.data.video import MediaError, VideoReader, is_video_path, read_gray, read_image
 
-__all__ = ["INDEX_COLUMNS", "FAILURES", "Unit", "plan_units", "init_worker", "process_unit", "close_worker", "encode_image", "media_root"]
+__all__ = [
+    "INDEX_COLUMNS",
+    "COMPUTED_COLUMNS",
+    "FAILURES",
+    "extra_columns",
+    "is_path_column",
+    "Unit",
+    "plan_units",
+    "init_worker",
+    "process_unit",
+    "close_worker",
+    "encode_image",
+    "media_root",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +55,35 @@ INDEX_COLUMNS = (
     "failure",  # '' or one of FAILURES, with detail after ': '
     "label",
     "pai",
+    "pai_class",  # one of data.base.PAI_CLASSES
     "subject",
     "session",
     "video",
     "split",
     "domain",
     *ATTRIBUTES,
-)
+)  # then the extra columns of the samples (see extra_columns), in their order
+
+#: Index columns prepare computes; a samples column of the same name is not kept.
+COMPUTED_COLUMNS = ("source", "crop", "ir_crop", "depth_crop", "confidence", "faces", "failure")
+# Manifest columns copied into the index as text ('' where missing).
+_TEXT_COLUMNS = ("label", "pai", "pai_class", "subject", "session", "video", "split", "domain")
+
+
+def is_path_column(name: str) -> bool:
+    """``path`` and ``*_path`` (``ir_path``, ``depth_path``): files of the dataset, not kept in the index."""
+    return name == "path" or name.endswith("_path")
+
+
+def extra_columns(samples: Any) -> dict[str, str]:
+    """The samples columns the index carries after ``INDEX_COLUMNS``, in order, each with its kind.
+
+    Every column that is neither an index column nor a path column; the kind (``str``,
+    ``int`` or ``float``, see :func:`antispoof.data._checks.column_kind`) is decided once
+    over all samples, so every part file of a store types the column alike.
+    """
+    known = set(INDEX_COLUMNS)
+    return {str(c): column_kind(samples[c]) for c in samples.columns if c not in known and not is_path_column(str(c))}
 
 
 def encode_image(image: np.ndarray, image_format: str, quality: int = 95) -> bytes:
@@ -145,7 +181,7 @@ def process_unit(unit: Unit) -> tuple[str, int, int, list[str]]:
             _crop_row(unit, row, frame, image, failure, store)
             for row, frame, image, failure in _frames(unit, _WORKER["settings"]["sampling"])
         ]
-        table = pd.DataFrame(rows_out, columns=list(INDEX_COLUMNS))
+        table = pd.DataFrame(rows_out, columns=[*INDEX_COLUMNS, *_WORKER["settings"].get("extra_columns", ())])
         part = store / "parts" / f"{unit.key}.parquet"
         part.parent.mkdir(parents=True, exist_ok=True)
         tmp = part.with_name(f".{part.name}.{os.getpid()}.tmp")
@@ -217,8 +253,9 @@ def _crop_row(unit: Unit, row: dict[str, Any], frame: int, image: np.ndarray | N
         "confidence": math.nan,
         "faces": 0,
         "failure": failure,
-        **{c: str(row.get(c, "")) for c in ("label", "pai", "subject", "session", "video", "split", "domain")},
+        **{c: as_text(row.get(c)) for c in _TEXT_COLUMNS},
         **{a: _float(row.get(a)) for a in ATTRIBUTES},
+        **{c: _CAST[kind](row.get(c)) for c, kind in settings.get("extra_column_types", {}).items()},
     }
     if image is None:
         return out
@@ -270,3 +307,6 @@ def _float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+_CAST = {"str": as_text, "int": int, "float": _float}

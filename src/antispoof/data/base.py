@@ -26,11 +26,13 @@ still image or frame, in pixels, where the dataset or generator knows it; the
 ``dataset`` face detector uses it); and the visible-cue attributes of seed 000, each 0
 or 1, or missing (NaN) where the dataset does not annotate it: ``ATTRIBUTES``.
 
-Further optional columns some adapters fill: ``pai_class`` (the coarse class of the
-species shared across datasets: ``bonafide``, ``print``, ``replay``, ``mask`` or
-``other``; the real/print/replay head of seed 002 reads it), ``max_frames`` (how many
-leading frames of the video a protocol allows, -1 for all: SiW Protocol 1 trains on the
-first 60), ``device`` (capture camera or phone), and dataset-specific columns named in
+Every adapter's samples also carry ``pai_class``: the coarse class of the species shared
+across datasets, one of ``PAI_CLASSES`` (the real/print/replay head of seed 002 reads
+it). An adapter may give its own (CASIA-SURF, whose ``type4`` says nothing by its name);
+otherwise :func:`pai_class_of` derives it from ``pai`` when the samples pass through
+:func:`antispoof.data._checks.select_split`. Further optional columns: ``max_frames``
+(how many leading frames of the video a protocol allows, -1 for all: SiW Protocol 1
+trains on the first 60), ``device`` (capture camera or phone), and dataset-specific columns named in
 each adapter's docstring. Protocols that combine datasets add ``dataset``, ``root``
 (the root the row's paths are relative to) and ``source_split`` (the row's split in its
 own dataset); see :mod:`antispoof.data.protocols`.
@@ -38,6 +40,7 @@ own dataset); see :mod:`antispoof.data.protocols`.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -54,6 +57,7 @@ __all__ = [
     "OPTIONAL_COLUMNS",
     "BOX_COLUMNS",
     "PAI_CLASSES",
+    "pai_class_of",
     "DatasetAdapter",
 ]
 
@@ -76,6 +80,40 @@ MANIFEST_COLUMNS = ("path", "label", "pai", "subject", "session", "video", "fram
 BOX_COLUMNS = ("box_x0", "box_y0", "box_x1", "box_y1")
 OPTIONAL_COLUMNS = ("ir_path", "depth_path", *BOX_COLUMNS, *ATTRIBUTES)
 PAI_CLASSES = ("bonafide", "print", "replay", "mask", "other")
+
+# Words of species names, by class, tried in this order (the first class with a word in
+# the name wins). The words are those of the adapters' and the generator's species:
+# CelebA-Spoof ``a4``/``poster``/``pc``/``pad``/``3d_mask``, MSU-MFSD ``ipad_video``,
+# Replay-Attack ``mobile_photo``/``highdef_video`` (a photo shown on a screen is a replay).
+# ``photo`` alone comes last: a photo that names no screen is a printed one.
+_PAI_WORDS = (
+    ("mask", frozenset({"mask", "masks", "silicone", "latex", "resin"})),
+    ("print", frozenset({"print", "prints", "printed", "paper", "poster", "a4"})),
+    ("replay", frozenset({"replay", "video", "screen", "display", "digital", "monitor", "tablet", "pad", "ipad",
+                          "phone", "iphone", "mobile", "pc", "laptop", "highdef"})),
+    ("print", frozenset({"photo", "photos"})),
+)  # fmt: skip
+
+
+def pai_class_of(pai: str) -> str:
+    """The class in ``PAI_CLASSES`` of a species name: ``print_flat`` -> print, ``ipad_video`` -> replay.
+
+    ``bonafide`` is bonafide; a name starting with ``print``, ``replay`` or ``mask`` has
+    that class (``replay2``); otherwise the first class of ``_PAI_WORDS`` with a word of
+    the name (split at anything but letters and digits, case ignored); else ``other``
+    (``makeup``, CASIA-SURF's ``type4``).
+    """
+    name = str(pai).strip().lower()
+    if name == BONAFIDE:
+        return BONAFIDE
+    for cls in ("print", "replay", "mask"):
+        if name.startswith(cls):
+            return cls
+    words = set(re.split(r"[^a-z0-9]+", name))
+    for cls, known in _PAI_WORDS:
+        if words & known:
+            return cls
+    return "other"
 
 
 class DatasetAdapter(ABC):

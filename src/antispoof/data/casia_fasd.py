@@ -102,7 +102,6 @@ class CasiaFASD(DatasetAdapter):
                             "domain": self.name,
                             "split": split,
                             "quality": "high" if file.stem.startswith("HR_") else "standard",
-                            "pai_class": {BONAFIDE: BONAFIDE, "replay": "replay"}.get(pai, "print"),
                         }
                     )
         if strange:
@@ -125,4 +124,4 @@ class CasiaFASD(DatasetAdapter):
             rows = [r for r in rows if r["pai"] in (BONAFIDE, SUBSET[protocol])]
         elif protocol == "high":
             rows = [r for r in rows if r["quality"] == "high"]
-        return select_split(to_frame(rows, extra=("quality", "pai_class")), split)
+        return select_split(to_frame(rows, extra=("quality",)), split)

@@ -11,9 +11,9 @@ the CSV are relative to the folder the CSV sits in. Columns are those of
 - optional and checked when present: ``ir_path``, ``depth_path`` (files that must exist),
   ``box_x0``..``box_y1`` (pixels), the attribute columns (0, 1 or empty), and any other
   column, which is kept as it is (strings);
-- ``pai_class``, when absent, is derived from the species name: ``bonafide``, else
-  ``print``/``replay``/``mask`` when the name starts with one of them (``replay_phone``),
-  else ``other``.
+- ``pai_class`` (one of ``bonafide``, ``print``, ``replay``, ``mask``, ``other``), where
+  absent or empty, is derived from the species name by
+  :func:`antispoof.data.base.pai_class_of` (``replay_phone`` -> replay, ``makeup`` -> other).
 
 Protocols: ``default`` uses the ``split`` column. Every further column named
 ``split_<name>`` defines a protocol ``<name>`` with its own train/dev/test assignment
@@ -34,6 +34,7 @@ from antispoof._registry import DATASETS
 from antispoof.data._checks import (
     DatasetError,
     check_exists,
+    check_pai_class,
     check_protocol,
     list_root,
     preview,
@@ -164,8 +165,7 @@ def read_manifest(csv: str | Path, base: str | Path | None = None, check_files: 
                 raise DatasetError(f"{csv}: attribute {column} must be 0, 1 or empty")
             frame[column] = values.astype("float64")
 
-    if "pai_class" not in frame.columns:
-        frame["pai_class"] = [_pai_class(pai) for pai in frame["pai"]]
+    frame = check_pai_class(frame, where=str(csv))
 
     if check_files:
         named = list(frame["path"])
@@ -175,16 +175,6 @@ def read_manifest(csv: str | Path, base: str | Path | None = None, check_files: 
         check_exists(base, dict.fromkeys(named), str(csv))
     extra = [c for c in frame.columns if c not in MANIFEST_COLUMNS]
     return frame[[*MANIFEST_COLUMNS, *extra]].reset_index(drop=True)
-
-
-def _pai_class(pai: str) -> str:
-    """The coarse class of a species name: bonafide, or print/replay/mask by its prefix, else other."""
-    if pai == BONAFIDE:
-        return BONAFIDE
-    for name in ("print", "replay", "mask"):
-        if pai.lower().startswith(name):
-            return name
-    return "other"
 
 
 @DATASETS.register("manifest")

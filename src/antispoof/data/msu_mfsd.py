@@ -119,7 +119,6 @@ class MsuMFSD(DatasetAdapter):
                         "domain": self.name,
                         "split": split_of[client],
                         "device": device,
-                        "pai_class": {BONAFIDE: BONAFIDE, "printed_photo": "print"}.get(pai, "replay"),
                     }
                 )
         if strange:
@@ -150,4 +149,4 @@ class MsuMFSD(DatasetAdapter):
 
     def samples(self, protocol: str | None = None, split: str | None = None) -> pd.DataFrame:
         check_protocol("MSU-MFSD", protocol, self.protocols(), self.default_protocol)
-        return select_split(to_frame(self._rows, extra=("device", "pai_class")), split)
+        return select_split(to_frame(self._rows, extra=("device",)), split)

@@ -261,10 +261,9 @@ class OuluNPU(DatasetAdapter):
                     "split": which,
                     "device": f"phone{phone}",
                     "instrument": INSTRUMENT[file],
-                    "pai_class": PAI[file],
                 }
             )
-        return select_split(to_frame(rows, extra=("device", "instrument", "pai_class")), split)
+        return select_split(to_frame(rows, extra=("device", "instrument")), split)
 
     def face_annotations(self, path: str) -> dict[int, dict[str, Any]] | None:
         """Eye positions per frame from ``<video>.txt``; None when the file is absent."""

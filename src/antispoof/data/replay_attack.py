@@ -141,7 +141,6 @@ class ReplayAttack(DatasetAdapter):
                             "support": support,
                             "light": light,
                             "device": "webcam",
-                            "pai_class": {BONAFIDE: BONAFIDE, "print": "print"}.get(pai, "replay"),
                         }
                     )
         if strange:
@@ -216,7 +215,7 @@ class ReplayAttack(DatasetAdapter):
             if r["label"] == BONAFIDE or (r["pai"] in species and (not support or r["support"] == support))
         ]
         self._check_lists(protocol, selected)
-        frame = to_frame(selected, extra=("support", "light", "device", "pai_class"))
+        frame = to_frame(selected, extra=("support", "light", "device"))
         return select_split(frame, split)
 
     def face_annotations(self, path: str) -> dict[int, dict[str, Any]] | None:

@@ -110,7 +110,6 @@ class SiW(DatasetAdapter):
                             "split": split,
                             "device": f"sensor{sensor}",
                             "medium": int(medium) if pai != BONAFIDE else 0,
-                            "pai_class": pai,
                         }
                     )
         if strange:
@@ -132,4 +131,4 @@ class SiW(DatasetAdapter):
             if siw_keep(protocol, row["split"], row["pai"], row["medium"]):
                 limit = FIRST_FRAMES if protocol == "Protocol_1" and row["split"] == "train" else -1
                 rows.append({**row, "max_frames": limit})
-        return select_split(to_frame(rows, extra=("device", "medium", "max_frames", "pai_class")), split)
+        return select_split(to_frame(rows, extra=("device", "medium", "max_frames")), split)

@@ -17,8 +17,21 @@ key            value
 ``attributes`` float32 array of the 7 ``data.base.ATTRIBUTES``, NaN where unknown
 ``pai``, ``video``, ``subject``, ``domain``, ``split``   str
 ``frame``      int frame index (the first frame for a clip; ``frames`` lists them all)
+``failure``    str, '' or why the face was not acquired (see ``include_failed``)
+``pai_class``  str, one of ``data.base.PAI_CLASSES`` (derived from ``pai`` in old stores)
+``session``, ``source``   str (``source``: the file path relative to the dataset root)
+...            every extra column of the index (the adapter's own: ``device``,
+               ``medium``, a manifest's ``camera``...; settings ``extra_columns``)
 ``ir``/``depth``   when asked for in ``modalities``: uint8 ``HxW`` arrays (see transforms)
 ============== ===========================================================================
+
+Metadata values are plain Python values, typed by
+:func:`~antispoof.data._checks.column_kind` of their index column: ``str`` ('' where
+missing), ``int`` or ``float`` (NaN where missing), so PyTorch's default collate makes
+lists of strings and int64/float64 tensors of them. Index columns
+that are not metadata are not served: the crop paths, the face box, ``confidence`` and
+``faces`` (facts of the detector), and the attribute columns (served together as
+``attributes``). For a clip the metadata is that of its first frame.
 
 Transforms: a plain callable is applied to each modality on its own (``transform(rgb)``,
 ``transform(ir)``...): fine for deterministic transforms. For random augmentation of
@@ -38,7 +51,8 @@ from typing import Any
 
 import numpy as np
 
-from antispoof.data.base import ATTRIBUTES, BONAFIDE
+from antispoof.data._checks import as_text, column_kind
+from antispoof.data.base import ATTRIBUTES, BONAFIDE, BOX_COLUMNS, pai_class_of
 
 __all__ = ["FrameStore", "FrameDataset", "MODALITIES"]
 
@@ -46,6 +60,10 @@ logger = logging.getLogger(__name__)
 
 MODALITIES = ("rgb", "ir", "depth")
 _CROP_COLUMN = {"rgb": "crop", "ir": "ir_crop", "depth": "depth_crop"}
+# Index columns that are not item metadata (see the module docstring); label is served as an int.
+_NOT_METADATA = frozenset({*_CROP_COLUMN.values(), *BOX_COLUMNS, "confidence", "faces", *ATTRIBUTES, "label"})
+# Item keys the images and the fixed metadata take; an index column of that name is not served.
+_RESERVED = frozenset({"image", "frames", "attributes", *MODALITIES})
 
 
 class FrameStore:
@@ -64,6 +82,14 @@ class FrameStore:
                 )
         self.settings: dict[str, Any] = json.loads(settings.read_text())
         self.index: pd.DataFrame = pd.read_parquet(index)
+        if "pai_class" not in self.index.columns:  # a store of format 1
+            classes = self.index["pai"].map({p: pai_class_of(p) for p in self.index["pai"].unique()})
+            self.index.insert(int(self.index.columns.get_loc("pai")) + 1, "pai_class", classes.astype(str))
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """The index columns taken from the adapter's samples beyond the fixed ones ([] for old stores)."""
+        return list(self.settings.get("extra_columns", []))
 
     @property
     def failed(self) -> Any:
@@ -154,7 +180,9 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
                 "prepare the store from a dataset whose manifest has ir_path/depth_path, or drop them"
             )
         self._attributes = self.rows[list(ATTRIBUTES)].to_numpy(dtype=np.float32)
-        self._records = self.rows.to_dict("records")  # plain dicts: cheap per-item access
+        self._crops = {m: self.rows[_CROP_COLUMN[m]].tolist() for m in self.modalities}
+        self._frames = self.rows["frame"].astype("int64").tolist()
+        self._records = _metadata_records(self.rows)  # plain dicts of plain values: cheap per-item access
         self._clips = self._make_clips() if clip_len else None
         if len(self.failed):
             kept = "kept (black images)" if include_failed else "left out"
@@ -178,11 +206,10 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         return len(self._clips) if self._clips is not None else len(self.rows)
 
     def _load(self, position: int) -> dict[str, Any]:
-        row = self._records[position]
         size = int(self.store.settings.get("size", 0)) or 1
         images: dict[str, np.ndarray] = {}
         for modality in self.modalities:
-            relative = row[_CROP_COLUMN[modality]]
+            relative = self._crops[modality][position]
             if relative:
                 images[modality] = self.store.read(relative, modality)
             else:  # a failed frame kept by include_failed
@@ -200,18 +227,9 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         return {m: self.transform(img) for m, img in images.items()}
 
     def _meta(self, position: int) -> dict[str, Any]:
-        row = self._records[position]
-        return {
-            "label": int(row["label"] == BONAFIDE),
-            "attributes": self._attributes[position].copy(),
-            "pai": str(row["pai"]),
-            "video": str(row["video"]),
-            "subject": str(row["subject"]),
-            "domain": str(row["domain"]),
-            "split": str(row["split"]),
-            "frame": int(row["frame"]),
-            "failure": str(row["failure"]),
-        }
+        out = dict(self._records[position])
+        out["attributes"] = self._attributes[position].copy()
+        return out
 
     def __getitem__(self, item: int) -> dict[str, Any]:
         if self._clips is None:
@@ -223,11 +241,35 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         positions = self._clips[item]
         frames = [self._load(p) for p in positions]
         out = self._meta(positions[0])
-        out["frames"] = [int(self._records[p]["frame"]) for p in positions]
+        out["frames"] = [self._frames[p] for p in positions]
         for modality in self.modalities:
             key = "image" if modality == "rgb" else modality
             out[key] = _stack([f[modality] for f in frames])
         return out
+
+
+# The fixed metadata keys first (after label), in the order items have always had them.
+_FIRST = ("pai", "video", "subject", "domain", "split", "frame", "failure")
+
+
+def _metadata_records(rows: Any) -> list[dict[str, Any]]:
+    """One dict per row: ``label`` (1 bona fide) and every metadata column as plain str/int/float."""
+    served = [c for c in rows.columns if c not in _NOT_METADATA and c not in _RESERVED]
+    left_out = [c for c in rows.columns if c in _RESERVED]
+    if left_out:
+        logger.warning("index column(s) %s are not served: items use those keys for images", ", ".join(left_out))
+    served.sort(key=lambda c: _FIRST.index(c) if c in _FIRST else len(_FIRST))  # stable: the rest keep index order
+    columns: dict[str, list[Any]] = {"label": (rows["label"] == BONAFIDE).astype("int64").tolist()}
+    for name in served:
+        values, kind = rows[name], column_kind(rows[name])
+        if kind == "int":
+            columns[name] = values.astype("int64").tolist()
+        elif kind == "float":
+            columns[name] = values.astype("float64").tolist()
+        else:
+            columns[name] = [as_text(v) for v in values.tolist()]
+    names = list(columns)
+    return [dict(zip(names, row)) for row in zip(*columns.values())] if len(rows) else []
 
 
 def _is_albumentations(transform: Any) -> bool:

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from antispoof.inference.card import CARD_FILE, FileRecord, ModelCard, read_card, sha256_file, write_card
 
-__all__ = ["Bundle", "ScoreOutputs", "add_file", "explanation_names"]
+__all__ = ["Bundle", "ScoreOutputs", "add_file", "explanation_names", "bundle_network"]
 
 log = logging.getLogger(__name__)
 
@@ -132,3 +132,63 @@ class Bundle:
         write_card(card, path)
         log.info("model bundle written to %s", path)
         return Bundle.load(path)
+
+
+def bundle_network(
+    path: str | Path,
+    network: nn.Module,
+    spec: Any,
+    *,
+    method: str,
+    backbone: str,
+    threshold: Any,
+    training_data: Any,
+    crop_scale: float = 1.5,
+    crop_align: bool = False,
+    detector: Any = None,
+    sampling: dict[str, Any] | None = None,
+    aggregation: str = "mean",
+    quality: Any = None,
+    config: dict[str, Any] | None = None,
+    notes: list[str] | tuple[str, ...] = (),
+    overwrite: bool = True,
+) -> Bundle:
+    """Write ``network`` (weights + its card) as a bundle: the one way calibration, imports and benchmarks make one.
+
+    ``spec`` is the network's :class:`~antispoof.data.inputs.InputSpec`; ``threshold`` a
+    :class:`~antispoof.inference.card.ThresholdSpec`; the card's outputs and maps come
+    from one probe of the network. ``config`` is recorded with its paths cleared.
+    """
+    import datetime as _dt
+    import tempfile
+
+    from antispoof import __version__
+    from antispoof.inference.card import CropSpec, DetectorSpec, NetworkSpec, QualityLimits, clear_paths
+    from antispoof.weights import network_spec, save_weights
+
+    cues, maps = explanation_names(network, spec)
+    card = ModelCard(
+        package_version=__version__,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        method=method,
+        backbone=backbone,
+        config=clear_paths(config or {}),
+        network=NetworkSpec.model_validate(network_spec(network)),
+        outputs=("score", *cues),
+        maps=maps,
+        input=spec,
+        crop=CropSpec(size=spec.crop_size, scale=crop_scale, align=crop_align),
+        detector=detector or DetectorSpec(name="blazeface"),
+        sampling=sampling or {"policy": "every", "n": 10},
+        aggregation=aggregation,
+        threshold=threshold,
+        training_data=training_data,
+        quality=quality or QualityLimits(),
+        files={},
+        notes=list(notes),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(tmp) / card.weights
+        save_weights(network, weights, {"method": method, "backbone": backbone, "network": network_spec(network),
+                                        "input": spec.model_dump(mode="json")})
+        return Bundle.create(path, card, weights, overwrite=overwrite)

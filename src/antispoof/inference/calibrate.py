@@ -13,7 +13,6 @@ where ``antispoof export`` finds its parity crops.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import logging
 from pathlib import Path
@@ -70,12 +69,10 @@ def calibrate_run(
             with ``min_face`` raised to the store's own minimum face size).
         allow_coarse: go on with a target finer than the split can resolve.
     """
-    from antispoof import __version__
     from antispoof.data.store import FrameStore
     from antispoof.faces import DEFAULT_DETECTOR
-    from antispoof.inference.bundle import Bundle, explanation_names
-    from antispoof.inference.card import (CropSpec, DetectorSpec, ModelCard, NetworkSpec, QualityLimits, ThresholdSpec,
-                                          TrainingData, clear_paths)
+    from antispoof.inference.bundle import bundle_network
+    from antispoof.inference.card import DetectorSpec, QualityLimits, ThresholdSpec, TrainingData, clear_paths
     from antispoof.inference.scoring import score_frames
     from antispoof.methods import read_run_config
     from antispoof.metrics import evaluate, parse_threshold_rule
@@ -133,21 +130,9 @@ def calibrate_run(
                  if settings.get("image_format") == "jpg" else "training crops were stored losslessly (PNG)")
     if quality is None:
         quality = QualityLimits(min_face=float(settings.get("min_face", QualityLimits().min_face)))
-    cues, maps = explanation_names(network, spec)
-    card = ModelCard(
-        package_version=__version__,
-        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        method=config.model.method,
-        backbone=config.model.backbone,
-        config=clear_paths(config.model_dump(mode="json")),
-        network=NetworkSpec.model_validate(meta["network"]),
-        outputs=("score", *cues),
-        maps=maps,
-        input=spec,
-        crop=CropSpec(size=spec.crop_size, scale=float(settings.get("scale", 1.5)), align=bool(settings.get("align", False))),
-        detector=DetectorSpec(name=detector, options={}, trained_with=clear_paths(trained_detector)),
-        sampling=dict(settings.get("sampling") or {"policy": "every", "n": 10}),
-        aggregation=aggregate,
+    bundle = bundle_network(
+        Path(out) if out is not None else run_dir / "bundle", network, spec,
+        method=config.model.method, backbone=config.model.backbone, config=config.model_dump(mode="json"),
         threshold=ThresholdSpec(value=report.threshold, rule=str(rule), split=split,
                                 dataset=f"{dataset} {protocol or 'default protocol'}", metrics=clear_paths(report.to_dict())),
         training_data=TrainingData(
@@ -155,11 +140,11 @@ def calibrate_run(
             description=f"{config.data.dataset} protocol {config.data.protocol or 'default'}, train split, "
                         f"{spec.describe()}; run {run_dir.name}",
         ),
-        quality=quality,
-        files={},
-        notes=notes,
+        crop_scale=float(settings.get("scale", 1.5)), crop_align=bool(settings.get("align", False)),
+        detector=DetectorSpec(name=detector, options={}, trained_with=clear_paths(trained_detector)),
+        sampling=dict(settings.get("sampling") or {"policy": "every", "n": 10}),
+        aggregation=aggregate, quality=quality, notes=notes,
     )
-    bundle = Bundle.create(Path(out) if out is not None else run_dir / "bundle", card, weights)
     record = {"bundle": str(bundle.path.resolve()), "store": str(store_dir.resolve()), "split": split, "target": str(rule),
               "threshold": report.threshold}
     (run_dir / CALIBRATION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

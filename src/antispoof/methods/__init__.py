@@ -1,9 +1,10 @@
 """The methods: one module per method, holding its config schema and its LightningModule.
 
-Each module registers its method in ``antispoof._registry.METHODS`` on import; the
-plain networks they train live in :mod:`antispoof.models`. A new method is one new
-module here (plus its network in ``models/`` and its YAML in ``configs/``) and one line
-in ``_METHOD_MODULES``.
+Each module registers its method in ``antispoof._registry.METHODS`` on import; every
+module of this package but ``base`` (and ``_private`` ones) is imported when a method is
+first looked up, so a new method is one new module here (plus its network in
+``models/`` and its YAML in ``configs/``) and nothing else. The plain networks the
+methods train live in :mod:`antispoof.models`.
 
 Configs are found by name among the YAML files packaged with the toolkit
 (``antispoof train entry``), or by path.
@@ -24,12 +25,12 @@ from antispoof.config import ConfigError, load_config, parse_override
 
 __all__ = ["method_class", "list_methods", "config_path", "list_configs", "load_method_config", "read_run_config"]
 
-_METHOD_MODULES = ("antispoof.methods.entry", "antispoof.methods.entry_distill")
-
-
 def _load_methods() -> None:
-    for module in _METHOD_MODULES:
-        importlib.import_module(module)
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if info.name != "base" and not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
 
 
 def method_class(name: str) -> Any:

@@ -21,6 +21,14 @@ def list_backbones(pattern: str = "*") -> list[str]:
     return sorted(set(timm.list_models(pattern)) | set(BACKBONES.list(pattern)))
 
 
-# Local backbones register in BACKBONES, deployable networks in NETWORKS, on import.
-from antispoof.models import plain_cnn  # noqa: E402,F401
-from antispoof.models import entry  # noqa: E402,F401
+def _load_networks() -> None:
+    """Import every module of this package: local backbones register in BACKBONES, networks in NETWORKS."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_load_networks()

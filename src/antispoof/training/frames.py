@@ -41,12 +41,28 @@ def dataset_labels(data: Dataset) -> Any:
         return np.concatenate([dataset_labels(d) for d in data.datasets])
     if isinstance(data, Unlabelled):
         return np.full(len(data), -1, dtype=np.int64)
+    if isinstance(data, KeepKeys):
+        return dataset_labels(data.base)
     rows = getattr(data, "rows", None)
     if rows is None:  # any other dataset: read its items
         return np.asarray([int(data[i]["label"]) for i in range(len(data))], dtype=np.int64)  # type: ignore[arg-type]
     labels = (rows["label"] == BONAFIDE).to_numpy(np.int64)
     clips = getattr(data, "_clips", None)
     return labels if clips is None else np.asarray([labels[c[0]] for c in clips], dtype=np.int64)
+
+
+class KeepKeys(Dataset):
+    """A dataset whose items keep only ``keys`` (so items of two stores collate into one batch)."""
+
+    def __init__(self, base: Dataset, keys: tuple[str, ...]) -> None:
+        self.base, self.keys = base, keys
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = self.base[index]
+        return {k: item[k] for k in self.keys}
 
 
 class Unlabelled(Dataset):
@@ -81,5 +97,7 @@ def training_datasets(config: Any, spec: Any = None) -> tuple[Dataset, Dataset |
         extra = open_split(extra_store, None, spec)
         if extra is not None:
             log.info("distillation: %d unlabelled frames from %s", len(extra), extra_store)
-            train = ConcatDataset([train, Unlabelled(extra)])
+            # stores of other datasets carry other columns; one batch may mix both, so keep the shared keys
+            shared = tuple(sorted(set(train[0]) & set(extra[0])))
+            train = ConcatDataset([KeepKeys(train, shared), Unlabelled(KeepKeys(extra, shared))])
     return train, open_split(store, "dev", spec)
