@@ -180,7 +180,7 @@ def test_the_card_holds_no_machine_path(calibrated):
 
 def test_a_target_finer_than_the_dev_split_resolves_is_refused(calibrated, tmp_path):
     run, _ = calibrated
-    with pytest.raises(ValueError, match="needs at least 100 attack presentations") as err:
+    with pytest.raises(ValueError, match="needs at least 100 attack presentations of each species") as err:
         calibrate_run(run, target="bpcer@apcer=0.01", out=tmp_path / "fine", progress=False)
     assert "--allow-coarse" in str(err.value) and not (tmp_path / "fine").exists()
     path = calibrate_run(run, target="bpcer@apcer=0.01", out=tmp_path / "fine", allow_coarse=True, progress=False)

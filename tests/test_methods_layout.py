@@ -120,6 +120,8 @@ def test_balanced_sampler_draws_live_and_spoof_one_to_one_and_shards_like_one_pr
 @pytest.mark.parametrize("rule,n_bf,n_att,problem", [
     ("bpcer@apcer=0.01", 500, 80, True), ("bpcer@apcer=0.01", 500, 100, False), ("bpcer@apcer=0.05", 10, 20, False),
     ("apcer@bpcer=0.01", 99, 500, True), ("eer", 1, 1, False),
+    ("bpcer@apcer=0.05", 500, {"print": 40, "replay": 8}, True),  # APCER is the worst species': 8 replays cannot resolve 5%
+    ("bpcer@apcer=0.1", 500, {"print": 40, "replay": 10}, False),
 ])
 def test_resolution_of_a_threshold_target(rule, n_bf, n_att, problem):
     assert bool(resolution_problem(parse_threshold_rule(rule), n_bf, n_att)) == problem

@@ -107,10 +107,12 @@ def calibrate_run(
     if len(scores) == 0:
         raise ValueError(f"the frame store {store_dir} has no {split!r} frames; calibrate on a split it has (dev)")
     report = evaluate(scores, scores, threshold=rule, aggregate=aggregate)
-    problem = resolution_problem(rule, report.n_bonafide, report.n_attack)
+    per_pai = dict(report.n_attack_per_pai) or report.n_attack
+    problem = resolution_problem(rule, report.n_bonafide, per_pai)
     if problem:
         if not allow_coarse:
-            raise ValueError(f"{problem}. Choose a coarser target (e.g. --target bpcer@apcer={_coarse(report.n_attack)} or "
+            fewest = min(per_pai.values()) if isinstance(per_pai, dict) else per_pai
+            raise ValueError(f"{problem}. Choose a coarser target (e.g. --target bpcer@apcer={_coarse(fewest)} or "
                              "--target eer), calibrate on a larger dev set, or pass --allow-coarse to go on")
         log.warning("calibrating anyway (allow_coarse): %s", problem)
     trained_detector = dict(settings.get("detector") or {})
@@ -154,8 +156,8 @@ def calibrate_run(
 
 
 def _coarse(n_attack: int) -> str:
-    """The finest APCER target ``n_attack`` presentations resolve, rounded up to a plain value."""
-    for value in (0.01, 0.02, 0.05, 0.1, 0.2):
+    """The finest APCER target ``n_attack`` presentations (of the smallest species) resolve, as a plain value."""
+    for value in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5):
         if n_attack >= 1.0 / value:
             return f"{value:g}"
-    return "0.2"
+    return "0.5"

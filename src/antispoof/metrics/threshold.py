@@ -82,16 +82,22 @@ class ThresholdRule:
         return self.kind != "fixed"
 
 
-def resolution_problem(rule: ThresholdRule, n_bonafide: int, n_attack: int) -> str:
-    """Why ``rule`` is finer than ``n_bonafide`` / ``n_attack`` presentations can resolve ('' when it is not).
+def resolution_problem(rule: ThresholdRule, n_bonafide: int, n_attack: int | dict[str, int]) -> str:
+    """Why ``rule`` is finer than the presentations can resolve ('' when it is not).
 
-    An error-rate target X needs at least 1/X presentations of the class it bounds: with
-    80 attacks, one attack is already 1.25% APCER, so ``bpcer@apcer=0.01`` can only be met
-    by accepting no attack at all, usually at a very high BPCER.
+    An error-rate target X needs at least 1/X presentations of the class it bounds. APCER
+    is the maximum over the attack species, so ``bpcer@apcer=X`` needs 1/X attacks of
+    *every* species: with 8 replays of one kind, one replay is already 12.5% APCER and a
+    5% target can only be met by accepting no attack at all, at a very high BPCER.
+    ``n_attack``: attack presentations per species (or one total when species are unknown).
     """
-    if rule.kind == "bpcer@apcer" and rule.value and n_attack < 1.0 / rule.value:
-        return (f"{rule} needs at least {int(np.ceil(1.0 / rule.value))} attack presentations to resolve an APCER of "
-                f"{rule.value:g}; the data has {n_attack} (one attack = {1.0 / max(n_attack, 1):.2%} APCER)")
+    per_pai = n_attack if isinstance(n_attack, dict) else {"all attacks": int(n_attack)}
+    if rule.kind == "bpcer@apcer" and rule.value and per_pai:
+        species, fewest = min(per_pai.items(), key=lambda kv: kv[1])
+        if fewest < 1.0 / rule.value:
+            return (f"{rule} needs at least {int(np.ceil(1.0 / rule.value))} attack presentations of each species to resolve "
+                    f"an APCER of {rule.value:g} (APCER is the worst species'); {species} has {fewest} "
+                    f"(one of them = {1.0 / max(fewest, 1):.2%} APCER)")
     if rule.kind == "apcer@bpcer" and rule.value and n_bonafide < 1.0 / rule.value:
         return (f"{rule} needs at least {int(np.ceil(1.0 / rule.value))} bona fide presentations to resolve a BPCER of "
                 f"{rule.value:g}; the data has {n_bonafide} (one bona fide = {1.0 / max(n_bonafide, 1):.2%} BPCER)")
