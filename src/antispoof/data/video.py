@@ -49,6 +49,12 @@ import numpy as np
 
 __all__ = [
     "MediaError",
+    "ImageTooLarge",
+    "MAX_IMAGE_SIDE",
+    "MAX_IMAGE_PIXELS",
+    "image_header_size",
+    "check_image_header",
+    "decode_image_bytes",
     "VIDEO_EXTENSIONS",
     "IMAGE_EXTENSIONS",
     "is_video_path",
@@ -68,12 +74,83 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", 
 
 
 class MediaError(ValueError):
-    """A file could not be read as an image or video; the message names the file and why."""
+    """A file could not be read as an image or video; the message names the file and why.
+
+    ``code`` is the machine-readable failure (``unreadable_file``, ``image_too_large``).
+    """
+
+    code = "unreadable_file"
 
     def __init__(self, path: str | Path, reason: str) -> None:
         self.path = str(path)
         self.reason = reason
         super().__init__(f"cannot read {self.path}: {reason}")
+
+
+class ImageTooLarge(MediaError):
+    """An image whose header declares more pixels than the limit: refused before any decoding."""
+
+    code = "image_too_large"
+
+
+#: Default limits of a still image, checked on its header before decoding (a 100 MP phone photo passes).
+MAX_IMAGE_SIDE = 16384
+MAX_IMAGE_PIXELS = 120_000_000
+
+
+def image_header_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` declared by a PNG or JPEG header, read without decoding; None for other formats."""
+    import struct
+
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24 and data[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 4 <= len(data):
+            if data[i] != 0xFF:
+                return None  # not a marker where one must be: a damaged file (the decoder will say so)
+            marker = data[i + 1]
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+                i += 1 if marker == 0xFF else 2
+                continue
+            length = struct.unpack(">H", data[i + 2 : i + 4])[0]
+            # SOF0..SOF15 hold the frame size, except DHT (C4), JPG (C8) and DAC (CC)
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                if i + 9 > len(data):
+                    return None
+                height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+                return int(width), int(height)
+            i += 2 + length
+    return None
+
+
+def check_image_header(data: bytes, source: str | Path = "image", *, max_side: int = MAX_IMAGE_SIDE,
+                       max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[int, int] | None:
+    """The declared ``(width, height)``; :class:`ImageTooLarge` when it exceeds the limits (nothing is decoded)."""
+    size = image_header_size(data)
+    if size is not None:
+        w, h = size
+        if w > max_side or h > max_side or w * h > max_pixels:
+            raise ImageTooLarge(source, f"{w}x{h} pixels declared; the limit is {max_side} px a side and "
+                                        f"{max_pixels / 1e6:g} megapixels")
+    return size
+
+
+def decode_image_bytes(data: bytes, source: str | Path = "image", *, max_side: int = MAX_IMAGE_SIDE,
+                       max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Encoded image bytes -> ``HxWx3`` RGB uint8, the header checked against the limits before decoding."""
+    import cv2
+
+    if not data:
+        raise MediaError(source, "file is empty (0 bytes)")
+    check_image_header(data, source, max_side=max_side, max_pixels=max_pixels)
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    if image is None:
+        raise MediaError(source, "not a readable image (corrupt, truncated or not an image format OpenCV knows)")
+    if max(image.shape[:2]) > max_side or image.shape[0] * image.shape[1] > max_pixels:  # a format without a readable header
+        raise ImageTooLarge(source, f"{image.shape[1]}x{image.shape[0]} pixels; the limit is {max_side} px a side")
+    return to_rgb_uint8(image, bgr=image.ndim == 3, source=source)
 
 
 def is_video_path(path: str | Path) -> bool:
@@ -145,6 +222,7 @@ def _decode_image(path: str | Path) -> np.ndarray:
     path = Path(path)
     _check_file(path)
     data = np.fromfile(path, dtype=np.uint8)
+    check_image_header(data[: 1 << 18].tobytes(), path)  # a huge declared size is refused before OpenCV allocates it
     # ANYDEPTH keeps 16-bit, ANYCOLOR keeps gray as gray; together they still honour EXIF.
     image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if image is None:

@@ -241,7 +241,7 @@ class Predictor:
                 image = read_image(image)
             except MediaError as err:
                 timer.add("decode", t)
-                return self._failed(source, "image", f"unreadable_file: {err.reason}", timer)
+                return self._failed(source, "image", f"{err.code}: {err.reason}", timer)
             timer.add("decode", t)
         return self._predict(iter([(-1, image, extra)]), source, "image", timer)
 
@@ -258,7 +258,7 @@ class Predictor:
             wanted = (sampling or self.sampling).indices(video.num_frames)
         except MediaError as err:
             timer.add("decode", t)
-            return self._failed(source, "video", f"unreadable_file: {err.reason}", timer)
+            return self._failed(source, "video", f"{err.code}: {err.reason}", timer)
         timer.add("decode", t)
         failures: list[FrameResult] = []
 

@@ -1,0 +1,50 @@
+"""``antispoof serve``: the HTTP liveness service and its webcam page for one bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)
+
+
+def serve_command(
+    model: Path = typer.Option(..., "--model", help="Model bundle folder to serve."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
+    port: int = typer.Option(8000, "--port", help="Port."),
+    workers: int = typer.Option(1, "--workers", help="Requests scored at once (one Predictor and thread each)."),
+    queue: int = typer.Option(8, "--queue", help="Requests that may wait for a worker; beyond them: 503 with Retry-After."),
+    token_file: Path = typer.Option(None, "--token-file", help="File holding the API token (else $ANTISPOOF_TOKEN)."),
+    insecure_no_auth: bool = typer.Option(False, "--insecure-no-auth", help="Serve without a token (local use only)."),
+    max_frames: int = typer.Option(32, "--max-frames", help="Frames per request, at most."),
+    max_request_mb: float = typer.Option(25.0, "--max-request-mb", help="Request body size limit in MB."),
+    max_side: int = typer.Option(4096, "--max-side", help="Image width and height limit in pixels (read from the header)."),
+    timeout: float = typer.Option(30.0, "--timeout", help="Seconds a request may take before it gets 504."),
+    keep_failures: Path = typer.Option(None, "--keep-failures", help="Store the frames of failed requests here (off: nothing is stored)."),
+) -> None:
+    """Serve POST /v1/liveness, GET /v1/model, /healthz, /readyz and the webcam page at / (FastAPI + uvicorn)."""
+    import logging
+
+    import uvicorn
+
+    from antispoof.serve.app import create_app, load_token
+    from antispoof.serve.limits import Limits
+
+    token = None if insecure_no_auth else load_token(token_file)
+    limits = Limits(max_request_bytes=int(max_request_mb * 1024 * 1024), max_frames=max_frames, max_side=max_side,
+                    max_pixels=max_side * max_side, timeout_s=timeout)
+    app = create_app(model, token=token, insecure=insecure_no_auth, workers=workers, queue=queue, limits=limits,
+                     keep_failures=keep_failures)
+    requests_log = logging.getLogger("antispoof.serve")  # one JSON line a request, nothing else on it
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    requests_log.addHandler(handler)
+    requests_log.setLevel(logging.INFO)
+    requests_log.propagate = False
+    if insecure_no_auth:
+        typer.echo("warning: serving WITHOUT an API token (--insecure-no-auth); anyone who reaches this port can use it", err=True)
+    typer.echo(f"serving {model} on http://{host}:{port} (webcam page at /, API docs at /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
