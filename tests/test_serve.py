@@ -229,3 +229,22 @@ def test_predict_refuses_a_huge_declared_png_before_decoding(bundle, tmp_path):
     result = Predictor(bundle).predict_path(path)
     assert result.decision == "failed_to_acquire" and result.reasons == ["image_too_large"]
     assert "40000x40000" in result.frames[0].failure and "limit" in result.frames[0].failure
+
+
+def test_a_model_with_cue_maps_returns_them_as_overlays(tmp_path):
+    from toy_methods import ToyModalNet
+
+    from antispoof.data.inputs import InputSpec
+    from antispoof.inference.bundle import bundle_network
+    from antispoof.inference.card import ThresholdSpec, TrainingData
+
+    torch.manual_seed(0)
+    net = ToyModalNet(channels=(3,)).eval()  # an RGB-only network with a dense cue map
+    path = bundle_network(tmp_path / "maps", net, InputSpec.rgb(32), method="toy", backbone="none",
+                          threshold=ThresholdSpec(value=0.5, rule="fixed=0.5", split="dev", dataset="none", metrics={}),
+                          training_data=TrainingData(dataset="none")).path
+    with TestClient(_app(path)) as c:
+        body = c.post("/v1/liveness", files=frames(jpeg()), headers=AUTH).json()
+    assert set(body["maps"]) == {"spoof_map"} and body["maps"]["spoof_map"].startswith("data:image/png;base64,")
+    image = cv2.imdecode(np.frombuffer(base64.b64decode(body["maps"]["spoof_map"].partition(",")[2]), np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape == (32, 32, 3)

@@ -61,12 +61,15 @@ class _Service:
 
     def __init__(self, bundle: str | Path, *, token: str | None, workers: int, queue: int, limits: Limits,
                  keep_failures: Path | None, predictor_options: dict[str, Any]) -> None:
+        from antispoof.inference.bundle import Bundle
         from antispoof.inference.predictor import Predictor
 
         self.token, self.limits, self.keep_failures = token, limits, keep_failures
         self.predictors: queue_module.Queue[Any] = queue_module.Queue()
+        has_maps = bool(Bundle.load(bundle).card.maps)  # dense cue maps are returned as overlays on the face crop
+        options = {"keep_maps": has_maps, "keep_crops": has_maps, **predictor_options}
         for _ in range(workers):
-            self.predictors.put(Predictor(bundle, **predictor_options))
+            self.predictors.put(Predictor(bundle, **options))
         first = self.predictors.queue[0]
         self.card, self.sampling = first.card, first.sampling
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="liveness")
@@ -103,6 +106,7 @@ class _Service:
             self._keep(request_id, frames)
         out = result.to_dict()
         out.pop("source", None)
+        out["maps"] = _overlays(result)
         out["request_id"] = request_id
         out["timings_ms"] = {"decode_request": round((decoded - started) * 1000, 3), **out["timings_ms"]}
         return out
@@ -114,6 +118,24 @@ class _Service:
         folder.mkdir(parents=True, exist_ok=True)
         for i, frame in enumerate(frames):
             cv2.imwrite(str(folder / f"{i:03d}.jpg"), frame[:, :, ::-1])
+
+
+def _overlays(result: Any) -> dict[str, str]:
+    """The last scored frame's dense cue maps as PNG data URLs, drawn over its face crop (empty without maps)."""
+    import base64
+
+    import cv2
+
+    from antispoof.inference.overlay import heatmap_overlay
+
+    frame = next((f for f in reversed(result.frames) if f.maps and f.crop is not None), None)
+    if frame is None:
+        return {}
+    out = {}
+    for name, cue_map in frame.maps.items():
+        png = cv2.imencode(".png", heatmap_overlay(frame.crop, cue_map)[:, :, ::-1])[1].tobytes()
+        out[name] = "data:image/png;base64," + base64.b64encode(png).decode()
+    return out
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -41,6 +41,8 @@ class LivenessResponse(BaseModel):
     aggregation: str = Field(..., description="how unit scores become the presentation score (mean, median, ...)")
     reasons: list[str] = Field(..., description="failure reasons of frames that were not scored")
     explanation: dict[str, float] = Field(..., description="cue probabilities averaged over the scored units")
+    maps: dict[str, str] = Field(default_factory=dict, description="dense cue maps of the last scored frame as PNG data URLs, "
+                                                                     "drawn over its face crop (models with cue maps only)")
     n_frames: int = Field(..., description="frames received")
     n_scored: int = Field(..., description="frames scored")
     units: list[UnitOut] = Field(..., description="the scored units")

@@ -69,7 +69,10 @@ function show(result) {
     .map(([cue, p]) => `<tr><td>${cue}</td><td><span class="bar" style="width:${Math.round(p * 150)}px"></span></td><td>${p.toFixed(3)}</td></tr>`)
     .join("");
   const reasons = result.reasons.length ? `<p>Frames not scored: ${result.reasons.join(", ")}</p>` : "";
-  details.innerHTML = `${reasons}<p><small>${result.n_scored}/${result.n_frames} frames scored, rule ${result.threshold_rule}, ` +
+  const maps = Object.entries(result.maps || {})
+    .map(([cue, url]) => `<figure><img src="${url}" width="160" alt="${cue}"><figcaption>${cue}</figcaption></figure>`)
+    .join("");
+  details.innerHTML = maps + `${reasons}<p><small>${result.n_scored}/${result.n_frames} frames scored, rule ${result.threshold_rule}, ` +
     `request ${result.request_id}</small></p>` + (rows ? `<p>Cue probabilities (the explanation):</p><table>${rows}</table>` : "");
 }
 
