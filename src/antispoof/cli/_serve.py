@@ -47,4 +47,7 @@ def serve_command(
     if insecure_no_auth:
         typer.echo("warning: serving WITHOUT an API token (--insecure-no-auth); anyone who reaches this port can use it", err=True)
     typer.echo(f"serving {model} on http://{host}:{port} (webcam page at /, API docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # the service answers 503 + Retry-After beyond workers + queue itself, before reading a body; uvicorn's own
+    # limit (a plain 503) is only a backstop against floods of idle connections
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                limit_concurrency=max(256, 4 * (workers + queue)))

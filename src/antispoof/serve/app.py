@@ -260,26 +260,35 @@ def create_app(
                                           "(fields 'frames' or 'video') or application/json ({\"frames\": [base64...]})")
             if card.input.names != ("rgb",):
                 raise RequestRefused(422, f"this model reads {', '.join(card.input.names)}; the service takes RGB frames only")
-            body = await _read_body(request, limits.max_request_bytes)
-            if not body:
-                raise RequestRefused(400, "empty_request: the body has 0 bytes")
-            if ctype.startswith("application/json"):
-                try:
-                    kind, payload = "json", json.loads(body)
-                except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                    raise RequestRefused(400, f"malformed_json: {err}") from None
-            else:
-                kind, payload = await _multipart(request, body, limits)
+            # a slot is taken before the body is read, so refused requests never hold their uploads in memory
             if service.in_flight >= service.capacity:
                 raise RequestRefused(503, f"busy: {service.capacity} requests are running or waiting; retry shortly",
                                      {"Retry-After": "1"})
             service.in_flight += 1
-            future = asyncio.get_running_loop().run_in_executor(service.executor, service.run, kind, payload, request_id)
+            handed_over = False
+            try:
+                body = await _read_body(request, limits.max_request_bytes)
+                if not body:
+                    raise RequestRefused(400, "empty_request: the body has 0 bytes")
+                if ctype.startswith("application/json"):
+                    try:
+                        kind, payload = "json", json.loads(body)
+                    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                        raise RequestRefused(400, f"malformed_json: {err}") from None
+                else:
+                    kind, payload = await _multipart(request, body, limits)
+                del body
+                future = asyncio.get_running_loop().run_in_executor(service.executor, service.run, kind, payload, request_id)
+                del payload
 
-            def release(_: Any) -> None:  # the slot frees when the work ends, even after a timeout
-                service.in_flight -= 1
+                def release(_: Any) -> None:  # the slot frees when the work ends, even after a timeout
+                    service.in_flight -= 1
 
-            future.add_done_callback(release)
+                future.add_done_callback(release)
+                handed_over = True
+            finally:
+                if not handed_over:
+                    service.in_flight -= 1
             try:
                 result = await asyncio.wait_for(asyncio.shield(future), timeout=limits.timeout_s)
             except asyncio.TimeoutError:

@@ -48,8 +48,11 @@ async function send(shots) {
   const form = new FormData();
   shots.forEach((s, i) => form.append("frames", s.blob, `frame${i}.jpg`));
   const response = await fetch("/v1/liveness", { method: "POST", body: form, headers: headers() });
-  const body = await response.json();
-  if (!response.ok) throw new Error(`${response.status}: ${body.error || response.statusText}`);
+  const text = await response.text();
+  let body = null;
+  try { body = JSON.parse(text); } catch (err) { body = null; }
+  if (!response.ok) throw new Error(`${response.status}: ${(body && body.error) || response.statusText}`);
+  if (!body) throw new Error("the service answered something that is not JSON");
   return body;
 }
 
@@ -92,6 +95,7 @@ async function check() {
     statusLine.textContent = "Checking…";
     const result = await send(shots);
     lastBox = boxOf(result, shots[0].scale);
+    drawBox();
     show(result);
     statusLine.textContent = "Done.";
   } catch (err) {
