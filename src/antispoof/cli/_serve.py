@@ -36,14 +36,14 @@ def serve_command(
     token = None if insecure_no_auth else load_token(token_file)
     limits = Limits(max_request_bytes=int(max_request_mb * 1024 * 1024), max_frames=max_frames, max_side=max_side,
                     max_pixels=max_side * max_side, timeout_s=timeout)
-    app = create_app(model, token=token, insecure=insecure_no_auth, workers=workers, queue=queue, limits=limits,
-                     keep_failures=keep_failures)
     requests_log = logging.getLogger("antispoof.serve")  # one JSON line a request, nothing else on it
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     requests_log.addHandler(handler)
     requests_log.setLevel(logging.INFO)
     requests_log.propagate = False
+    app = create_app(model, token=token, insecure=insecure_no_auth, workers=workers, queue=queue, limits=limits,
+                     keep_failures=keep_failures)
     if insecure_no_auth:
         typer.echo("warning: serving WITHOUT an API token (--insecure-no-auth); anyone who reaches this port can use it", err=True)
     typer.echo(f"serving {model} on http://{host}:{port} (webcam page at /, API docs at /docs)")
