@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["WEIGHTS_FILE", "save_weights", "load_weights", "read_metadata", "weights_file", "load_state",
-           "build_network", "load_network", "network_spec", "input_spec_of", "LoadReport", "load_matching"]
+           "build_network", "load_network", "network_spec", "input_spec_of", "weights_metadata", "LoadReport", "load_matching"]
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,12 @@ def network_spec(network: Any) -> dict[str, Any]:
     if not isinstance(arch, dict):
         raise TypeError(f"{type(network).__name__} has no `arch` dict of constructor kwargs; a deployable network must keep one")
     return {"name": NETWORKS.name_of(network), "kwargs": dict(arch)}
+
+
+def weights_metadata(network: Any, spec: Any, **facts: Any) -> dict[str, Any]:
+    """The metadata a weights file carries: ``network`` (rebuild spec), ``input`` (the InputSpec), the score convention, ``facts``."""
+    return {**facts, "network": network_spec(network), "input": spec.model_dump(mode="json"),
+            "score": "liveness in [0, 1], higher = bona fide"}
 
 
 def build_network(spec: dict[str, Any]) -> Any:

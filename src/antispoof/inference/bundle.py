@@ -164,7 +164,7 @@ def bundle_network(
 
     from antispoof import __version__
     from antispoof.inference.card import CropSpec, DetectorSpec, NetworkSpec, QualityLimits, clear_paths
-    from antispoof.weights import network_spec, save_weights
+    from antispoof.weights import network_spec, save_weights, weights_metadata
 
     cues, maps = explanation_names(network, spec)
     card = ModelCard(
@@ -189,6 +189,5 @@ def bundle_network(
     )
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(tmp) / card.weights
-        save_weights(network, weights, {"method": method, "backbone": backbone, "network": network_spec(network),
-                                        "input": spec.model_dump(mode="json")})
+        save_weights(network, weights, weights_metadata(network, spec, method=method, backbone=backbone))
         return Bundle.create(path, card, weights, overwrite=overwrite)

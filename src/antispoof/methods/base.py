@@ -121,12 +121,6 @@ class Method(L.LightningModule):
         """What this method's network reads (:meth:`input_spec_for` its config)."""
         return type(self).input_spec_for(self.config)
 
-    def network_spec(self) -> dict[str, Any]:
-        """``{"name", "kwargs"}`` rebuilding the deployable network (written into its weights file and bundle card)."""
-        from antispoof.weights import network_spec
-
-        return network_spec(self.network())
-
     def score(self, batch: dict[str, Any]) -> Tensor:
         """Liveness scores ``[B]`` in [0, 1], higher = bona fide."""
         return self.network().predict(batch)["score"]

@@ -12,6 +12,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback
 
 from antispoof.weights import WEIGHTS_FILE, save_weights
+from antispoof.weights import weights_metadata as _metadata
 
 __all__ = ["WEIGHTS_FILE", "LAST_CHECKPOINT", "ExportWeights", "weights_metadata"]
 
@@ -22,12 +23,7 @@ LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 
 def weights_metadata(method: Any, facts: dict[str, Any]) -> dict[str, Any]:
     """The metadata of a method's weights file: its network spec, input spec, and ``facts``."""
-    return {
-        **facts,
-        "network": method.network_spec(),
-        "input": method.input_spec().model_dump(mode="json"),
-        "score": "liveness in [0, 1], higher = bona fide",
-    }
+    return _metadata(method.network(), method.input_spec(), **facts)
 
 
 class ExportWeights(Callback):
