@@ -111,8 +111,12 @@ def test_balanced_sampler_draws_live_and_spoof_one_to_one_and_shards_like_one_pr
     assert order == list(BalancedSampler(labels, seed=5)) and order != list(BalancedSampler(labels, seed=6))
     sampler.set_epoch(1)
     assert all(k >= len(labels) for k in sampler)  # epoch-coded for the seeded augmentation
-    r0, r1 = list(BalancedSampler(labels, 5, num_replicas=2, rank=0)), list(BalancedSampler(labels, 5, num_replicas=2, rank=1))
-    assert [x for pair in zip(r0, r1) for x in pair] == order
+    for replicas in (2, 3):
+        shares = [list(BalancedSampler(labels, 5, num_replicas=replicas, rank=r)) for r in range(replicas)]
+        assert len({len(share) for share in shares}) == 1  # the same number of samples on every process
+        for share in shares:  # every process sees both labels, alternating
+            got = labels[np.array(share) % len(labels)]
+            assert all({got[i], got[i + 1]} == {0, 1} for i in range(0, len(got) - 1, 2))
     with pytest.raises(ValueError, match="needs both labels"):
         BalancedSampler(np.ones(4), seed=0)
 

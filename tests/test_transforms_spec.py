@@ -264,3 +264,17 @@ def test_augmented_transforms_every_modality_seeded_per_sample():
     assert torch.equal(a["image"], b["image"]) and torch.equal(a["ir"], b["ir"])
     assert not torch.equal(data[1]["ir"], data[5]["ir"])  # same index, another epoch
     assert isinstance(data.base[1]["ir"], np.ndarray)  # the wrapped dataset's items are not changed
+
+
+def test_center_crop_of_a_larger_stored_crop_keeps_the_trained_field_of_view():
+    """A store cut at 48 px for a model trained on 24 px crops centre-cropped to 16: resize to 24 first, then crop."""
+    import cv2
+
+    from antispoof.data.inputs import InputSpec
+    from antispoof.data.transforms import eval_transform, to_tensor
+
+    spec = InputSpec.rgb(16, crop_size=24, fit="center_crop")
+    big = np.random.default_rng(3).integers(0, 256, size=(48, 48, 3), dtype=np.uint8)
+    expected = cv2.resize(big, (24, 24), interpolation=cv2.INTER_LINEAR)[4:20, 4:20]
+    got = eval_transform(spec).apply({"image": big})["image"]
+    assert torch.allclose(got, to_tensor(expected, spec.modalities[0], spec), atol=1e-5)

@@ -108,7 +108,7 @@ ALL_REGISTRIES: dict[str, Registry[Any]] = {
     r.kind: r for r in (METHODS, NETWORKS, BACKBONES, DATASETS, DETECTORS)
 }
 
-_ENTRY_PACKAGES = ("antispoof.data", "antispoof.faces", "antispoof.models", "antispoof.methods")
+_ENTRY_PACKAGES = ("antispoof.data", "antispoof.faces", "antispoof.models")
 
 
 def load_all() -> dict[str, Registry[Any]]:
@@ -117,5 +117,13 @@ def load_all() -> dict[str, Registry[Any]]:
 
     for package in _ENTRY_PACKAGES:
         importlib.import_module(package)
-    importlib.import_module("antispoof.methods").list_methods()  # method modules load on demand
+    return ALL_REGISTRIES
+
+
+def load_everything() -> dict[str, Registry[Any]]:
+    """:func:`load_all` and the method modules too (they import Lightning: only for listing and training)."""
+    import importlib
+
+    load_all()
+    importlib.import_module("antispoof.methods").list_methods()
     return ALL_REGISTRIES

@@ -16,10 +16,10 @@ def list_command(
     """List registered names. Backbones are every timm architecture (any timm name works)."""
     from rich.console import Console
 
-    from antispoof._registry import load_all
+    from antispoof._registry import load_everything
     from antispoof.models import list_backbones
 
-    registries = load_all()
+    registries = load_everything()
     console = Console()
     if kind is not None and kind not in registries:
         raise typer.BadParameter(f"unknown kind {kind!r}; choose one of {', '.join(registries)}", param_hint="KIND")

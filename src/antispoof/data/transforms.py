@@ -235,7 +235,8 @@ def _fit(spec: InputSpec) -> list[Any]:
     import albumentations as A
 
     if spec.fit == "center_crop" and spec.crop_size != spec.input_size:
-        return [A.CenterCrop(spec.input_size, spec.input_size)]
+        # bring any stored crop to the trained crop size first, so the centre crop covers the trained field of view
+        return [A.Resize(spec.crop_size, spec.crop_size), A.CenterCrop(spec.input_size, spec.input_size)]
     return _none(spec.input_size)
 
 

@@ -97,11 +97,9 @@ def calibrate_run(
                                                  size=spec.crop_size, progress=progress)
     settings = FrameStore(store_dir).settings
     stored = int(settings.get("size", spec.crop_size))
-    if stored != spec.crop_size:
-        if spec.fit == "center_crop" and stored < spec.input_size:
-            raise ValueError(f"the store {store_dir} holds {stored} px crops; this model centre-crops {spec.input_size} px "
-                             f"from {spec.crop_size} px crops. Prepare a store with --size {spec.crop_size}")
-        spec = spec.model_copy(update={"crop_size": stored})  # the Predictor cuts crops like the store's
+    if stored != spec.crop_size and spec.fit == "resize":
+        spec = spec.model_copy(update={"crop_size": stored})  # the Predictor cuts crops like the store's, then resizes
+    # a centre-crop model keeps its trained crop size: the transform resizes any stored crop to it first
     bs = batch_size or max(config.train.batch_size, 32)
     scores, _ = score_frames(network, store_dir, split, spec=spec, batch_size=bs, progress=progress)
     if len(scores) == 0:

@@ -61,8 +61,9 @@ def calibration_store(source: str | Path, bundle: Bundle) -> Path:
     source = Path(source)
     for folder in (source, source.parent, bundle.path.parent):
         record = folder / CALIBRATION_FILE
-        if record.is_file():
-            store = Path(json.loads(record.read_text(encoding="utf-8"))["store"])
+        facts = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
+        if facts is not None and Path(facts["bundle"]) == bundle.path.resolve():  # the record of this very bundle
+            store = Path(facts["store"])
             if (store / "index.parquet").is_file():
                 return store
             raise FileNotFoundError(f"the calibration store {store} named in {record} is not here; pass --store STORE")

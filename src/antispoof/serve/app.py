@@ -81,7 +81,7 @@ class _Service:
             return
         header = request.headers.get("authorization", "")
         scheme, _, given = header.partition(" ")
-        if not header:
+        if not given.strip():
             raise RequestRefused(401, "missing_token: send the header 'Authorization: Bearer <token>'",
                                  {"WWW-Authenticate": "Bearer"})
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
@@ -162,11 +162,14 @@ async def _multipart(request: Request, body: bytes, limits: Limits) -> tuple[str
     async def stream() -> Any:
         yield body
 
-    parser = InMemory(request.headers, stream(), max_files=limits.max_frames + 1, max_fields=16,
+    # the frame limit is ours to answer (413 with the count); the parser's own file cap only stops absurd bodies
+    parser = InMemory(request.headers, stream(), max_files=max(4 * limits.max_frames, 64), max_fields=16,
                       max_part_size=limits.max_request_bytes)
     try:
         form = await parser.parse()
     except MultiPartException as err:
+        if "Too many files" in err.message:
+            raise RequestRefused(413, f"too_many_frames: far more than {limits.max_frames} frames sent") from None
         raise RequestRefused(400, f"malformed_multipart: {err.message}") from None
     try:
         if "video" in form:
@@ -234,7 +237,7 @@ def create_app(
     def readyz() -> JSONResponse:
         ready = service.in_flight < service.capacity
         return JSONResponse({"ready": ready, "in_flight": service.in_flight, "capacity": service.capacity},
-                            status_code=200 if ready else 503)
+                            status_code=200 if ready else 503, headers={} if ready else {"Retry-After": "1"})
 
     @app.get("/v1/model", response_model=ModelResponse, responses=ERROR_RESPONSES, summary="The model card")
     def model(request: Request) -> Any:
@@ -267,7 +270,10 @@ def create_app(
             service.in_flight += 1
             handed_over = False
             try:
-                body = await _read_body(request, limits.max_request_bytes)
+                try:  # a slow upload must not hold its slot for ever
+                    body = await asyncio.wait_for(_read_body(request, limits.max_request_bytes), timeout=limits.timeout_s)
+                except asyncio.TimeoutError:
+                    raise RequestRefused(408, f"upload_timeout: the body did not arrive within {limits.timeout_s:g} s") from None
                 if not body:
                     raise RequestRefused(400, "empty_request: the body has 0 bytes")
                 if ctype.startswith("application/json"):

@@ -39,8 +39,11 @@ class RequestRefused(Exception):
 
 
 def _image(data: bytes, name: str, limits: Limits) -> np.ndarray:
-    from antispoof.data.video import ImageTooLarge, MediaError, decode_image_bytes
+    from antispoof.data.video import ImageTooLarge, MediaError, decode_image_bytes, image_header_size
 
+    if image_header_size(data) is None:  # no readable size, no decoding: the limit could not be checked first
+        raise RequestRefused(400, f"unreadable_frame: {name} is not a JPEG or PNG whose header gives its size; "
+                                  "send JPEG or PNG frames")
     try:
         return decode_image_bytes(data, name, max_side=limits.max_side, max_pixels=limits.max_pixels)
     except ImageTooLarge as err:
@@ -90,23 +93,34 @@ def decode_video(data: bytes, limits: Limits, sampler: Any) -> list[np.ndarray]:
 
     if not data:
         raise RequestRefused(400, "empty_video: the 'video' field has 0 bytes")
+    def check(width: int, height: int) -> None:
+        if width > limits.max_side or height > limits.max_side or width * height > limits.max_pixels:
+            raise RequestRefused(413, f"image_too_large: video frames are {width}x{height}; the limit is "
+                                      f"{limits.max_side} px a side and {limits.max_pixels / 1e6:g} megapixels")
+
     try:
+        # pass 1 counts the frames from the packets (nothing decoded); pass 2 decodes and keeps only the sampled ones
         with av.open(io.BytesIO(data)) as container:
             if not container.streams.video:
                 raise RequestRefused(400, "unreadable_video: the file has no video stream")
             stream = container.streams.video[0]
-            if stream.width > limits.max_side or stream.height > limits.max_side or stream.width * stream.height > limits.max_pixels:
-                raise RequestRefused(413, f"image_too_large: video frames are {stream.width}x{stream.height}; the limit is "
-                                          f"{limits.max_side} px a side and {limits.max_pixels / 1e6:g} megapixels")
-            frames = []
-            for frame in container.decode(stream):
-                frames.append(frame.to_ndarray(format="rgb24"))
-                if len(frames) > limits.max_video_frames:
-                    raise RequestRefused(413, f"video_too_long: more than {limits.max_video_frames} frames; send about one second")
+            check(stream.width, stream.height)
+            count = sum(1 for packet in container.demux(stream) if packet.size)
+        if count > limits.max_video_frames:
+            raise RequestRefused(413, f"video_too_long: {count} frames; at most {limits.max_video_frames} (about one second)")
+        wanted = set(sampler.indices(count)) if count else set()
+        frames = []
+        with av.open(io.BytesIO(data)) as container:
+            for index, frame in enumerate(container.decode(container.streams.video[0])):
+                check(frame.width, frame.height)
+                if index >= limits.max_video_frames:
+                    raise RequestRefused(413, f"video_too_long: more than {limits.max_video_frames} frames")
+                if index in wanted:
+                    frames.append(frame.to_ndarray(format="rgb24"))
     except RequestRefused:
         raise
     except Exception as err:  # noqa: BLE001 - PyAV raises many error types for damaged input
         raise RequestRefused(400, f"unreadable_video: {type(err).__name__}: {err}") from None
     if not frames:
         raise RequestRefused(400, "unreadable_video: no frame could be decoded")
-    return [frames[i] for i in sampler.indices(len(frames))]
+    return frames

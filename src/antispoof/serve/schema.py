@@ -40,7 +40,7 @@ class LivenessResponse(BaseModel):
     threshold_rule: str = Field(..., description="how the threshold was chosen (e.g. eer on dev, bpcer@apcer=0.01)")
     aggregation: str = Field(..., description="how unit scores become the presentation score (mean, median, ...)")
     reasons: list[str] = Field(..., description="failure reasons of frames that were not scored")
-    explanation: dict[str, float] = Field(..., description="cue probabilities averaged over the scored units")
+    explanation: dict[str, float] = Field(..., description="cue probabilities averaged over the scored frames")
     maps: dict[str, str] = Field(default_factory=dict, description="dense cue maps of the last scored frame as PNG data URLs, "
                                                                      "drawn over its face crop (models with cue maps only)")
     n_frames: int = Field(..., description="frames received")
@@ -73,6 +73,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for code, text in {
         400: "malformed request: empty body, unreadable or truncated image, bad base64, malformed multipart",
         401: "no bearer token", 403: "wrong bearer token", 413: "request, frame count or image dimensions over the limits",
+        408: "the body did not arrive within the request timeout",
         415: "content type other than multipart/form-data or application/json", 422: "no frames, or a model needing IR/depth",
         503: "all workers and the queue are busy (see Retry-After)", 504: "no result within the request timeout",
     }.items()

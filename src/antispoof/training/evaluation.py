@@ -3,11 +3,11 @@
 For each fold of the protocol (one fold, or the six of OULU-NPU protocols 3 and 4 when
 ``--protocol Protocol_3`` names their common prefix):
 
-1. the dev split and the evaluated split are scored frame by frame (``score`` =
-   liveness, higher = bona fide) into ``scores_dev.csv`` / ``scores_<split>.csv`` in
-   the score-file format of :mod:`antispoof.metrics.scorefile`; frames whose face was
-   not acquired are rows with an empty score; methods with cue heads also write
-   ``cues_<split>.csv`` (the explanation per frame);
+1. the dev split and the evaluated split are scored unit by unit (a frame, or a clip for
+   clip methods; ``score`` = liveness, higher = bona fide) into ``scores_dev.csv`` /
+   ``scores_<split>.csv`` in the score-file format of :mod:`antispoof.metrics.scorefile`;
+   frames whose face was not acquired are rows with an empty score; methods with cues
+   or clips also write ``cues_<split>.csv`` (one row per unit: its frames, then the cues);
 2. frames are aggregated per video (mean by default), the threshold is chosen on dev
    (``eer`` by default) and applied unchanged to the evaluated split;
 3. ``report.json`` / ``report.md`` and ``roc.png`` / ``det.png`` are written. Several

@@ -58,10 +58,10 @@ class BalancedSampler(Sampler[int]):
         return out[:count]
 
     def __iter__(self) -> Iterator[int]:
-        total = self.per_replica * self.num_replicas
-        half = math.ceil(total / 2)
-        live, spoof = self._stream(self.live, half, 1), self._stream(self.spoof, half, 2)
-        # alternate by pairs so that each replica's share of every batch holds both labels
-        order = [i for pair in zip(live, spoof) for i in pair][:total]
+        half = math.ceil(self.per_replica / 2)
+        total = half * self.num_replicas
+        live, spoof = self._stream(self.live, total, 1), self._stream(self.spoof, total, 2)
+        # each replica takes its own share of both streams, then alternates them: every batch of it holds both labels
+        mine = [i for pair in zip(live[self.rank :: self.num_replicas], spoof[self.rank :: self.num_replicas]) for i in pair]
         base = self.epoch * self.size
-        return iter(base + i for i in order[self.rank :: self.num_replicas])
+        return iter(base + i for i in mine[: self.per_replica])
