@@ -71,7 +71,7 @@ def student_bundle(folder: Path, backbone: str, size: int) -> Path:
     method = DistillationMethod.for_inference(config).eval()
     return bundle_network(
         folder / "bundle", method.network(), method.input_spec(), method="entry_distill", backbone=backbone,
-        config=config.model_dump(mode="json"), sampling={"policy": "all", "n": 1},
+        config=config, sampling={"policy": "all", "n": 1},
         threshold=ThresholdSpec(value=0.5, rule="fixed=0.5", split="none", dataset="none (speed benchmark)", metrics={}),
         training_data=TrainingData(dataset="none", description="untrained weights: a speed benchmark"),
     ).path

@@ -115,6 +115,9 @@ def test_bundle_round_trip_and_onnx_parity(name, teacher, tmp_path):
 
     record = export_onnx(bundle.path, crops={k: batch[k].numpy() for k in spec.keys})
     assert record["fp32"]["max_abs_output_diff"] <= FP32_TOLERANCE
+    assert (record["fp32"]["max_abs_map_diff"] is None) == (not bundle.card.maps)
+    if bundle.card.maps:
+        assert record["fp32"]["max_abs_map_diff"] <= FP32_TOLERANCE
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(Bundle.load(bundle.path).onnx_path("fp32")), providers=["CPUExecutionProvider"])

@@ -39,6 +39,7 @@ __all__ = [
     "parse_override",
     "split_config_args",
     "config_to_yaml",
+    "dump_without_paths",
     "iter_fields",
     "type_name",
 ]
@@ -139,6 +140,26 @@ def parse_override(item: str) -> tuple[str, Any]:
 def config_to_yaml(config: BaseModel) -> str:
     """The config as YAML text (paths as strings), reloadable with :func:`load_config`."""
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def dump_without_paths(config: BaseModel) -> dict[str, Any]:
+    """``config`` as JSON-ready data with every field typed as a path set to None (a record that names no machine path)."""
+    out: dict[str, Any] = {}
+    for name, field in type(config).model_fields.items():
+        value = getattr(config, name)
+        if isinstance(value, BaseModel):
+            out[name] = dump_without_paths(value)
+        elif _mentions_path(field.annotation):
+            out[name] = None
+        else:
+            out[name] = type(config).__pydantic_serializer__.to_python(config, mode="json", include={name})[name]
+    return out
+
+
+def _mentions_path(annotation: Any) -> bool:
+    if annotation is Path:
+        return True
+    return any(_mentions_path(a) for a in typing.get_args(annotation))
 
 
 def iter_fields(schema: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, Any, Any, str]]:

@@ -54,7 +54,7 @@ import numpy as np
 from antispoof.data._checks import as_text, column_kind
 from antispoof.data.base import ATTRIBUTES, BONAFIDE, BOX_COLUMNS, pai_class_of
 
-__all__ = ["FrameStore", "FrameDataset", "MODALITIES"]
+__all__ = ["FrameStore", "FrameDataset", "MODALITIES", "clip_windows"]
 
 logger = logging.getLogger(__name__)
 
@@ -188,18 +188,19 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
             kept = "kept (black images)" if include_failed else "left out"
             logger.info("%s split=%s: %d failed frames %s", self.store.path, split, len(self.failed), kept)
 
+    @classmethod
+    def for_spec(cls, store: FrameStore | str | Path, split: str | None, spec: Any, **kwargs: Any) -> FrameDataset:
+        """The raw items a model with input spec ``spec`` reads: its modalities, and clips when it reads clips."""
+        clip = spec.clip_len if spec.clip_len > 1 else None
+        return cls(store, split=split, modalities=spec.names, clip_len=clip, clip_stride=spec.clip_stride, **kwargs)
+
     def _make_clips(self) -> list[list[int]]:
         clips: list[list[int]] = []
-        span = (self.clip_len - 1) * self.clip_stride + 1  # type: ignore[operator]
         groups = self.rows.sort_values(["source", "video", "frame"], kind="stable").groupby(["source", "video"], sort=True)
         for _, group in groups:
             positions = group.index.to_list()
-            if len(positions) < span:
-                taken = positions[:: self.clip_stride]
-                clips.append(taken + [taken[-1]] * (self.clip_len - len(taken)))  # type: ignore[operator]
-                continue
-            for start in range(0, len(positions) - span + 1, span):
-                clips.append(positions[start : start + span : self.clip_stride])
+            clips += [[positions[i] for i in window]
+                      for window in clip_windows(len(positions), self.clip_len, self.clip_stride)]  # type: ignore[arg-type]
         return clips
 
     def __len__(self) -> int:
@@ -270,6 +271,19 @@ def _metadata_records(rows: Any) -> list[dict[str, Any]]:
             columns[name] = [as_text(v) for v in values.tolist()]
     names = list(columns)
     return [dict(zip(names, row)) for row in zip(*columns.values())] if len(rows) else []
+
+
+def clip_windows(n: int, length: int, stride: int) -> list[list[int]]:
+    """Clips over ``n`` frames in time order: windows of ``length`` positions ``stride`` apart that do not overlap.
+
+    Fewer frames than one clip spans give one clip padded by repeating its last frame.
+    The frame store and the Predictor both cut clips with this one function.
+    """
+    span = (length - 1) * stride + 1
+    if n < span:
+        taken = list(range(0, n, stride))
+        return [taken + [taken[-1]] * (length - len(taken))]
+    return [list(range(start, start + span, stride)) for start in range(0, n - span + 1, span)]
 
 
 def _is_albumentations(transform: Any) -> bool:

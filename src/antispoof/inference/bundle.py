@@ -149,7 +149,7 @@ def bundle_network(
     sampling: dict[str, Any] | None = None,
     aggregation: str = "mean",
     quality: Any = None,
-    config: dict[str, Any] | None = None,
+    config: Any = None,
     notes: list[str] | tuple[str, ...] = (),
     overwrite: bool = True,
 ) -> Bundle:
@@ -157,13 +157,15 @@ def bundle_network(
 
     ``spec`` is the network's :class:`~antispoof.data.inputs.InputSpec`; ``threshold`` a
     :class:`~antispoof.inference.card.ThresholdSpec`; the card's outputs and maps come
-    from one probe of the network. ``config`` is recorded with its paths cleared.
+    from one probe of the network. ``config`` (the run's config schema object) is
+    recorded with every path-typed field cleared.
     """
     import datetime as _dt
     import tempfile
 
     from antispoof import __version__
-    from antispoof.inference.card import CropSpec, DetectorSpec, NetworkSpec, QualityLimits, clear_paths
+    from antispoof.config import dump_without_paths
+    from antispoof.inference.card import CropSpec, DetectorSpec, NetworkSpec, QualityLimits
     from antispoof.weights import network_spec, save_weights, weights_metadata
 
     cues, maps = explanation_names(network, spec)
@@ -172,7 +174,7 @@ def bundle_network(
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         method=method,
         backbone=backbone,
-        config=clear_paths(config or {}),
+        config={} if config is None else dump_without_paths(config),
         network=NetworkSpec.model_validate(network_spec(network)),
         outputs=("score", *cues),
         maps=maps,

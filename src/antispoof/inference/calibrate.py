@@ -132,7 +132,7 @@ def calibrate_run(
         quality = QualityLimits(min_face=float(settings.get("min_face", QualityLimits().min_face)))
     bundle = bundle_network(
         Path(out) if out is not None else run_dir / "bundle", network, spec,
-        method=config.model.method, backbone=config.model.backbone, config=config.model_dump(mode="json"),
+        method=config.model.method, backbone=config.model.backbone, config=config,
         threshold=ThresholdSpec(value=report.threshold, rule=str(rule), split=split,
                                 dataset=f"{dataset} {protocol or 'default protocol'}", metrics=clear_paths(report.to_dict())),
         training_data=TrainingData(

@@ -225,7 +225,10 @@ def read_card(directory: str | Path, *, check_files: bool = True) -> ModelCard:
 
 
 def clear_paths(value: Any) -> Any:
-    """``value`` (a config dump) with every string that looks like a file path replaced by None."""
+    """``value`` (a free-form record: a metrics report, a detector record) with every string holding a '/' set to None.
+
+    Configs are cleared exactly instead, by their path-typed fields (:func:`antispoof.config.dump_without_paths`).
+    """
     if isinstance(value, dict):
         return {k: clear_paths(v) for k, v in value.items()}
     if isinstance(value, list):

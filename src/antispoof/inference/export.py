@@ -78,14 +78,15 @@ def parity_crops(bundle: Bundle, store: str | Path, max_crops: int = 64) -> tupl
     from antispoof.data.store import FrameDataset
     from antispoof.data.transforms import eval_transform
 
+    from antispoof.inference.scoring import PreparedItems
+
     spec, split = bundle.card.input, bundle.card.threshold.split
-    clip = spec.clip_len if spec.clip_len > 1 else None
-    data = FrameDataset(store, split=split, modalities=spec.names, clip_len=clip, clip_stride=spec.clip_stride)
+    data = FrameDataset.for_spec(store, split, spec)
     if len(data) == 0:
         raise ValueError(f"the frame store {store} has no usable {split!r} crops for the parity check")
-    transform = eval_transform(spec)
+    prepared = PreparedItems(data, eval_transform(spec))
     picks = np.unique(np.linspace(0, len(data) - 1, min(max_crops, len(data))).round().astype(int))
-    items = [transform.apply(dict(data[int(i)])) for i in picks]
+    items = [prepared[int(i)] for i in picks]
     return {k: torch.stack([it[k] for it in items]).numpy() for k in spec.keys}, f"{Path(store).name} split={split}"
 
 
@@ -139,12 +140,9 @@ def export_onnx(
         crops, crops_from = {k: np.asarray(given[k], dtype=np.float32) for k in keys}, "given crops"
     n = len(crops[keys[0]])
 
-    def reference_of(inputs: dict[str, np.ndarray]) -> np.ndarray:
-        with torch.inference_mode():
-            out = module(*(torch.from_numpy(inputs[k]) for k in keys))
-        return (out[0] if isinstance(out, tuple) else out).numpy()
-
-    reference = reference_of(crops)
+    with torch.inference_mode():
+        out = module(*(torch.from_numpy(crops[k]) for k in keys))
+    reference, reference_maps = (out[0].numpy(), out[1].numpy()) if isinstance(out, tuple) else (out.numpy(), None)
     path = bundle.path / FP32_FILE
     example = tuple(torch.from_numpy(v) for v in _head(crops, min(2, n)).values())
     outputs = ["outputs", "maps"] if bundle.card.maps else ["outputs"]
@@ -162,9 +160,14 @@ def export_onnx(
         single = _run(session, _head(crops, 1))
         score_diff = float(max(np.abs(got[:, 0] - reference[:, 0]).max(), np.abs(single[0, 0] - reference[0, 0])))
         output_diff = float(np.abs(got - reference).max())
-        if not score_diff <= FP32_TOLERANCE:
+        map_diff = None
+        if reference_maps is not None:  # the dense explanation is a second output: it must match as well
+            got_maps = session.run(None, {i.name: crops[i.name] for i in session.get_inputs()})[1]
+            map_diff = float(np.abs(got_maps - reference_maps).max())
+        if not score_diff <= FP32_TOLERANCE or (map_diff is not None and not map_diff <= FP32_TOLERANCE):
             raise ValueError(
-                f"ONNX parity check failed: max absolute score difference {score_diff:.3g} > {FP32_TOLERANCE:g} on "
+                f"ONNX parity check failed: max absolute score difference {score_diff:.3g}"
+                f"{'' if map_diff is None else f', cue-map difference {map_diff:.3g}'} (tolerance {FP32_TOLERANCE:g}) on "
                 f"{n} inputs; the graph was not written. Try another --opset"
             )
         tmp_path.replace(path)
@@ -177,7 +180,8 @@ def export_onnx(
                   + ("; maps [batch, M, H, W]: the card's maps" if bundle.card.maps else ""),
         "parity_crops": n,
         "parity_crops_from": crops_from,
-        "fp32": {"max_abs_score_diff": score_diff, "max_abs_output_diff": output_diff, "tolerance": FP32_TOLERANCE},
+        "fp32": {"max_abs_score_diff": score_diff, "max_abs_output_diff": output_diff, "max_abs_map_diff": map_diff,
+                 "tolerance": FP32_TOLERANCE},
     }
     log.info("ONNX fp32 graph %s: max |score - torch| = %.3g over %d inputs", path, score_diff, n)
     card = add_file(bundle.card, bundle.path, FP32_FILE)

@@ -383,7 +383,9 @@ class Predictor:
                 units += self._score(pending, timer)
                 pending = []
         if clip and acquired:
-            for positions in _clip_windows(len(acquired), self.spec.clip_len, self.spec.clip_stride):
+            from antispoof.data.store import clip_windows
+
+            for positions in clip_windows(len(acquired), self.spec.clip_len, self.spec.clip_stride):
                 members = [acquired[p] for p in positions]
                 stacked = {k: np.stack([crops[k] for _, crops in members]) for k in members[0][1]}
                 pending.append(([r for r, _ in members], stacked))
@@ -443,18 +445,6 @@ class Predictor:
             backend=self.backend.name,
             units=[{"frames": [f.index for f in u], "score": u[0].score} for u in units],
         )
-
-
-def _clip_windows(n: int, length: int, stride: int) -> list[list[int]]:
-    """Non-overlapping clips of ``length`` positions ``stride`` apart over ``n`` frames, as the frame store cuts them.
-
-    Fewer frames than one clip spans give one clip padded by repeating its last frame.
-    """
-    span = (length - 1) * stride + 1
-    if n < span:
-        taken = list(range(0, n, stride))
-        return [taken + [taken[-1]] * (length - len(taken))]
-    return [list(range(start, start + span, stride)) for start in range(0, n - span + 1, span)]
 
 
 def _is_rgb_uint8(image: Any) -> bool:

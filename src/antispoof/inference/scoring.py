@@ -60,8 +60,8 @@ def score_frames(model: Any, store: Path, split: str | None, *, spec: Any = None
         if image_size is None:
             raise ValueError("give the model's input spec (spec=) or its image_size")
         spec = InputSpec.rgb(image_size)
-    clip = spec.clip_len if spec.clip_len > 1 else None
-    data = FrameDataset(store, split=split, modalities=spec.names, clip_len=clip, clip_stride=spec.clip_stride)
+    clip = spec.clip_len > 1
+    data = FrameDataset.for_spec(store, split, spec)
     loader = DataLoader(PreparedItems(data, eval_transform(spec)), batch_size=batch_size, shuffle=False, num_workers=num_workers)
     scores: list[np.ndarray] = []
     cues: dict[str, list[np.ndarray]] = {}
@@ -78,8 +78,8 @@ def score_frames(model: Any, store: Path, split: str | None, *, spec: Any = None
                 if value.dim() == 1:  # per-sample cue probabilities; dense maps are not tabulated
                     cues.setdefault(name, []).append(value.float().cpu().numpy())
             advance()
-    rows = data.rows if clip is None else data.rows.iloc[[c[0] for c in data._clips]].reset_index(drop=True)
-    frames = (rows["frame"].astype(str) if clip is None
+    rows = data.rows if not clip else data.rows.iloc[[c[0] for c in data._clips]].reset_index(drop=True)
+    frames = (rows["frame"].astype(str) if not clip
               else pd.Series([" ".join(str(int(data.rows["frame"].iloc[p])) for p in c) for c in data._clips]))
     failed = data.failed
     table = pd.concat([rows.assign(_score=np.concatenate(scores) if scores else np.zeros(0)),
@@ -98,7 +98,7 @@ def score_frames(model: Any, store: Path, split: str | None, *, spec: Any = None
         source=f"{store} split={split}",
     )
     unit_table = None
-    if cues or clip is not None:
+    if cues or clip:
         unit_table = rows[["video", "frame", "label", "pai"]].copy()
         unit_table.insert(2, "frames", frames.to_numpy())
         for name, parts in cues.items():

@@ -93,7 +93,11 @@ class _Service:
         if kind == "video":
             frames = decode_video(payload, self.limits, self.sampling)
         elif kind == "json":
-            frames = decode_base64_frames(payload, self.limits)
+            try:
+                body = json.loads(payload)
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                raise RequestRefused(400, f"malformed_json: {err}") from None
+            frames = decode_base64_frames(body, self.limits)
         else:
             frames = decode_frames(payload, self.limits)
         decoded = time.perf_counter()
@@ -277,10 +281,7 @@ def create_app(
                 if not body:
                     raise RequestRefused(400, "empty_request: the body has 0 bytes")
                 if ctype.startswith("application/json"):
-                    try:
-                        kind, payload = "json", json.loads(body)
-                    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                        raise RequestRefused(400, f"malformed_json: {err}") from None
+                    kind, payload = "json", body  # parsed in the worker thread, off the event loop
                 else:
                     kind, payload = await _multipart(request, body, limits)
                 del body

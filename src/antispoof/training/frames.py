@@ -23,11 +23,7 @@ def open_split(store: Path, split: str | None, spec: Any = None) -> Dataset | No
     """The frames (or clips, and modalities, as ``spec`` declares) of one split of a store; None when it has none."""
     from antispoof.data.store import FrameDataset
 
-    if spec is None:
-        data = FrameDataset(store, split=split)
-    else:
-        clip = spec.clip_len if spec.clip_len > 1 else None
-        data = FrameDataset(store, split=split, modalities=spec.names, clip_len=clip, clip_stride=spec.clip_stride)
+    data = FrameDataset(store, split=split) if spec is None else FrameDataset.for_spec(store, split, spec)
     return data if len(data) else None
 
 
