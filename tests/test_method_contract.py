@@ -23,6 +23,7 @@ from antispoof.weights import WEIGHTS_FILE, save_weights
 TINY: dict[str, list[str]] = {
     "entry": ["model.backbone=test_convnext", "data.image_size=32"],
     "entry_distill": ["model.backbone=plain_cnn", "data.image_size=32"],
+    "pdle": ["model.backbone=plain_cnn", "data.image_size=32"],
     "toy_modal": ["data.image_size=32"],
     "toy_clip": ["data.image_size=32"],
 }
@@ -53,7 +54,7 @@ def make_batch(spec, n: int = 4) -> dict:
     attributes = torch.zeros(n, 7)
     attributes[::2] = float("nan")
     batch.update(label=torch.tensor([1, 0] * (n // 2)), attributes=attributes, pai=["bonafide", "print"] * (n // 2),
-                 pai_class=["bonafide", "print"] * (n // 2))
+                 pai_class=["bonafide", "print"] * (n // 2), domain=["studio", "office"] * (n // 2))
     return batch
 
 

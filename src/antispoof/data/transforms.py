@@ -16,7 +16,9 @@ takes the input size and returns albumentations steps whose output is that size:
 - ``light``: flip + mild random resized crop + mild colour jitter;
 - ``entry``: the list of seed 000, Sec. 3.2.1: random resized crop (scale 0.33-1,
   ratio 0.7-1.35), HSV shift, Gaussian noise, motion blur, ISO noise, 90-degree
-  rotation, horizontal flip.
+  rotation, horizontal flip;
+- ``crop_flip``: random crop of the input size from the larger stored crop, horizontal
+  flip (seed 003: resize to 256, random crop, flip; the centre crop at test is the fit).
 
 :meth:`Transform.apply` transforms a whole sample (every frame of a clip, every
 modality) with one random draw, so a clip stays one motion and IR/depth stay aligned
@@ -228,6 +230,14 @@ def _entry(size: int) -> list[Any]:
         A.RandomRotate90(p=0.5),
         A.HorizontalFlip(p=0.5),
     ]
+
+
+@PIPELINES.register("crop_flip")
+def _crop_flip(size: int) -> list[Any]:
+    """Random ``size`` crop of the (larger) stored crop and a horizontal flip: seed 003's training augmentation."""
+    import albumentations as A
+
+    return [A.RandomCrop(size, size), A.HorizontalFlip(p=0.5)]
 
 
 def _fit(spec: InputSpec) -> list[Any]:

@@ -9,9 +9,10 @@ from typing import Any
 
 from antispoof._registry import LOSSES
 from antispoof.losses.distillation import DistillationLoss  # (registers itself)
+from antispoof.losses.gradient_reversal import GradientReversal  # (registers itself)
 from antispoof.losses.reduced_focal import ReducedFocalLoss  # (registers itself)
 
-__all__ = ["LOSSES", "create_loss", "list_losses", "ReducedFocalLoss", "DistillationLoss"]
+__all__ = ["LOSSES", "create_loss", "list_losses", "ReducedFocalLoss", "DistillationLoss", "GradientReversal"]
 
 
 def create_loss(name: str, **kwargs: Any) -> Any:

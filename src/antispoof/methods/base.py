@@ -56,11 +56,14 @@ class EngineDataConfig(DataConfig):
 class EngineTrainConfig(TrainConfig):
     """How the engine trains: optimiser, precision, devices, augmentation."""
 
-    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay")
-    lr_schedule: Literal["constant", "onecycle"] = Field(
-        "constant", description="constant: train.lr throughout; onecycle: warm up to train.lr, then cosine decay to ~0 (per step)"
+    optimizer: Literal["adamw", "adam"] = Field("adamw", description="adamw (decoupled weight decay) or adam (weight decay as L2)")
+    weight_decay: float = Field(0.01, ge=0, description="weight decay of the optimizer")
+    lr_schedule: Literal["constant", "onecycle", "exponential"] = Field(
+        "constant", description="constant: train.lr throughout; onecycle: warm up to train.lr, then cosine decay to ~0 (per step); "
+                                "exponential: train.lr times lr_gamma after every epoch"
     )
     warmup: float = Field(0.1, gt=0, lt=1, description="onecycle: fraction of the steps spent warming up")
+    lr_gamma: float = Field(0.99, gt=0, le=1, description="exponential: factor applied to the learning rate after every epoch")
     augment: str = Field("entry", description="augmentation pipeline name (none, light, entry)")
     precision: str = Field("32-true", description="Lightning precision: 32-true, bf16-mixed, 16-mixed")
     accelerator: str = Field("auto", description="cpu, gpu, auto")
@@ -83,7 +86,7 @@ class EngineConfig(ExperimentConfig):
 
 
 class Method(L.LightningModule):
-    """Base of every method: AdamW on the trainable parameters, loss logging, validation loss (see the module docstring)."""
+    """Base of every method: AdamW (or Adam) on the trainable parameters, loss logging, validation loss (see the module docstring)."""
 
     config_schema: ClassVar[type[EngineConfig]] = EngineConfig
 
@@ -172,9 +175,13 @@ class Method(L.LightningModule):
         if not params:
             raise ValueError("the method has no trainable parameters; unfreeze the backbone or add heads")
         t = self.config.train
-        optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+        make = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
+        optimizer = make(params, lr=t.lr, weight_decay=t.weight_decay)
         if t.lr_schedule == "constant":
             return optimizer
+        if t.lr_schedule == "exponential":
+            scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=t.lr_gamma)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
         # stepped per batch over the whole run (max_epochs or max_steps); its state is in every checkpoint
         total = int(self.trainer.estimated_stepping_batches)
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=t.lr, total_steps=max(total, 1), pct_start=t.warmup)
