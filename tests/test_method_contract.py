@@ -24,6 +24,7 @@ TINY: dict[str, list[str]] = {
     "entry": ["model.backbone=test_convnext", "data.image_size=32"],
     "entry_distill": ["model.backbone=plain_cnn", "data.image_size=32"],
     "pdle": ["model.backbone=plain_cnn", "data.image_size=32"],
+    "lgsc": ["model.backbone=resnet10t", "model.classifier=resnet10t", "data.image_size=32"],
     "toy_modal": ["data.image_size=32"],
     "toy_clip": ["data.image_size=32"],
 }

@@ -10,9 +10,12 @@ from typing import Any
 from antispoof._registry import LOSSES
 from antispoof.losses.distillation import DistillationLoss  # (registers itself)
 from antispoof.losses.gradient_reversal import GradientReversal  # (registers itself)
+from antispoof.losses.live_cue import LiveCueL1Loss  # (registers itself)
 from antispoof.losses.reduced_focal import ReducedFocalLoss  # (registers itself)
+from antispoof.losses.triplet import LiveAnchorTripletLoss  # (registers itself)
 
-__all__ = ["LOSSES", "create_loss", "list_losses", "ReducedFocalLoss", "DistillationLoss", "GradientReversal"]
+__all__ = ["LOSSES", "create_loss", "list_losses", "ReducedFocalLoss", "DistillationLoss", "GradientReversal",
+           "LiveAnchorTripletLoss", "LiveCueL1Loss"]
 
 
 def create_loss(name: str, **kwargs: Any) -> Any:

@@ -58,12 +58,14 @@ class EngineTrainConfig(TrainConfig):
 
     optimizer: Literal["adamw", "adam"] = Field("adamw", description="adamw (decoupled weight decay) or adam (weight decay as L2)")
     weight_decay: float = Field(0.01, ge=0, description="weight decay of the optimizer")
-    lr_schedule: Literal["constant", "onecycle", "exponential"] = Field(
+    lr_schedule: Literal["constant", "onecycle", "exponential", "warmup_step"] = Field(
         "constant", description="constant: train.lr throughout; onecycle: warm up to train.lr, then cosine decay to ~0 (per step); "
-                                "exponential: train.lr times lr_gamma after every epoch"
+                                "exponential: train.lr times lr_gamma after every epoch; warmup_step: linear warm-up over the "
+                                "first epoch, then times lr_gamma every lr_step_size steps"
     )
     warmup: float = Field(0.1, gt=0, lt=1, description="onecycle: fraction of the steps spent warming up")
-    lr_gamma: float = Field(0.99, gt=0, le=1, description="exponential: factor applied to the learning rate after every epoch")
+    lr_gamma: float = Field(0.99, gt=0, le=1, description="exponential / warmup_step: the decay factor")
+    lr_step_size: int = Field(600, ge=1, description="warmup_step: optimizer steps between two decays")
     augment: str = Field("entry", description="augmentation pipeline name (none, light, entry)")
     precision: str = Field("32-true", description="Lightning precision: 32-true, bf16-mixed, 16-mixed")
     accelerator: str = Field("auto", description="cpu, gpu, auto")
@@ -182,6 +184,14 @@ class Method(L.LightningModule):
         if t.lr_schedule == "exponential":
             scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=t.lr_gamma)
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        if t.lr_schedule == "warmup_step":
+            epoch_steps = max(int(self.trainer.estimated_stepping_batches) // max(int(self.trainer.max_epochs or 1), 1), 1)
+
+            def factor(step: int) -> float:
+                return (step + 1) / epoch_steps if step < epoch_steps else t.lr_gamma ** ((step - epoch_steps) // t.lr_step_size)
+
+            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
         # stepped per batch over the whole run (max_epochs or max_steps); its state is in every checkpoint
         total = int(self.trainer.estimated_stepping_batches)
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=t.lr, total_steps=max(total, 1), pct_start=t.warmup)

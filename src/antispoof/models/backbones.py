@@ -9,7 +9,7 @@ from torch import nn
 
 from antispoof._registry import BACKBONES
 
-__all__ = ["create_backbone", "freeze"]
+__all__ = ["create_backbone", "create_feature_backbone", "freeze"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,26 @@ def create_backbone(name: str, weights: str | Path | None = None, in_chans: int 
         **kwargs,
     )
     log.info("backbone %s: weights loaded from %s", name, path)
+    return model
+
+
+def create_feature_backbone(name: str, weights: str | Path | None = None, out_indices: tuple[int, ...] = (0, 1, 2, 3, 4),
+                            **kwargs) -> nn.Module:
+    """A timm feature extractor returning the maps of ``out_indices`` (strides 2 to 32 by default); ``.feature_info``.
+
+    Weights as :func:`create_backbone`: a local file, or random; nothing is fetched.
+    """
+    import timm
+
+    if weights is not None and not Path(weights).is_file():
+        raise FileNotFoundError(f"backbone weights {weights} not found; give a local .pth/.safetensors file or model.weights=null")
+    if not timm.is_model(name):
+        raise KeyError(f"unknown timm backbone {name!r} (an encoder with stage outputs is needed); "
+                       "list them with `antispoof list backbones 'resnet*'`")
+    extra = {} if weights is None else {"pretrained_cfg_overlay": dict(file=str(weights), hf_hub_id=None, url=None)}
+    model = timm.create_model(name, pretrained=weights is not None, features_only=True, out_indices=out_indices, **extra, **kwargs)
+    if weights is not None:
+        log.info("encoder %s: weights loaded from %s", name, weights)
     return model
 
 

@@ -1,0 +1,70 @@
+"""LGSC (seed 004): the triplet loss against a hand computation, the live-only L1, the U-Net's shapes and score."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from antispoof.losses import LiveAnchorTripletLoss, LiveCueL1Loss
+from antispoof.models.lgsc import DecoderBlock, LGSCNet
+
+
+def test_triplet_loss_matches_a_hand_computation_on_four_samples():
+    # two live (a, b) and two spoof (c, d) in 2-D, already unit length
+    f = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [math.cos(0.5), math.sin(0.5)]])
+    labels = torch.tensor([1, 1, 0, 0])
+    d = lambda i, j: float(torch.dist(f[i], f[j]))  # noqa: E731
+    m = 0.5
+    terms = [max(d(a, p) - d(a, n) + m, 0.0) for a, p in ((0, 1), (1, 0)) for n in (2, 3)]
+    positive = [t for t in terms if t > 1e-16]
+    expected = sum(positive) / len(positive)
+    assert LiveAnchorTripletLoss(m)(f * 3.0, labels).item() == pytest.approx(expected, abs=1e-6)  # features are normalised
+
+
+def test_triplet_loss_is_zero_when_spoof_is_farther_than_the_margin():
+    f = torch.tensor([[1.0, 0.0], [1.0, 0.01], [-1.0, 0.0], [-1.0, 0.05]])
+    loss = LiveAnchorTripletLoss(0.5)(f, torch.tensor([1, 1, 0, 0]))
+    assert loss.item() == 0.0
+    assert LiveAnchorTripletLoss(0.5)(f, torch.tensor([1, 0, 0, 0])).item() == 0.0  # one live sample: no positive pair
+
+
+def test_live_cue_l1_ignores_spoof_samples():
+    cues = torch.zeros(3, 3, 4, 4)
+    cues[1] = 7.0  # a spoof sample with large cues
+    cues[0, :, 0, 0] = 0.5
+    labels = torch.tensor([1, 0, 1])
+    assert LiveCueL1Loss("pixel_mean")(cues, labels).item() == pytest.approx(1.5 / (2 * 48))
+    assert LiveCueL1Loss("sample_sum")(cues, labels).item() == pytest.approx(1.5 / 2)
+    assert LiveCueL1Loss()(cues, torch.tensor([0, 0, 0])).item() == 0.0
+
+
+def test_decoder_block_doubles_the_size_exactly():
+    block = DecoderBlock(8, 4, 6)
+    out = block(torch.randn(2, 8, 5, 7), torch.randn(2, 4, 10, 14))
+    assert out.shape == (2, 6, 10, 14)
+    assert DecoderBlock(8, 0, 6)(torch.randn(1, 8, 3, 3)).shape == (1, 6, 6, 6)
+
+
+@pytest.mark.parametrize("size", [32, 64, 96])
+def test_cue_map_has_the_input_size_and_the_score_is_one_minus_its_magnitude(size):
+    torch.manual_seed(0)
+    net = LGSCNet("resnet10t").eval()
+    x = torch.rand(2, 3, size, size) * 2 - 1
+    cue, pooled = net(x)
+    assert cue.shape == (2, 3, size, size) and cue.abs().max() <= 1
+    assert [p.shape[1] for p in pooled] == list(net.feature_widths)
+    out = net.predict({"image": x})
+    assert torch.allclose(out["score"], 1 - cue.abs().mean(dim=(1, 2, 3)))
+    assert out["spoof_cue"].shape == (2, size, size)
+    with pytest.raises(ValueError, match="multiples of 32"):
+        net(torch.zeros(1, 3, 40, 40))
+
+
+def test_frozen_encoder_batchnorm_stays_in_eval_mode():
+    net = LGSCNet("resnet10t", freeze_encoder_bn=True).train()
+    bns = [m for m in net.encoder.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bns and all(not m.training for m in bns)
+    assert all(m.training for m in LGSCNet("resnet10t", freeze_encoder_bn=False).train().encoder.modules()
+               if isinstance(m, torch.nn.BatchNorm2d))
