@@ -94,6 +94,18 @@ def test_onecycle_warms_up_to_the_lr_then_decays_over_the_whole_run(tmp_path):
     assert constant.lrs == [1e-3] * 3
 
 
+def test_warmup_step_and_exponential_schedules_and_adam(tmp_path):
+    record = _RecordLR()
+    train(_config(max_epochs=4, lr_schedule="warmup_step", lr_gamma=0.5, lr_step_size=3, optimizer="adam"),
+          out=tmp_path / "w", datasets=_datasets(), callbacks=[record])
+    # 3 steps an epoch: linear warm-up over the first epoch, then x0.5 every 3 steps
+    assert record.lrs == pytest.approx([1e-3 / 3, 2e-3 / 3, 1e-3, 1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 5e-4, 2.5e-4, 2.5e-4, 2.5e-4])
+    exponential = _RecordLR()
+    train(_config(max_epochs=3, lr_schedule="exponential", lr_gamma=0.5), out=tmp_path / "e", datasets=_datasets(),
+          callbacks=[exponential])
+    assert exponential.lrs == pytest.approx([1e-3] * 3 + [5e-4] * 3 + [2.5e-4] * 3)  # per epoch
+
+
 def test_run_folder_holds_config_checkpoint_and_weights_and_reloads(tmp_path):
     run = train(_config(max_epochs=1), out=tmp_path / "r", datasets=_datasets())
     for name in ("config.yaml", "run.json", "run.log", "model.safetensors", "checkpoints/last.ckpt"):

@@ -38,6 +38,7 @@ class LGSCModelConfig(ModelConfig):
     backbone: str = Field("resnet18", description="U-Net encoder: a timm name with five stages (the paper: ResNet-18)")
     norm: Literal["instance", "batch"] = Field("instance", description="decoder normalisation (the authors' code: instance)")
     freeze_encoder_bn: bool = Field(True, description="keep the encoder's BatchNorm statistics (the authors' code)")
+    freeze_encoder: bool = Field(False, description="freeze the encoder's weights too (not the paper, which fine-tunes it)")
     classifier: str = Field("resnet18", description="auxiliary classifier (timm name; the paper: ResNet-18)")
     classifier_drop_rate: float = Field(0.5, ge=0, lt=1, description="dropout of the auxiliary classifier (the authors' code)")
 
@@ -82,7 +83,8 @@ class LGSCMethod(Method):
     def __init__(self, config: LGSCConfig) -> None:
         super().__init__(config)
         m, lc = config.model, config.loss
-        self.net = LGSCNet(m.backbone, weights=m.weights, norm=m.norm, freeze_encoder_bn=m.freeze_encoder_bn)
+        self.net = LGSCNet(m.backbone, weights=m.weights, norm=m.norm, freeze_encoder_bn=m.freeze_encoder_bn,
+                           freeze_encoder=m.freeze_encoder)
         import timm
 
         self.classifier = timm.create_model(m.classifier, pretrained=False, num_classes=2, drop_rate=m.classifier_drop_rate)

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from antispoof._registry import NETWORKS
-from antispoof.models.backbones import create_feature_backbone
+from antispoof.models.backbones import create_feature_backbone, freeze
 
 __all__ = ["ResidualBlock", "DecoderBlock", "LGSCNet"]
 
@@ -65,10 +65,14 @@ class LGSCNet(nn.Module):
     """
 
     def __init__(self, backbone: str = "resnet18", weights: str | Path | None = None, norm: str = "instance",
-                 freeze_encoder_bn: bool = True) -> None:
+                 freeze_encoder_bn: bool = True, freeze_encoder: bool = False) -> None:
         super().__init__()
-        self.arch: dict[str, Any] = {"backbone": backbone, "norm": norm, "freeze_encoder_bn": freeze_encoder_bn}
+        self.arch: dict[str, Any] = {"backbone": backbone, "norm": norm, "freeze_encoder_bn": freeze_encoder_bn,
+                                     "freeze_encoder": freeze_encoder}
         self.encoder = create_feature_backbone(backbone, weights=weights)
+        if freeze_encoder:  # not the paper (it fine-tunes): a CPU budget trains the decoder alone
+            freeze(self.encoder, has_weights=weights is not None, name=f"encoder {backbone}")
+            freeze_encoder_bn = True
         chs = [f["num_chs"] for f in self.encoder.feature_info]
         if len(chs) != 5 or [f["reduction"] for f in self.encoder.feature_info] != [2, 4, 8, 16, 32]:
             raise ValueError(f"{backbone} does not give five stages at strides 2..32; choose a ResNet-like encoder")
