@@ -142,6 +142,9 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         include_failed: keep frames whose face was not acquired; their images are black
             (zeros of the store's crop size) and ``failure`` says why. Off by default:
             failed frames are then left out of the items but listed in :attr:`failed`.
+        exclude_pai: shell wildcards of attack species (``pai``) to leave out, e.g.
+            ``("replay_*",)`` to train without a whole attack family; bona fide rows
+            always stay. Rows left out are counted in :attr:`excluded`.
     """
 
     def __init__(
@@ -153,6 +156,7 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         clip_len: int | None = None,
         clip_stride: int = 1,
         include_failed: bool = False,
+        exclude_pai: Sequence[str] = (),
     ) -> None:
         self.store = store if isinstance(store, FrameStore) else FrameStore(store)
         unknown = [m for m in modalities if m not in MODALITIES]
@@ -169,6 +173,10 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         self.clip_len, self.clip_stride = clip_len, clip_stride
         index = self.store.index
         rows = index if split is None else index[index["split"] == split]
+        dropped = _matches_pai(rows, exclude_pai)
+        self.excluded = int(dropped.sum())
+        """Rows of this split left out by ``exclude_pai``."""
+        rows = rows[~dropped]
         self.failed = rows[rows["failure"] != ""].reset_index(drop=True)
         """Failed frames of this split (kept out of the items unless ``include_failed``)."""
         self.rows = (rows if include_failed else rows[rows["failure"] == ""]).reset_index(drop=True)
@@ -184,6 +192,9 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         self._frames = self.rows["frame"].astype("int64").tolist()
         self._records = _metadata_records(self.rows)  # plain dicts of plain values: cheap per-item access
         self._clips = self._make_clips() if clip_len else None
+        if self.excluded:
+            logger.info("%s split=%s: %d frames of species %s left out", self.store.path, split, self.excluded,
+                        ", ".join(exclude_pai))
         if len(self.failed):
             kept = "kept (black images)" if include_failed else "left out"
             logger.info("%s split=%s: %d failed frames %s", self.store.path, split, len(self.failed), kept)
@@ -302,3 +313,11 @@ def _stack(items: list[Any]) -> Any:
     except ImportError:  # pragma: no cover
         pass
     return items
+
+
+def _matches_pai(rows: Any, patterns: Sequence[str]) -> Any:
+    """True for the attack rows whose species matches one of the shell wildcards ``patterns``."""
+    import fnmatch
+
+    matched = [p for p in rows["pai"].unique() if any(fnmatch.fnmatchcase(str(p), pat) for pat in patterns)]
+    return rows["pai"].isin(matched) & (rows["label"] != BONAFIDE)

@@ -98,7 +98,9 @@ def evaluate_run(
         fold_dir.mkdir(parents=True, exist_ok=True)
         fold_store = store_for(dataset, root, fold, size=spec.crop_size, store=store, cache_dir=d.cache_dir,
                                frames_per_video=d.frames_per_video, progress=progress)
-        dev, _ = score_frames(network, fold_store, "dev", spec=spec, batch_size=bs, progress=progress)
+        # the threshold comes from the run's own dev split: without the attacks it was trained without
+        dev, _ = score_frames(network, fold_store, "dev", spec=spec, batch_size=bs, progress=progress,
+                              exclude_pai=getattr(d, "exclude_attacks", ()))
         test, cues = score_frames(network, fold_store, split, spec=spec, batch_size=bs, progress=progress)
         write_scores(fold_dir / "scores_dev.csv", dev)
         write_scores(fold_dir / f"scores_{split}.csv", test)

