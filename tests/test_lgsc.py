@@ -68,3 +68,34 @@ def test_frozen_encoder_batchnorm_stays_in_eval_mode():
     assert bns and all(not m.training for m in bns)
     assert all(m.training for m in LGSCNet("resnet10t", freeze_encoder_bn=False).train().encoder.modules()
                if isinstance(m, torch.nn.BatchNorm2d))
+
+
+@pytest.mark.slow
+def test_predict_save_explanations_writes_the_cue_map_of_a_trained_lgsc_bundle(tmp_path, samples_dir):
+    """A tiny LGSC quickstart, then `antispoof predict PHOTO --save-explanations DIR` on a real photo."""
+    import cv2
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from antispoof.cli import app
+    from antispoof.training.quickstart import run_quickstart
+
+    tiny = ["model.backbone=resnet10t", "model.classifier=resnet10t", "data.image_size=32", "train.max_epochs=1"]
+    report = run_quickstart(tmp_path / "qs", method="lgsc", subjects=12, frames=2, source_size=64, workers=1,
+                            teacher_overrides=tiny, progress=False)
+    assert set(report["models"]) == {"lgsc"}
+    photo = samples_dir / "silentface_image_T1.jpg"
+    out = tmp_path / "explained"
+    result = CliRunner().invoke(app, ["predict", str(photo), "--model", report["bundle"]["path"], "--save-explanations",
+                                      str(out), "--backend", "torch"])
+    assert result.exit_code == 0, result.output
+    (png,) = sorted(out.glob("*.png"))
+    assert png.name.endswith("_spoof_cue.png")
+    overlay = cv2.imread(str(png))
+    crop = tmp_path / "crops"
+    CliRunner().invoke(app, ["predict", str(photo), "--model", report["bundle"]["path"], "--save-crops", str(crop),
+                             "--backend", "torch"])
+    (plain,) = sorted(crop.glob("*.png"))
+    face = cv2.imread(str(plain))
+    assert overlay.shape == face.shape  # the cue map drawn over the scored crop
+    assert np.abs(overlay.astype(int) - face.astype(int)).mean() > 1  # ... and it shows something
