@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "antispoof.cli._calibrate",
     "antispoof.cli._predict",
     "antispoof.cli._export",
+    "antispoof.cli._import",
     "antispoof.cli._serve",
 )
 

@@ -12,6 +12,9 @@ A spec says:
   input (:meth:`InputSpec.keys`: ``image`` for RGB, then ``ir``, ``depth``);
 - the **clip** length and stride (``clip_len = 1``: one frame; else ``T`` stored frames
   ``clip_stride`` apart, batch tensors ``[B, T, C, H, W]``);
+- the **views**: how many crops of the same face, cut at the model card's crop scales
+  (``crop.views``), the network reads at once (``views = 1``: one; else batch tensors
+  ``[B, V, C, H, W]``, as the Silent-Face ensemble reads one crop per member);
 - the stored **crop size** versus the model's **input size** and how one becomes the
   other at evaluation (``fit``: resize, or a centre crop as seed 001 takes 112x112 from
   125x125 crops);
@@ -76,6 +79,7 @@ class InputSpec(_Frozen):
     modalities: tuple[ModalitySpec, ...] = Field(default_factory=lambda: (_rgb(),), min_length=1, description="inputs, RGB first")
     clip_len: int = Field(1, ge=1, description="frames per sample (1 = a single frame)")
     clip_stride: int = Field(1, ge=1, description="step between the frames of a clip, in stored frames")
+    views: int = Field(1, ge=1, description="crops of one face at the card's crop.views scales, stacked [B, V, C, H, W] (1 = one crop)")
     crop_size: int = Field(..., ge=8, description="side of the stored / cut face crop in pixels")
     input_size: int = Field(..., ge=8, description="side of the square network input in pixels")
     fit: Literal["resize", "center_crop"] = Field("resize", description="how a crop becomes the input at evaluation")
@@ -88,6 +92,8 @@ class InputSpec(_Frozen):
         names = [m.name for m in self.modalities]
         if names[0] != "rgb" or len(set(names)) != len(names):
             raise ValueError(f"modalities must start with rgb and name each modality once, got {names}")
+        if self.views > 1 and self.clip_len > 1:
+            raise ValueError("an input of several views per face (views > 1) reads single frames (clip_len 1)")
         if self.fit == "center_crop" and self.crop_size < self.input_size:
             raise ValueError(f"a centre crop of {self.input_size} px needs crops of at least that size, got {self.crop_size}")
         return self
@@ -124,6 +130,8 @@ class InputSpec(_Frozen):
         """One sample's tensor shape for modality ``name``: ``(C, H, W)``, or ``(T, C, H, W)`` for clips."""
         c = self.modality(name).channels
         frame = (c, self.input_size, self.input_size)
+        if self.views > 1:
+            return (self.views, *frame)
         return frame if self.clip_len == 1 else (self.clip_len, *frame)
 
     def example(self, batch_size: int = 1, seed: int | None = None) -> dict[str, Any]:
@@ -141,6 +149,7 @@ class InputSpec(_Frozen):
         """One line for logs and cards."""
         mods = "+".join(f"{m.name}({m.channels})" for m in self.modalities)
         clip = "" if self.clip_len == 1 else f", clips of {self.clip_len} (stride {self.clip_stride})"
+        clip += "" if self.views == 1 else f", {self.views} views per face"
         lo, hi = self.value_range
         return (f"{mods} {self.input_size}x{self.input_size} from {self.crop_size} px crops ({self.fit}){clip}, "
                 f"{self.colour_order}, values {lo:g}..{hi:g}")

@@ -181,12 +181,18 @@ class Transform:
         result = dict(sample)
         for m in spec.modalities:
             tensors = [to_tensor(out[t], m, spec) for t in targets[m.key]]
-            result[m.key] = tensors[0] if spec.clip_len == 1 else torch.stack(tensors)
+            result[m.key] = tensors[0] if spec.clip_len == 1 and spec.views == 1 else torch.stack(tensors)
         return result
 
     def _frames(self, value: Any, modality: ModalitySpec) -> list[np.ndarray]:
         """The frames of one modality of a sample, each ``HxWx3`` uint8; checks the clip length."""
         clip_len = self.spec.clip_len
+        if self.spec.views > 1:
+            if np.ndim(value) != 4 or len(value) != self.spec.views:
+                raise ValueError(f"{modality.key}: this model reads {self.spec.views} views of each face ([V, H, W, 3], cut from the "
+                                 f"whole frame at the card's crop.views scales), got {_describe(value)}; a frame store holds one "
+                                 "crop per frame, so score such a model with the Predictor on the frames themselves")
+            return [_as_rgb3(frame, modality.name) for frame in value]
         if clip_len == 1:
             return [_as_rgb3(value, modality.name)]
         if not isinstance(value, (np.ndarray, Sequence)) or np.ndim(value) < 3:

@@ -145,12 +145,15 @@ def bundle_network(
     training_data: Any,
     crop_scale: float = 1.5,
     crop_align: bool = False,
+    crop_views: tuple[float, ...] = (),
+    crop_geometry: str = "square",
     detector: Any = None,
     sampling: dict[str, Any] | None = None,
     aggregation: str = "mean",
     quality: Any = None,
     config: Any = None,
     notes: list[str] | tuple[str, ...] = (),
+    source: dict[str, Any] | None = None,
     overwrite: bool = True,
 ) -> Bundle:
     """Write ``network`` (weights + its card) as a bundle: the one way calibration, imports and benchmarks make one.
@@ -158,7 +161,7 @@ def bundle_network(
     ``spec`` is the network's :class:`~antispoof.data.inputs.InputSpec`; ``threshold`` a
     :class:`~antispoof.inference.card.ThresholdSpec`; the card's outputs and maps come
     from one probe of the network. ``config`` (the run's config schema object) is
-    recorded with every path-typed field cleared.
+    recorded with every path-typed field cleared; ``source`` names where imported weights come from.
     """
     import datetime as _dt
     import tempfile
@@ -179,7 +182,7 @@ def bundle_network(
         outputs=("score", *cues),
         maps=maps,
         input=spec,
-        crop=CropSpec(size=spec.crop_size, scale=crop_scale, align=crop_align),
+        crop=CropSpec(size=spec.crop_size, scale=crop_scale, align=crop_align, views=tuple(crop_views), geometry=crop_geometry),
         detector=detector or DetectorSpec(name="blazeface"),
         sampling=sampling or {"policy": "every", "n": 10},
         aggregation=aggregation,
@@ -188,6 +191,7 @@ def bundle_network(
         quality=quality or QualityLimits(),
         files={},
         notes=list(notes),
+        source=dict(source or {}),
     )
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(tmp) / card.weights

@@ -71,6 +71,10 @@ class CropSpec(_Strict):
     size: int = Field(..., ge=8, description="side of the crop in pixels (input.crop_size; fitted to input.input_size)")
     scale: float = Field(..., ge=1.0, le=4.0, description="crop side relative to the longer side of the face box")
     align: bool = Field(False, description="rotate so the eyes are level (when the detector gives eyes)")
+    views: tuple[float, ...] = Field((), description="crop scales of a model reading several views of a face (input.views), one crop each")
+    geometry: Literal["square", "box_in_image"] = Field(
+        "square", description="square: a padded square around the box (antispoof.faces.crop); box_in_image: the box scaled "
+                              "and shifted to lie inside the frame (antispoof.faces.box_crop, Silent-Face's crop)")
 
 
 class DetectorSpec(_Strict):
@@ -145,6 +149,8 @@ class ModelCard(_Strict):
     weights: str = Field("model.safetensors", description="the safetensors weights file (a key of files)")
     onnx: dict[str, str] = Field(default_factory=dict, description="precision (fp32, int8) -> ONNX file (a key of files)")
     export: dict[str, Any] = Field(default_factory=dict, description="export facts: opset, parity checks, int8 metric change")
+    source: dict[str, Any] = Field(default_factory=dict, description="imported weights: the project they come from, its licence, "
+                                                                      "the files and their sha256 (empty for models trained here)")
     notes: list[str] = Field(default_factory=list)
     card_sha256: str = Field("", description="sha256 of this card's canonical JSON without this field")
 
@@ -206,6 +212,9 @@ def read_card(directory: str | Path, *, check_files: bool = True) -> ModelCard:
         )
     if card.crop.size != card.input.crop_size:
         raise CardError(f"model card {path}: crop.size {card.crop.size} differs from input.crop_size {card.input.crop_size}")
+    if len(card.crop.views) != (card.input.views if card.input.views > 1 else 0):
+        raise CardError(f"model card {path}: crop.views {card.crop.views} does not give one scale per view of input.views "
+                        f"{card.input.views}")
     if card.weights not in card.files:
         raise CardError(f"model card {path}: its weights file {card.weights!r} is not listed in 'files'")
     for precision, name in card.onnx.items():

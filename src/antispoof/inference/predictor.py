@@ -318,6 +318,14 @@ class Predictor:
             raise ValueError(f"the {name} image {value} is missing or unreadable")
         return image
 
+    def inputs_for(self, image: np.ndarray) -> dict[str, np.ndarray] | None:
+        """The network inputs of one RGB uint8 frame (detect, gate, crop, transform), ``{key: [1, ...]}``; None without a usable face."""
+        _, crops = self._frame(0, image, {}, _Timer())
+        if crops is None:
+            return None
+        prepared = self._transform.apply(crops)
+        return {k: prepared[k].numpy()[None] for k in self.spec.keys}
+
     # -- the pipeline ---------------------------------------------------------------------------
 
     def _failed(self, source: str, kind: str, reason: str, timer: _Timer) -> Prediction:
@@ -351,7 +359,16 @@ class Predictor:
             return result, None
         c = self.card.crop
         align = c.align and face.eyes is not None
-        crops = {"image": crop_face(image, face.box, size=c.size, scale=c.scale, eyes=face.eyes, align=align)}
+        if c.views:  # a network reading several crops of the face: one per scale, cut from the whole frame
+            from antispoof.faces.box_crop import crop_views
+
+            crops = {"image": crop_views(image, face.box, c.views, c.size, c.geometry)}
+        elif c.geometry == "box_in_image":
+            from antispoof.faces.box_crop import crop_box_in_image
+
+            crops = {"image": crop_box_in_image(image, face.box, scale=c.scale, size=c.size)}
+        else:
+            crops = {"image": crop_face(image, face.box, size=c.size, scale=c.scale, eyes=face.eyes, align=align)}
         for name, other in extra.items():
             if other.shape[:2] != image.shape[:2]:
                 return FrameResult(index, faces=count, box=result.box,
@@ -359,7 +376,7 @@ class Predictor:
                                            f"RGB {image.shape[1]}x{image.shape[0]}"), None
             crops[name] = crop_face(other, face.box, size=c.size, scale=c.scale, eyes=face.eyes, align=align)
         if self.keep_crops:
-            result.crop = crops["image"]
+            result.crop = crops["image"] if crops["image"].ndim == 3 else crops["image"][0]  # of several views, the first
         timer.add("crop", t)
         return result, crops
 
