@@ -66,13 +66,16 @@ def create_feature_backbone(name: str, weights: str | Path | None = None, out_in
     return model
 
 
-def freeze(module: nn.Module, has_weights: bool, name: str = "backbone") -> None:
-    """Stop training ``module``; a loud warning when it has no pretrained weights (it would learn nothing)."""
+def freeze(module: nn.Module, has_weights: bool, name: str = "backbone", key: str = "model.freeze_backbone") -> None:
+    """Stop training ``module``; a loud warning when it has no pretrained weights (it would learn nothing).
+
+    ``key`` is the config setting that froze it, named in the warning.
+    """
     if not has_weights:
         log.warning(
             "FREEZING %s WITHOUT PRETRAINED WEIGHTS: a frozen random network learns nothing. "
-            "Give model.weights=FILE, or set model.freeze_backbone=false.",
-            name,
+            "Give model.weights=FILE, or set %s=false.",
+            name, key,
         )
     for p in module.parameters():
         p.requires_grad_(False)

@@ -67,11 +67,11 @@ class LGSCNet(nn.Module):
     def __init__(self, backbone: str = "resnet18", weights: str | Path | None = None, norm: str = "instance",
                  freeze_encoder_bn: bool = True, freeze_encoder: bool = False) -> None:
         super().__init__()
-        self.arch: dict[str, Any] = {"backbone": backbone, "norm": norm, "freeze_encoder_bn": freeze_encoder_bn,
-                                     "freeze_encoder": freeze_encoder}
+        # what rebuilds the network for inference; freezing is training-only (and would warn there: no weights file)
+        self.arch: dict[str, Any] = {"backbone": backbone, "norm": norm, "freeze_encoder_bn": freeze_encoder_bn}
         self.encoder = create_feature_backbone(backbone, weights=weights)
         if freeze_encoder:  # not the paper (it fine-tunes): a CPU budget trains the decoder alone
-            freeze(self.encoder, has_weights=weights is not None, name=f"encoder {backbone}")
+            freeze(self.encoder, has_weights=weights is not None, name=f"encoder {backbone}", key="model.freeze_encoder")
             freeze_encoder_bn = True
         chs = [f["num_chs"] for f in self.encoder.feature_info]
         if len(chs) != 5 or [f["reduction"] for f in self.encoder.feature_info] != [2, 4, 8, 16, 32]:
