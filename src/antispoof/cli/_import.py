@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 def silentface_command(
     weights: Path = typer.Option(..., "--weights", help="Folder with the Silent-Face .pth files (the source repository's resources/anti_spoof_models/)."),
     out: Path = typer.Option(..., "--out", help="Bundle folder to write."),
-    detector: str = typer.Option("blazeface", "--detector", help="Face detector of the bundle (blazeface, mtcnn, hog)."),
+    detector: str = typer.Option(None, "--detector", help="Face detector of the bundle: default retinaface_caffe (the source's own, when its two files are in --weights), else blazeface; or mtcnn, hog."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing bundle at --out."),
 ) -> None:
     """The Silent-Face MiniFASNets (minivision, Apache-2.0) as one bundle: both members, their crops, the source's fusion and threshold."""

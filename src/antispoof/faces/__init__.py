@@ -23,7 +23,7 @@ importer from cv2.dnn. So ``blazeface`` is the default (the fast detector, withi
 10 ms goal) and ``mtcnn`` the accurate one (the FAS literature's choice; gives eyes).
 """
 
-from antispoof.faces import blazeface, dataset, hog, mtcnn  # noqa: F401  (register detectors)
+from antispoof.faces import blazeface, dataset, hog, mtcnn, retinaface  # noqa: F401  (register detectors)
 from antispoof.faces.base import Face, FaceDetector, select_face
 from antispoof.faces.crop import crop_face, square_region
 

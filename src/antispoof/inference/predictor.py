@@ -170,7 +170,10 @@ class Predictor:
         self.card = card
         self.backend = open_backend(self.bundle, backend, precision, threads)
         name = detector or card.detector.name
-        options = card.detector.options if detector is None else {}
+        options = dict(card.detector.options) if detector is None else {}
+        for key in getattr(DETECTORS.get(name), "file_options", ()):  # files the bundle carries for its detector
+            if isinstance(options.get(key), str) and not Path(options[key]).is_absolute():
+                options[key] = str(self.bundle.path / options[key])
         self.detector = DETECTORS.create(name, **options)
         if getattr(self.detector, "needs_annotation", False):
             raise ValueError(f"detector {name!r} reads a dataset's own boxes and cannot find faces in new images; choose blazeface or mtcnn")

@@ -20,8 +20,10 @@ unexpected key is refused, with the lists), and writes one bundle
   mean live probability >= 0.5 always wins, and one below 1/3 never does; in between the
   two rules can differ (live the largest class at 0.34-0.5). Calibrate on your own dev
   data for a threshold with known error rates;
-- the face detector is one of ours (``blazeface`` by default): the source's Caffe
-  RetinaFace needs OpenCV's Caffe importer, which OpenCV 5 no longer has.
+- the face detector is the source's own Caffe RetinaFace when its two files are in the
+  folder (:mod:`antispoof.faces.retinaface` reads and runs it without OpenCV's Caffe
+  importer, which OpenCV 5 no longer has; they are copied into the bundle), else
+  ``blazeface``, whose boxes move the scores (by up to 0.16 on the source's samples).
 """
 
 from __future__ import annotations
@@ -90,9 +92,15 @@ def _load_member(path: Path, variant: str, size: int) -> tuple[Any, dict[str, An
     return member, report
 
 
-def import_silentface(weights: str | Path, out: str | Path, *, detector: str = "blazeface", overwrite: bool = False) -> Any:
-    """Write the bundle of the Silent-Face ``.pth`` files in ``weights`` to ``out``; returns the opened bundle."""
-    from antispoof.inference.bundle import bundle_network
+def import_silentface(weights: str | Path, out: str | Path, *, detector: str | None = None, overwrite: bool = False) -> Any:
+    """Write the bundle of the Silent-Face ``.pth`` files in ``weights`` to ``out``; returns the opened bundle.
+
+    ``detector``: the bundle's face detector; by default the source's own RetinaFace
+    (``retinaface_caffe``, its two files copied into the bundle) when ``weights`` holds
+    them, else ``blazeface``.
+    """
+    from antispoof.faces.retinaface import PROTOTXT_FILE, WEIGHTS_FILE
+    from antispoof.inference.bundle import add_file, bundle_network
     from antispoof.inference.card import DetectorSpec, QualityLimits, ThresholdSpec, TrainingData, sha256_file
     from antispoof.models.minifasnet import SilentFaceNet, silentface_member_name
 
@@ -117,6 +125,12 @@ def import_silentface(weights: str | Path, out: str | Path, *, detector: str = "
         net.members[i].load_state_dict(member.state_dict())
         reports.append(report)
     net.eval()
+    detector_files = [directory / WEIGHTS_FILE, directory / PROTOTXT_FILE]
+    has_retinaface = all(p.is_file() for p in detector_files)
+    detector = detector or ("retinaface_caffe" if has_retinaface else "blazeface")
+    if detector == "retinaface_caffe" and not has_retinaface:
+        raise FileNotFoundError(f"the retinaface_caffe detector needs {WEIGHTS_FILE} and {PROTOTXT_FILE} in {directory} "
+                                "(resources/detection_model/ of the source repository); add them or choose --detector blazeface")
     scales = tuple(float(m[0]) for m in members)
     spec = silentface_input_spec(size, len(members))
     files = [{"file": m[3].name, "variant": m[2], "crop_scale": m[0], "input": f"{size}x{size}", "sha256": sha256_file(m[3]),
@@ -139,8 +153,10 @@ def import_silentface(weights: str | Path, out: str | Path, *, detector: str = "
         "their own (private) data",
         "threshold 0.5 is the source's default decision rule, not a calibration: the source takes the class with the highest "
         "summed probability; with 3 classes a mean live probability >= 0.5 always wins and one < 1/3 never does",
-        f"the source detects faces with its Caffe RetinaFace (OpenCV DNN); this bundle uses {detector!r}, whose boxes differ "
-        "a little in size and centre",
+        ("faces are found by the source's own RetinaFace (its Caffe weights, run with PyTorch: OpenCV 5 has no Caffe importer)"
+         if detector == "retinaface_caffe" else
+         f"the source detects faces with its Caffe RetinaFace; this bundle uses {detector!r}, whose boxes differ in size and "
+         "centre, and the scores with them (by up to 0.16 on the source's sample photos)"),
         "no capture-quality gate: the source has none (all limits open); pass Predictor(quality=...) for one",
     ]
     open_gate = QualityLimits(min_face=0.0, min_sharpness=0.0, min_brightness=0.0, max_brightness=255.0, max_clipped=1.0,
@@ -151,11 +167,22 @@ def import_silentface(weights: str | Path, out: str | Path, *, detector: str = "
         training_data=TrainingData(dataset="Silent-Face (minivision, private)",
                                    description="minivision's own live and attack captures; weights imported, not trained here"),
         crop_scale=max(scales), crop_views=scales, crop_geometry="box_in_image",
-        detector=DetectorSpec(name=detector, options={}, trained_with={"name": "retinaface_caffe",
-                                                                       "weights": "Widerface-RetinaFace.caffemodel (Silent-Face)"}),
+        detector=DetectorSpec(name=detector,
+                              options={"weights": WEIGHTS_FILE, "prototxt": PROTOTXT_FILE} if detector == "retinaface_caffe" else {},
+                              trained_with={"name": "retinaface_caffe", "weights": f"{WEIGHTS_FILE} (Silent-Face)"}),
         aggregation="mean", quality=open_gate, notes=notes, source=source,
         overwrite=overwrite,
     )
+    if detector == "retinaface_caffe":  # the detector's files travel in the bundle, checked like the weights
+        import shutil
+
+        card = bundle.card
+        for path in detector_files:
+            shutil.copyfile(path, bundle.path / path.name)
+            card = add_file(card, bundle.path, path.name)
+        source = dict(card.source)
+        source["detector_files"] = [{"file": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size} for p in detector_files]
+        bundle.save_card(card.model_copy(update={"source": source}))
     log.info("Silent-Face bundle written to %s: %s at crop scales %s, threshold %.2f (%s)", bundle.path,
              " + ".join(m[2] for m in members), scales, DEFAULT_THRESHOLD, THRESHOLD_RULE)
     return bundle

@@ -216,29 +216,44 @@ class MiniFASNet(nn.Module):
 
 
 class MiniFASNetBackbone(MiniFASNet):
-    """A MiniFASNet as a feature extractor: ``forward`` gives the ``[B, 128]`` embedding (``num_features``)."""
+    """A MiniFASNet as a feature extractor: ``forward`` gives the ``[B, 128]`` embedding (``num_features``); no classifier."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.drop, self.prob = nn.Identity(), nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_features(x)
 
 
 def _load_backbone_weights(model: nn.Module, weights: str | Path) -> None:
-    """Load a Silent-Face ``.pth`` (``module.`` prefix dropped, weights_only) or a safetensors state dict into ``model``.
+    """Load a Silent-Face ``.pth`` (``module.`` prefix dropped, weights_only), a state dict, or a silentface bundle's member into ``model``.
 
     The classifier ``prob`` of a full MiniFASNet is not part of the backbone and is left out;
     any other missing or unexpected key is an error.
     """
-    from antispoof.weights import load_state
+    from antispoof.weights import load_state, read_metadata, weights_file
 
     state = load_state(weights)
-    if any(k.startswith("members.") for k in state):  # a silentface bundle: take its first member of this variant
-        prefixes = sorted({k.split(".")[1] for k in state if k.startswith("members.")})
-        state = {k.removeprefix(f"members.{prefixes[0]}."): v for k, v in state.items() if k.startswith(f"members.{prefixes[0]}.")}
+    if any(k.startswith("members.") for k in state):  # a silentface bundle: the member of this variant
+        path = weights_file(weights)
+        members = read_metadata(path).get("network", {}).get("kwargs", {}).get("members", []) if path.suffix == ".safetensors" else []
+        variant = getattr(model, "variant", None)
+        if variant not in members:
+            raise ValueError(f"{weights} holds the Silent-Face members {members}, none of them a {variant}; "
+                             f"choose the backbone of one of them")
+        prefix = f"members.{members.index(variant)}."
+        state = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
     state = {k: v for k, v in state.items() if not k.startswith("prob.")}
-    result = model.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise ValueError(f"{weights} does not fit {type(model).__name__}: missing {result.missing_keys[:5]}, "
-                         f"unexpected {result.unexpected_keys[:5]}")
+    own = model.state_dict()
+    missing = sorted(k for k in own if k not in state)
+    unexpected = sorted(k for k in state if k not in own)
+    mismatched = sorted(k for k in state if k in own and tuple(own[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or mismatched:
+        raise ValueError(f"{weights} does not fit the {getattr(model, 'variant', type(model).__name__)} backbone: "
+                         f"{len(missing)} missing {missing[:3]}, {len(unexpected)} unexpected {unexpected[:3]}, "
+                         f"{len(mismatched)} of another shape {mismatched[:3]}")
+    model.load_state_dict(state)
 
 
 def minifasnet(variant: str, weights: str | Path | None = None, in_chans: int = 3, input_size: int = 80, **kwargs: Any) -> MiniFASNetBackbone:

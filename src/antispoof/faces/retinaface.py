@@ -1,0 +1,129 @@
+"""Silent-Face's face detector: its Caffe RetinaFace (``Widerface-RetinaFace.caffemodel``) run with PyTorch.
+
+The Silent-Face MiniFASNets were trained and published with crops around this
+detector's boxes; their scores depend on the box (on ../shared/samples a BlazeFace box
+moves the fused score by up to 0.16, this detector's by < 1e-4). The source runs it
+with OpenCV's Caffe importer, which OpenCV 5 no longer has, so the network is read by
+:mod:`antispoof.faces._caffe` and run layer by layer; pre- and post-processing follow
+the source's ``Detection.get_bbox`` (minivision-ai/Silent-Face-Anti-Spoofing,
+``src/anti_spoof_predict.py``):
+
+- a frame of at least 192x192 pixels is resized (bilinear) to about 192x192 pixels of
+  the same aspect ratio: ``(int(192 * sqrt(w / h)), int(192 / sqrt(w / h)))``;
+- BGR, mean (104, 117, 123) subtracted, no scaling;
+- SSD decoding (centre-size, variances 0.1 / 0.2) of the priors, NMS at IoU 0.3 among
+  priors above ``min_score``;
+- a box is reported as the source reports it, whole pixels ``(int(x0), int(y0))`` and
+  size ``int(x1 - x0 + 1)`` by ``int(y1 - y0 + 1)`` in the original frame.
+
+The source takes the single most confident detection, whatever its confidence; here
+faces above ``min_score`` are returned (0.6, the source's ``detector_confidence``) and the
+Predictor takes the largest. Weights: the two files of the source's
+``resources/detection_model/``, given as paths (``antispoof import silentface`` copies them
+into the bundle, whose card names them).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from antispoof._registry import DETECTORS
+from antispoof.faces.base import Annotation, Face, FaceDetector
+
+__all__ = ["RetinaFaceCaffe", "WEIGHTS_FILE", "PROTOTXT_FILE"]
+
+WEIGHTS_FILE = "Widerface-RetinaFace.caffemodel"
+PROTOTXT_FILE = "deploy.prototxt"
+_MEAN_BGR = (104.0, 117.0, 123.0)
+
+
+@DETECTORS.register("retinaface_caffe")
+class RetinaFaceCaffe(FaceDetector):
+    """Silent-Face's RetinaFace (Caffe weights, run with PyTorch); boxes only, no landmarks.
+
+    Args:
+        weights: the ``.caffemodel`` file.
+        prototxt: its ``deploy.prototxt`` (default: beside the weights).
+        min_score: confidence threshold of the returned faces.
+        nms: IoU above which a less confident box is suppressed (the prototxt's 0.3).
+        threads: torch intra-op threads while detecting (1 by default: one small frame gains nothing from more; None: torch's setting).
+    """
+
+    name = "retinaface_caffe"
+    #: options that name files; a bundle's card gives them relative to the bundle folder
+    file_options: ClassVar[tuple[str, ...]] = ("weights", "prototxt")
+
+    def __init__(self, weights: str | Path | None = None, prototxt: str | Path | None = None, min_score: float = 0.6,
+                 nms: float = 0.3, threads: int | None = 1) -> None:
+        from antispoof.faces._caffe import CaffeGraph
+
+        if weights is None:
+            raise FileNotFoundError(f"the retinaface_caffe detector reads Silent-Face's {WEIGHTS_FILE}; give weights=PATH "
+                                    "(resources/detection_model/ of the source repository), or use a bundle made by "
+                                    "`antispoof import silentface`, which carries it")
+        self.weights = Path(weights)
+        self.prototxt = Path(prototxt) if prototxt is not None else self.weights.with_name(PROTOTXT_FILE)
+        for path in (self.weights, self.prototxt):
+            if not path.is_file():
+                raise FileNotFoundError(f"{path} not found; the retinaface_caffe detector needs {WEIGHTS_FILE} and {PROTOTXT_FILE}")
+        self.min_score, self.nms, self.threads = float(min_score), float(nms), threads
+        self.graph = CaffeGraph(self.prototxt, self.weights)
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "weights": self.weights.name, "min_score": self.min_score, "nms": self.nms}
+
+    def raw(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(boxes [N, 4] normalised x0, y0, x1, y1, face confidence [N])`` of every prior, for an RGB frame."""
+        import cv2
+        import torch
+
+        h, w = image.shape[:2]
+        bgr = image[:, :, ::-1]
+        if w * h >= 192 * 192:
+            ar = w / h
+            bgr = cv2.resize(bgr, (int(192 * math.sqrt(ar)), int(192 / math.sqrt(ar))), interpolation=cv2.INTER_LINEAR)
+        blob = bgr.astype(np.float32) - np.asarray(_MEAN_BGR, dtype=np.float32)
+        data = torch.from_numpy(np.ascontiguousarray(blob.transpose(2, 0, 1)))[None]
+        previous = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(int(self.threads))
+        try:
+            out = self.graph.run(data, ("mbox_loc", "mbox_conf_flatten", "mbox_priorbox"))
+        finally:
+            if self.threads is not None:
+                torch.set_num_threads(previous)
+        loc = out["mbox_loc"].reshape(-1, 4).numpy().astype(np.float64)
+        conf = out["mbox_conf_flatten"].reshape(-1, 2)[:, 1].numpy().astype(np.float64)
+        pri = out["mbox_priorbox"][0].reshape(2, -1, 4).numpy().astype(np.float64)
+        priors, var = pri[0], pri[1]
+        pw, ph = priors[:, 2] - priors[:, 0], priors[:, 3] - priors[:, 1]
+        pcx, pcy = (priors[:, 0] + priors[:, 2]) / 2, (priors[:, 1] + priors[:, 3]) / 2
+        cx = var[:, 0] * loc[:, 0] * pw + pcx
+        cy = var[:, 1] * loc[:, 1] * ph + pcy
+        bw = np.exp(var[:, 2] * loc[:, 2]) * pw
+        bh = np.exp(var[:, 3] * loc[:, 3]) * ph
+        boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
+        return boxes, conf
+
+    def detect(self, image: np.ndarray, annotation: Annotation | None = None) -> list[Face]:
+        from antispoof.faces.mtcnn import _nms
+
+        h, w = image.shape[:2]
+        boxes, conf = self.raw(image)
+        keep = np.nonzero(conf >= self.min_score)[0]
+        if not len(keep):
+            return []
+        pixels = boxes[keep] * np.array([w, h, w, h], dtype=np.float64)
+        conf = conf[keep]
+        faces = []
+        for i in _nms(pixels, conf, self.nms):
+            x0, y0, x1, y1 = pixels[i]
+            left, top = int(x0), int(y0)
+            width, height = int(x1 - x0 + 1), int(y1 - y0 + 1)
+            if width > 0 and height > 0:
+                faces.append(Face((float(left), float(top), float(left + width), float(top + height)), float(conf[i])))
+        return faces
