@@ -18,17 +18,21 @@ def export_command(
     opset: int = typer.Option(17, "--opset", help="ONNX opset (17 runs on onnxruntime >= 1.14)."),
     max_crops: int = typer.Option(64, "--max-crops", help="Real dev crops used for the parity check and int8 calibration."),
     store: Path = typer.Option(None, "--store", help="Frame store of the calibration split (default: the one the run's calibration.json names)."),
+    images: list[Path] = typer.Option(None, "--images", help="Photos (or folders) whose faces are the parity inputs, for a bundle with no calibration store (an imported one)."),
 ) -> None:
     """Export to ONNX with a dynamic batch; refuse when fp32 scores differ from PyTorch by more than 1e-4."""
     if format != "onnx":
         raise ValueError(f"unknown export format {format!r}; the one format is onnx")
     from antispoof.inference.export import export_onnx, open_bundle
 
-    record = export_onnx(run, quantize=quantize, opset=opset, max_crops=max_crops, store=store)
+    from antispoof.cli._predict import expand_paths
+
+    photos = expand_paths(list(images)) if images else None
+    record = export_onnx(run, quantize=quantize, opset=opset, max_crops=max_crops, store=store, images=photos)
     bundle = open_bundle(run)
     fp32 = record["fp32"]
     typer.echo(f"onnx (opset {record['opset']}): {bundle.onnx_path('fp32')}; max |score - torch| = {fp32['max_abs_score_diff']:.3g} "
-               f"over {record['parity_crops']} real crops (tolerance {fp32['tolerance']:g})")
+               f"over {record['parity_crops']} real crops ({record['parity_crops_from']}; tolerance {fp32['tolerance']:g})")
     if "int8" in record:
         int8 = record["int8"]
         typer.echo(f"int8: {bundle.onnx_path('int8')}; max |score - torch| = {int8['max_abs_score_diff']:.3g}, "

@@ -90,6 +90,23 @@ def parity_crops(bundle: Bundle, store: str | Path, max_crops: int = 64) -> tupl
     return {k: torch.stack([it[k] for it in items]).numpy() for k in spec.keys}, f"{Path(store).name} split={split}"
 
 
+def image_crops(bundle: Bundle, images: list[str | Path] | tuple[str | Path, ...], max_crops: int = 64) -> tuple[dict[str, np.ndarray], str]:
+    """Prepared inputs of the faces in photos, cut as the Predictor cuts them: parity crops for a bundle with no frame store."""
+    from antispoof.data.video import read_image
+    from antispoof.inference.predictor import Predictor
+
+    predictor = Predictor(bundle, backend="torch")
+    found = []
+    for path in list(images)[:max_crops]:
+        inputs = predictor.inputs_for(read_image(path))
+        if inputs is not None:
+            found.append(inputs)
+    if not found:
+        raise ValueError(f"no usable face in the {len(images)} images given for the parity check; give photos of faces")
+    return ({k: np.concatenate([f[k] for f in found]) for k in bundle.card.input.keys},
+            f"{len(found)} faces of {len(images)} images")
+
+
 def _session(path: Path) -> Any:
     import onnxruntime as ort
 
@@ -111,12 +128,15 @@ def export_onnx(
     opset: int = DEFAULT_OPSET,
     store: str | Path | None = None,
     crops: dict[str, np.ndarray] | np.ndarray | None = None,
+    images: list[str | Path] | None = None,
     max_crops: int = 64,
     dev_metrics: bool = True,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Export the bundle of ``source`` to ONNX (and int8 with ``quantize="int8"``); returns the export record.
 
+    ``images``: photos whose faces are the parity inputs instead of a frame store's crops
+    (for a bundle that was never calibrated on a store, such as an imported one).
     The record (also stored in the card's ``export``) holds the opset, the number of
     parity crops and the max absolute differences to PyTorch; for int8 also the dev-set
     metrics of the int8 graph at the card's threshold and their change.
@@ -129,7 +149,9 @@ def export_onnx(
     module = bundle.scorer_module()
     keys = bundle.card.input.keys
     parity_store = None
-    if crops is None:
+    if crops is None and images:  # photos: the faces in them, cut as the Predictor cuts them
+        crops, crops_from = image_crops(bundle, images, max_crops)
+    elif crops is None:
         parity_store = store if store is not None else calibration_store(source, bundle)
         crops, crops_from = parity_crops(bundle, parity_store, max_crops)
     else:
