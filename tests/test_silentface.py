@@ -1,0 +1,166 @@
+"""antispoof import silentface: the bundle, the source's detector, the sample photos end to end, ONNX parity, fine-tuning weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from antispoof.cli import app
+from antispoof.data.video import read_image
+from antispoof.inference.bundle import Bundle
+from antispoof.inference.card import read_card
+from antispoof.inference.predictor import Predictor
+
+FIXTURES = Path(__file__).parent / "fixtures"
+# the source's own test.py on ../shared/samples (../shared/weights/silentface/README.md): decision, winning class's summed probability / 2
+REFERENCE = {"silentface_image_F1.jpg": ("attack", 0.7316), "silentface_image_F2.jpg": ("attack", 0.8172),
+             "silentface_image_T1.jpg": ("bonafide", 0.9936)}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: these small networks gain nothing from two, and lose much when the cores are busy."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conftest import SHARED
+
+    weights = SHARED / "weights" / "silentface"
+    if not weights.is_dir():
+        pytest.skip(f"Silent-Face weights not found at {weights} (they live beside the project, not in it)")
+    out = tmp_path_factory.mktemp("silentface") / "bundle"
+    result = CliRunner().invoke(app, ["import", "silentface", "--weights", str(weights), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "334 tensors mapped, 0 missing, 0 unexpected" in result.output
+    assert "370 tensors mapped, 0 missing, 0 unexpected" in result.output
+    return out
+
+
+def _source_value(prediction) -> float:
+    """The source's printed score: the winning class's mean probability (live, or the largest attack class)."""
+    return max([prediction.score, *prediction.explanation.values()])
+
+
+def test_card_names_source_licence_checksums_and_preprocessing(bundle: Path, silentface_dir: Path) -> None:
+    card = read_card(bundle)
+    sums = dict(reversed(line.split()) for line in (silentface_dir / "SHA256SUMS").read_text().splitlines() if line.strip())
+    assert card.source["licence"] == "Apache-2.0" and "minivision-ai/Silent-Face-Anti-Spoofing" in card.source["repository"]
+    files = {f["file"]: f for f in card.source["files"]}
+    assert set(files) == {"2.7_80x80_MiniFASNetV2.pth", "4_0_0_80x80_MiniFASNetV1SE.pth"}
+    for name, record in files.items():
+        assert record["sha256"] == sums[name] and record["missing"] == [] and record["unexpected"] == []
+    assert card.crop.views == (2.7, 4.0) and card.crop.geometry == "box_in_image" and card.crop.size == 80
+    spec = card.input
+    assert (spec.views, spec.colour_order, spec.pixel_scale, spec.modalities[0].mean, spec.modalities[0].std) == (
+        2, "BGR", 1.0, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    assert card.threshold.value == 0.5 and card.threshold.rule == "source_default"
+    assert "not calibrated" in card.threshold.dataset
+    assert card.network.kwargs["members"] == ["MiniFASNetV2", "MiniFASNetV1SE"]
+    assert card.detector.name == "retinaface_caffe" and "Widerface-RetinaFace.caffemodel" in card.files
+
+
+def test_source_detector_matches_the_source(silentface_dir: Path, samples_dir: Path) -> None:
+    """The Caffe RetinaFace run with PyTorch: the source's boxes exactly, its confidence and coordinates within 1e-4."""
+    from antispoof.faces.retinaface import RetinaFaceCaffe
+
+    fx = np.load(FIXTURES / "silentface_parity.npz")
+    detector = RetinaFaceCaffe(silentface_dir / "Widerface-RetinaFace.caffemodel")
+    for sample, (x, y, w, h), reference in zip(fx["samples"], fx["boxes"], fx["detections"]):
+        image = read_image(samples_dir / str(sample))
+        boxes, conf = detector.raw(image)
+        best = int(np.argmax(conf))
+        assert np.abs(np.r_[conf[best], boxes[best]] - reference).max() < 1e-4
+        face = max(detector.detect(image), key=lambda f: f.score)
+        assert face.box == (x, y, x + w, y + h)
+
+
+def test_samples_end_to_end(bundle: Path, samples_dir: Path) -> None:
+    predictor = Predictor(bundle, backend="torch")
+    for name, (decision, value) in REFERENCE.items():
+        result = predictor.predict_path(samples_dir / name)
+        assert result.decision == decision, (name, result.score, result.reasons)
+        assert abs(_source_value(result) - value) < 0.05, (name, _source_value(result))
+
+
+def test_crops_match_the_source(bundle: Path, samples_dir: Path) -> None:
+    """The two views cut by the Predictor are the source's own crops (BGR fixtures), pixel for pixel."""
+    fx = np.load(FIXTURES / "silentface_parity.npz")
+    names = list(fx["names"])
+    predictor = Predictor(bundle, backend="torch")
+    for sample in fx["samples"]:
+        inputs = predictor.inputs_for(read_image(samples_dir / str(sample)))["image"][0]  # [2, 3, 80, 80] BGR float
+        for view, scale in enumerate(("2.7", "4")):
+            ref = fx["crops"][names.index(f"{sample}@{scale}")].transpose(2, 0, 1).astype(np.float32)
+            assert np.array_equal(inputs[view], ref)
+
+
+def test_onnx_export_parity_on_photos(bundle: Path, samples_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy)
+    result = CliRunner().invoke(app, ["export", str(copy), "--format", "onnx", "--images", str(samples_dir)])
+    assert result.exit_code == 0, result.output
+    card = read_card(copy)
+    assert card.export["fp32"]["max_abs_score_diff"] < 1e-4 and card.export["parity_crops"] == 3
+    assert card.export["input"]["image"] == ["batch", 2, 3, 80, 80]
+    onnx = Predictor(copy, backend="onnx").predict_path(samples_dir / "silentface_image_T1.jpg")
+    assert onnx.decision == "bonafide" and abs(onnx.score - 0.9936) < 1e-3
+
+
+def test_other_detector_and_source_less_folder(bundle: Path, samples_dir: Path, silentface_dir: Path, tmp_path: Path) -> None:
+    """A folder without the detector files gives a blazeface bundle; decisions still hold on the samples."""
+    import shutil
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for name in ("2.7_80x80_MiniFASNetV2.pth", "4_0_0_80x80_MiniFASNetV1SE.pth"):
+        shutil.copyfile(silentface_dir / name, weights / name)
+    from antispoof.inference.silentface import import_silentface
+
+    b = import_silentface(weights, tmp_path / "b")
+    assert b.card.detector.name == "blazeface" and "Widerface-RetinaFace.caffemodel" not in b.card.files
+    predictor = Predictor(b, backend="torch")
+    for name, (decision, _) in REFERENCE.items():
+        assert predictor.predict_path(samples_dir / name).decision == decision
+    with pytest.raises(FileNotFoundError, match="retinaface_caffe detector needs"):
+        import_silentface(weights, tmp_path / "c", detector="retinaface_caffe")
+
+
+def test_wrong_file_is_refused_with_the_keys(silentface_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from antispoof.inference.silentface import import_silentface
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shutil.copyfile(silentface_dir / "2.7_80x80_MiniFASNetV2.pth", weights / "2.7_80x80_MiniFASNetV1SE.pth")
+    with pytest.raises(ValueError, match=r"does not map onto MiniFASNetV1SE: 0 missing.*unexpected|missing \("):
+        import_silentface(weights, tmp_path / "b")
+    with pytest.raises(FileNotFoundError, match="holds no .pth"):
+        import_silentface(tmp_path, tmp_path / "c")
+
+
+def test_bundle_weights_start_a_minifasnet_backbone(bundle: Path) -> None:
+    """Fine-tuning from the import: ``model.backbone=minifasnet_v1se model.weights=BUNDLE/model.safetensors``."""
+    import torch
+
+    from antispoof.models.backbones import create_backbone
+
+    network = Bundle.load(bundle).build_network()
+    backbone = create_backbone("minifasnet_v1se", weights=bundle / "model.safetensors").eval()
+    x = torch.rand(2, 3, 80, 80) * 255
+    with torch.no_grad():
+        assert torch.allclose(backbone(x), network.members[1].forward_features(x))
+    with pytest.raises(ValueError, match="none of them a MiniFASNetV1"):
+        create_backbone("minifasnet_v1", weights=bundle / "model.safetensors")
