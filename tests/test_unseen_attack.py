@@ -79,3 +79,20 @@ def test_run_unseen_attack_writes_the_table_plot_and_a_row_per_run(tmp_path: Pat
     dev = (tmp_path / "eval" / "entry-without-mask" / "scores_dev.csv").read_text()
     test = (tmp_path / "eval" / "entry-without-mask" / "scores_test.csv").read_text()
     assert "mask_rigid" not in dev and "mask_rigid" in test  # the threshold never saw the held-out family
+
+
+def test_finished_rows_are_kept_and_other_data_is_refused(tmp_path: Path) -> None:
+    from antispoof.training.unseen_attack import _finished_rows, run_unseen_attack
+
+    run = tmp_path / "runs" / "entry-without-mask"
+    run.mkdir(parents=True)
+    (run / "model.safetensors").write_bytes(b"x")
+    rows = [{"method": "entry", "held_out": "mask", "config": "quickstart", "overrides": ["seed=0"], "run": str(run)},
+            {"method": "entry", "held_out": "print", "config": "quickstart", "overrides": ["seed=0"], "run": str(run),
+             "error": "boom"}]
+    (tmp_path / "table.json").write_text(json.dumps({"rows": rows}))
+    assert list(_finished_rows(tmp_path)) == [("entry", "mask", "quickstart", ("seed=0",))]  # failed rows run again
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "synth.json").write_text(json.dumps({"settings": {"subjects": 12, "frames": 2, "size": 192, "seed": 0}}))
+    with pytest.raises(ValueError, match="other settings"):
+        run_unseen_attack(tmp_path, methods=["entry"], subjects=100, progress=False)
