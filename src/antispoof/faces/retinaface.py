@@ -39,6 +39,27 @@ __all__ = ["RetinaFaceCaffe", "WEIGHTS_FILE", "PROTOTXT_FILE"]
 WEIGHTS_FILE = "Widerface-RetinaFace.caffemodel"
 PROTOTXT_FILE = "deploy.prototxt"
 _MEAN_BGR = (104.0, 117.0, 123.0)
+_OUTPUTS = ("mbox_loc", "mbox_conf_flatten", "mbox_priorbox")
+
+
+def _graph_module(graph: Any) -> Any:
+    import torch
+
+    class GraphModule(torch.nn.Module):
+        """The Caffe graph as a module, so TorchScript can trace it (the priors become constants of the input shape)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.graph = graph
+
+        def forward(self, data: Any) -> tuple[Any, ...]:
+            out = self.graph.run(data, _OUTPUTS)
+            return tuple(out[k] for k in _OUTPUTS)
+
+    return GraphModule()
+
+
+_GraphModule = _graph_module
 
 
 @DETECTORS.register("retinaface_caffe")
@@ -50,6 +71,10 @@ class RetinaFaceCaffe(FaceDetector):
         prototxt: its ``deploy.prototxt`` (default: beside the weights).
         min_score: confidence threshold of the returned faces.
         nms: IoU above which a less confident box is suppressed (the prototxt's 0.3).
+        runtime: ``onnxruntime`` (default): the graph exported to ONNX once per input shape, its
+            outputs checked against the layer-by-layer run (max difference at most 1e-4, else
+            it is refused), then run by onnxruntime; ``torch``: layer by layer. On one core
+            (640x480 frames) about 2 ms against 12 ms, and the source's OpenCV DNN's 5 ms.
         threads: torch intra-op threads while detecting (1 by default: one small frame gains nothing from more; None: torch's setting).
     """
 
@@ -58,7 +83,7 @@ class RetinaFaceCaffe(FaceDetector):
     file_options: ClassVar[tuple[str, ...]] = ("weights", "prototxt")
 
     def __init__(self, weights: str | Path | None = None, prototxt: str | Path | None = None, min_score: float = 0.6,
-                 nms: float = 0.3, threads: int | None = 1) -> None:
+                 nms: float = 0.3, threads: int | None = 1, runtime: str = "onnxruntime") -> None:
         from antispoof.faces._caffe import CaffeGraph
 
         if weights is None:
@@ -72,33 +97,39 @@ class RetinaFaceCaffe(FaceDetector):
                 raise FileNotFoundError(f"{path} not found; the retinaface_caffe detector needs {WEIGHTS_FILE} and {PROTOTXT_FILE}")
         self.min_score, self.nms, self.threads = float(min_score), float(nms), threads
         self.graph = CaffeGraph(self.prototxt, self.weights)
+        if runtime not in ("onnxruntime", "torch"):
+            raise ValueError(f"unknown runtime {runtime!r}; choose onnxruntime or torch")
+        self.runtime = runtime
+        self._sessions: dict[tuple[int, ...], Any] = {}
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "weights": self.weights.name, "min_score": self.min_score, "nms": self.nms}
 
-    def raw(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(boxes [N, 4] normalised x0, y0, x1, y1, face confidence [N])`` of every prior, for an RGB frame."""
+    def raw(self, image: np.ndarray, min_score: float = -1.0) -> tuple[np.ndarray, np.ndarray]:
+        """``(boxes [N, 4] normalised x0, y0, x1, y1, face confidence [N])`` of the priors above ``min_score`` (default: all)."""
         import cv2
         import torch
 
         h, w = image.shape[:2]
-        bgr = image[:, :, ::-1]
-        if w * h >= 192 * 192:
+        small = image
+        if w * h >= 192 * 192:  # resized before the channel flip: the same pixels, and a contiguous (fast) resize
             ar = w / h
-            bgr = cv2.resize(bgr, (int(192 * math.sqrt(ar)), int(192 / math.sqrt(ar))), interpolation=cv2.INTER_LINEAR)
-        blob = bgr.astype(np.float32) - np.asarray(_MEAN_BGR, dtype=np.float32)
+            small = cv2.resize(image, (int(192 * math.sqrt(ar)), int(192 / math.sqrt(ar))), interpolation=cv2.INTER_LINEAR)
+        blob = small[:, :, ::-1].astype(np.float32) - np.asarray(_MEAN_BGR, dtype=np.float32)
         data = torch.from_numpy(np.ascontiguousarray(blob.transpose(2, 0, 1)))[None]
         previous = torch.get_num_threads()
         if self.threads is not None:
             torch.set_num_threads(int(self.threads))
         try:
-            out = self.graph.run(data, ("mbox_loc", "mbox_conf_flatten", "mbox_priorbox"))
+            out = dict(zip(_OUTPUTS, self._forward(data)))
         finally:
             if self.threads is not None:
                 torch.set_num_threads(previous)
-        loc = out["mbox_loc"].reshape(-1, 4).numpy().astype(np.float64)
         conf = out["mbox_conf_flatten"].reshape(-1, 2)[:, 1].numpy().astype(np.float64)
-        pri = out["mbox_priorbox"][0].reshape(2, -1, 4).numpy().astype(np.float64)
+        keep = np.nonzero(conf >= min_score)[0]
+        conf = conf[keep]
+        loc = out["mbox_loc"].reshape(-1, 4).numpy()[keep].astype(np.float64)
+        pri = out["mbox_priorbox"][0].reshape(2, -1, 4).numpy()[:, keep].astype(np.float64)
         priors, var = pri[0], pri[1]
         pw, ph = priors[:, 2] - priors[:, 0], priors[:, 3] - priors[:, 1]
         pcx, pcy = (priors[:, 0] + priors[:, 2]) / 2, (priors[:, 1] + priors[:, 3]) / 2
@@ -109,16 +140,54 @@ class RetinaFaceCaffe(FaceDetector):
         boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
         return boxes, conf
 
+    def _forward(self, data: Any) -> tuple[Any, ...]:
+        import torch
+
+        if self.runtime == "torch":
+            out = self.graph.run(data, _OUTPUTS)
+            return tuple(out[k] for k in _OUTPUTS)
+        key = tuple(data.shape)
+        if key not in self._sessions:
+            self._sessions[key] = self._export(data)
+        out = self._sessions[key].run(None, {"data": data.numpy()})
+        return tuple(torch.from_numpy(v) for v in out)
+
+    def _export(self, data: Any) -> Any:
+        """An onnxruntime session of the graph for inputs of ``data``'s shape, checked against the layer-by-layer run."""
+        import io
+        import warnings
+
+        import onnxruntime as ort
+        import torch
+
+        module = _GraphModule(self.graph).eval()
+        buffer = io.BytesIO()
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (data,), buffer, dynamo=False, opset_version=17, input_names=["data"],
+                              output_names=list(_OUTPUTS))
+            reference = module(data)
+        options = ort.SessionOptions()
+        if self.threads is not None:
+            options.intra_op_num_threads = int(self.threads)
+            options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(buffer.getvalue(), sess_options=options, providers=["CPUExecutionProvider"])
+        got = session.run(None, {"data": data.numpy()})
+        diff = max(float(np.abs(g - r.numpy()).max()) for g, r in zip(got, reference))
+        if not diff <= 1e-4:
+            raise ValueError(f"the ONNX form of {self.weights.name} differs from the layer-by-layer run by {diff:.3g}; "
+                             "use runtime='torch'")
+        return session
+
     def detect(self, image: np.ndarray, annotation: Annotation | None = None) -> list[Face]:
         from antispoof.faces.mtcnn import _nms
 
         h, w = image.shape[:2]
-        boxes, conf = self.raw(image)
-        keep = np.nonzero(conf >= self.min_score)[0]
-        if not len(keep):
+        boxes, conf = self.raw(image, self.min_score)
+        if not len(conf):
             return []
-        pixels = boxes[keep] * np.array([w, h, w, h], dtype=np.float64)
-        conf = conf[keep]
+        pixels = boxes * np.array([w, h, w, h], dtype=np.float64)
         faces = []
         for i in _nms(pixels, conf, self.nms):
             x0, y0, x1, y1 = pixels[i]

@@ -143,6 +143,8 @@ class Predictor:
         sampling: a :class:`~antispoof.data.sampling.FrameSampler` for videos instead of the card's.
         keep_crops: keep each frame's crop (RGB uint8) in :attr:`FrameResult.crop`.
         keep_maps: keep the dense explanation maps (``HxW`` float arrays) in :attr:`FrameResult.maps`.
+        detect_every: run the detector on every Nth frame of a video or stream at most, following the
+            face box in between (:class:`~antispoof.faces.tracking.KeyFrameTracker`; 1 = every frame).
     """
 
     def __init__(
@@ -158,6 +160,7 @@ class Predictor:
         sampling: Any = None,
         keep_crops: bool = False,
         keep_maps: bool = False,
+        detect_every: int = 1,
     ) -> None:
         import antispoof.faces  # noqa: F401  (registers the detectors)
         from antispoof._registry import DETECTORS
@@ -175,6 +178,10 @@ class Predictor:
             if isinstance(options.get(key), str) and not Path(options[key]).is_absolute():
                 options[key] = str(self.bundle.path / options[key])
         self.detector = DETECTORS.create(name, **options)
+        if detect_every > 1:  # videos and streams: key-frame detection, the box followed in between
+            from antispoof.faces.tracking import KeyFrameTracker
+
+            self.detector = KeyFrameTracker(self.detector, every=detect_every)
         if getattr(self.detector, "needs_annotation", False):
             raise ValueError(f"detector {name!r} reads a dataset's own boxes and cannot find faces in new images; choose blazeface or mtcnn")
         self.quality = quality or card.quality
@@ -385,6 +392,8 @@ class Predictor:
 
     def _predict(self, frames: Iterator[tuple[int, Any, dict[str, Any]]], source: str, kind: str, timer: _Timer,
                  extra: list[FrameResult] | None = None) -> Prediction:
+        if hasattr(self.detector, "reset"):  # a tracking detector starts afresh with each presentation
+            self.detector.reset()
         results: list[FrameResult] = []
         pending: list[tuple[list[FrameResult], dict[str, Any]]] = []
         acquired: list[tuple[FrameResult, dict[str, Any]]] = []

@@ -52,6 +52,15 @@ VARIANTS: dict[str, tuple[str, bool]] = {
 }
 
 
+#: keep[] positions of the inner (expanded, depth-wise) widths of each block: padding them changes no output
+_INNER = tuple(i for start in (1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 34, 37, 40, 43) for i in (start + 1, start + 2))
+
+
+def padded_widths(keep: Sequence[int], multiple: int) -> tuple[int, ...]:
+    """``keep`` with each block's inner widths rounded up to a multiple of ``multiple`` (SIMD-friendly; see :meth:`MiniFASNet.padded`)."""
+    return tuple(-(-w // multiple) * multiple if i in _INNER else w for i, w in enumerate(keep))
+
+
 def conv6_kernel(input_size: int) -> int:
     """Side of the global depth-wise kernel for a square input: ``(size + 15) // 16`` (the source's ``get_kernel``)."""
     return (int(input_size) + 15) // 16
@@ -164,14 +173,16 @@ class MiniFASNet(nn.Module):
     """
 
     def __init__(self, variant: str = "MiniFASNetV2", input_size: int = 80, num_classes: int = 3, embedding_size: int = 128,
-                 drop_rate: float = 0.0, in_chans: int = 3) -> None:
+                 drop_rate: float = 0.0, in_chans: int = 3, pad_to: int = 1) -> None:
         super().__init__()
         if variant not in VARIANTS:
             raise KeyError(f"unknown MiniFASNet variant {variant!r}; choose one of {', '.join(VARIANTS)}")
         if input_size < 16:
             raise ValueError(f"MiniFASNet needs inputs of at least 16 px, got {input_size}")
+        if pad_to < 1:
+            raise ValueError(f"pad_to must be >= 1, got {pad_to}")
         widths, se = VARIANTS[variant]
-        k = KEEP[widths]
+        k = padded_widths(KEEP[widths], pad_to)
         red = 4 if se else None
         self.variant, self.input_size, self.num_classes = variant, int(input_size), int(num_classes)
         self.embedding_size = int(embedding_size)
@@ -213,6 +224,28 @@ class MiniFASNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.prob(self.drop(self.forward_features(x)))
+
+    @torch.no_grad()
+    def padded(self, multiple: int = 8) -> MiniFASNet:
+        """An equivalent copy whose inner widths are padded to ``multiple`` channels (faster on SIMD CPUs; same outputs).
+
+        Each padded channel has zero weights in, a neutral BatchNorm (mean 0, var 1, weight and
+        bias 0) and zero weights out, so it stays 0 through PReLU and adds nothing downstream.
+        The pruned widths (13, 26, 103, 231, ...) leave vector lanes idle; padded to 8 the
+        model stage runs about 1.6x faster with oneDNN (benchmarks/bench_silentface.py).
+        """
+        copy = type(self)(self.variant, input_size=self.input_size, num_classes=self.num_classes,
+                          embedding_size=self.embedding_size, pad_to=multiple).eval()
+        own = copy.state_dict()
+        for key, value in self.state_dict().items():
+            target = own[key]
+            if key.endswith("running_var"):
+                target.fill_(1.0)
+            else:
+                target.zero_()
+            target[tuple(slice(0, n) for n in value.shape)] = value
+        copy.load_state_dict(own)
+        return copy
 
 
 class MiniFASNetBackbone(MiniFASNet):
@@ -301,6 +334,12 @@ class SilentFaceNet(nn.Module):
                                      "live_class": int(live_class)}
         self.members = nn.ModuleList(MiniFASNet(v, input_size=input_size, num_classes=num_classes) for v in members)
         self.live_class = int(live_class)
+
+    def inference_copy(self) -> SilentFaceNet:
+        """An equivalent copy for fast CPU inference: each member :meth:`~MiniFASNet.padded` to 8 channels."""
+        copy = SilentFaceNet(self.arch["members"], self.arch["input_size"], self.arch["num_classes"], self.live_class)
+        copy.members = nn.ModuleList(m.padded(8) for m in self.members)
+        return copy.eval()
 
     def probabilities(self, views: Tensor) -> Tensor:
         """Per-member softmax probabilities ``[B, M, num_classes]`` from views ``[B, M, 3, S, S]``."""

@@ -1,0 +1,247 @@
+"""The imported Silent-Face bundle through our Predictor against the source's own pipeline, on the same 640x480 video.
+
+Ours: ``antispoof import silentface`` -> Predictor on every frame of the video (decode
+with OpenCV, as the reference does, so that both see the same pixels,
+detect: the source's RetinaFace on key frames with the box followed in between, the two
+crops cut in one pass, both MiniFASNets in one batched call of the chosen backend,
+fusion, aggregation). The reference: the source repository's own code (a checkout given
+by ``--reference``, imported, never copied), with its models loaded once: OpenCV decode,
+``Detection.get_bbox`` on every frame, ``CropImage.crop`` per model, its ``ToTensor``, each
+MiniFASNet at batch 1 in PyTorch, softmax, the probabilities summed, argmax. Both run in
+this process on the same frames, alternately, best of ``--repeats``; the script prints
+frames/s of both, the ratio, milliseconds per frame of each stage, the share of frames
+whose decisions agree (ours: live score >= the card's threshold; theirs: class 1 wins),
+and the model stage's GFLOP/s against a float32 matrix-multiply peak measured in the
+same run with the same threads.
+
+The reference needs OpenCV's Caffe importer (OpenCV 4); this project installs OpenCV 5.
+Run the script with an interpreter that has OpenCV 4 and this project's packages, e.g.::
+
+    python -m venv /tmp/refenv && /tmp/refenv/bin/pip install 'opencv-python-headless<5' --no-deps
+    echo "import site; site.addsitedir('$PWD/.venv/lib/python3.11/site-packages')" \\
+        > /tmp/refenv/lib/python3.11/site-packages/zz_project.pth
+    git clone https://github.com/minivision-ai/Silent-Face-Anti-Spoofing /tmp/sf-src
+    /tmp/refenv/bin/python benchmarks/bench_silentface.py --reference /tmp/sf-src --threads 1
+
+Without ``--reference`` (or without OpenCV 4) only our pipeline is measured. The video
+is made from ../shared/samples/silentface_image_T1.jpg (a live face, shifted a few pixels
+per frame; benchmarks/bench_predict.py's ``make_video``) unless ``--video`` names one.
+Never fails on a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_predict import make_video, matmul_peak  # noqa: E402  (one home for the video and the peak)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+STAGES = ("decode", "detect", "quality", "crop", "model", "aggregate")
+
+
+class Reference:
+    """The source's pipeline from its checkout, models loaded once (its test.py loads them per image)."""
+
+    def __init__(self, checkout: Path, weights: Path) -> None:
+        import cv2
+
+        if not hasattr(cv2.dnn, "readNetFromCaffe"):
+            raise RuntimeError(f"OpenCV {cv2.__version__} has no Caffe importer; the reference needs OpenCV 4 (see the docstring)")
+        checkout, weights = checkout.resolve(), weights.resolve()
+        sys.path.insert(0, str(checkout))
+        cwd = os.getcwd()
+        os.chdir(checkout)  # its Detection reads ./resources/detection_model/
+        try:
+            from src.anti_spoof_predict import AntiSpoofPredict
+            from src.data_io import transform
+            from src.generate_patches import CropImage
+            from src.utility import parse_model_name
+
+            self.detector = AntiSpoofPredict(0)
+        finally:
+            os.chdir(cwd)
+        self.cropper = CropImage()
+        self.to_tensor = transform.Compose([transform.ToTensor()])
+        self.members = []
+        for path in sorted(weights.glob("*.pth")):
+            h, w, _, scale = parse_model_name(path.name)
+            self.detector._load_model(str(path))
+            self.members.append((scale, w, h, self.detector.model.eval()))
+
+    def run(self, video: Path) -> dict:
+        import cv2
+        import torch.nn.functional as F
+
+        ms = dict.fromkeys(("decode", "detect", "crop", "model", "fusion"), 0.0)
+        decisions, live = [], []
+        capture = cv2.VideoCapture(str(video))
+        start = time.perf_counter()
+        while True:
+            t = time.perf_counter()
+            ok, frame = capture.read()
+            ms["decode"] += time.perf_counter() - t
+            if not ok:
+                break
+            t = time.perf_counter()
+            box = self.detector.get_bbox(frame)
+            ms["detect"] += time.perf_counter() - t
+            total = np.zeros((1, 3))
+            for scale, w, h, model in self.members:
+                t = time.perf_counter()
+                crop = self.cropper.crop(org_img=frame, bbox=box, scale=scale, out_w=w, out_h=h, crop=True)
+                ms["crop"] += time.perf_counter() - t
+                t = time.perf_counter()
+                with torch.no_grad():
+                    total += F.softmax(model(self.to_tensor(crop).unsqueeze(0)), dim=1).numpy()
+                ms["model"] += time.perf_counter() - t
+            t = time.perf_counter()
+            decisions.append(int(np.argmax(total)) == 1)
+            live.append(total[0, 1] / len(self.members))
+            ms["fusion"] += time.perf_counter() - t
+        wall = time.perf_counter() - start
+        capture.release()
+        n = len(decisions)
+        return {"frames": n, "wall": wall, "fps": n / wall, "stage_ms": {k: 1000 * v / n for k, v in ms.items()},
+                "model_s": ms["model"], "decisions": np.array(decisions), "live": np.array(live)}
+
+
+def decoded_frames(video: Path, spent: list[float]):
+    """The video's frames as OpenCV decodes them (the reference's decoder, so both pipelines see the same pixels), RGB."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    try:
+        while True:
+            t = time.perf_counter()
+            ok, frame = capture.read()
+            if ok:
+                frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            spent[0] += time.perf_counter() - t
+            if not ok:
+                return
+            yield frame
+    finally:
+        capture.release()
+
+
+def run_ours(predictor, video: Path, threshold: float) -> dict:
+    spent = [0.0]
+    start = time.perf_counter()
+    result = predictor.predict_frames(decoded_frames(video, spent), source=str(video))
+    wall = time.perf_counter() - start
+    n = len(result.frames)
+    stage_ms = {s: result.timings_ms[s] / n for s in STAGES}
+    stage_ms["decode"] = 1000 * spent[0] / n
+    scores = np.array([np.nan if f.score is None else f.score for f in result.frames])
+    return {"frames": n, "wall": wall, "fps": n / wall, "stage_ms": stage_ms,
+            "model_s": result.timings_ms["model"] / 1000, "decisions": scores >= threshold, "live": scores,
+            "scored": int(np.isfinite(scores).sum()), "decision": result.decision, "score": result.score}
+
+
+def model_flops(bundle) -> float:
+    """FLOPs of one frame (both members) through the bundle's scoring module (multiply-add = 2)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = bundle.scorer_module()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module(torch.zeros(1, *bundle.card.input.shape("rgb")))
+    return float(counter.get_total_flops())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, default=SHARED / "weights" / "silentface", help="the Silent-Face files")
+    parser.add_argument("--reference", type=Path, default=None, help="checkout of minivision-ai/Silent-Face-Anti-Spoofing")
+    parser.add_argument("--video", type=Path, default=None, help="a 640x480 video of a real face (default: made from a sample photo)")
+    parser.add_argument("--frames", type=int, default=300, help="frames of the made video")
+    parser.add_argument("--threads", type=int, default=1, help="threads of torch / onnxruntime / OpenCV, for both pipelines")
+    parser.add_argument("--backend", default="torchscript", help="our model backend: torchscript, onnx or torch")
+    parser.add_argument("--batch", type=int, default=32, help="frames per model call (ours)")
+    parser.add_argument("--detect-every", type=int, default=10, help="our key-frame interval (1 = detect on every frame)")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    import cv2
+
+    from antispoof.inference.export import export_onnx
+    from antispoof.inference.predictor import Predictor
+    from antispoof.inference.silentface import import_silentface
+
+    cv2.setNumThreads(args.threads)
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        video = args.video or make_video(tmp / "face.mp4", args.frames)
+        bundle = import_silentface(args.weights, tmp / "bundle")
+        if args.backend == "onnx":
+            record = export_onnx(bundle.path, images=[SHARED / "samples" / "silentface_image_T1.jpg"])
+            print(f"ONNX parity: max |score diff| {record['fp32']['max_abs_score_diff']:.2e}")
+            bundle = type(bundle).load(bundle.path)
+        threshold = bundle.card.threshold.value
+        reference = Reference(args.reference, args.weights) if args.reference else None
+        configs = {"ours": args.detect_every, "ours, detect every frame": 1}
+        predictors = {label: Predictor(bundle, backend=args.backend, threads=args.threads, batch_size=args.batch,
+                                       detect_every=every) for label, every in configs.items()}
+        peak_before = matmul_peak(args.threads)
+        for p in predictors.values():  # warm-up (tracing, caches)
+            run_ours(p, video, threshold)
+        if reference is not None:
+            reference.run(video)
+        best: dict[str, dict] = {}
+        for _ in range(args.repeats):
+            runs = {label: (lambda p=p: run_ours(p, video, threshold)) for label, p in predictors.items()}
+            if reference is not None:
+                runs["reference"] = lambda: reference.run(video)
+            for label, fn in runs.items():
+                r = fn()
+                if label not in best or r["wall"] < best[label]["wall"]:
+                    best[label] = r
+        peak = max(peak_before, matmul_peak(args.threads))
+        flops = model_flops(bundle)
+
+    tracker = predictors["ours"].detector
+    print(f"torch {torch.__version__}, OpenCV {cv2.__version__}, {os.cpu_count()} cores, {args.threads} thread(s) for both, "
+          f"load average {os.getloadavg()[0]:.2f} (other processes share these cores)")
+    n = best["ours"]["frames"]
+    print(f"video: {video.name if args.video else f'{n} frames 480x640 H.264 of a live face photo'}; best of {args.repeats}, "
+          f"alternating; ours: backend {args.backend}, batch {args.batch}, detector {bundle.card.detector.name} every "
+          f"{args.detect_every} frames at most ({getattr(tracker, 'detections', n)} detections in {getattr(tracker, 'frames', n)} frames)")
+    print()
+    print(f"{'pipeline':<26} {'frames/s':>9} " + " ".join(f"{s:>8}" for s in ("decode", "detect", "quality", "crop", "model", "fusion")) + "   ms/frame")
+    for label, r in best.items():
+        st = r["stage_ms"]
+        cells = [st.get("decode", 0), st.get("detect", 0), st.get("quality", 0), st.get("crop", 0), st.get("model", 0),
+                 st.get("fusion", st.get("aggregate", 0))]
+        print(f"{label:<26} {r['fps']:>9.1f} " + " ".join(f"{c:>8.3f}" for c in cells))
+    print()
+    print(f"model stage: {flops / 1e6:.1f} MFLOP per frame (both members); float32 matmul peak {peak:.1f} GFLOP/s "
+          f"({args.threads} thread(s), 1024^3, best before/after)")
+    for label, r in best.items():
+        scored = r.get("scored", r["frames"])
+        rate = flops * scored / r["model_s"] / 1e9 if r["model_s"] else float("nan")
+        print(f"  {label:<24} {rate:>7.1f} GFLOP/s = {rate / peak:.3f} of the peak")
+    if "reference" in best:
+        ref = best["reference"]
+        print()
+        for label in predictors:
+            r = best[label]
+            m = min(len(r["decisions"]), len(ref["decisions"]))
+            agree = float(np.mean(r["decisions"][:m] == ref["decisions"][:m]))
+            diff = np.abs(r["live"][:m] - ref["live"][:m])
+            print(f"{label:<26} {r['fps'] / ref['fps']:>6.2f}x the reference's frames/s; decisions agree on {100 * agree:.2f}% "
+                  f"of {m} frames; |live score - reference| mean {np.nanmean(diff):.4f}, max {np.nanmax(diff):.4f}")
+        print(f"presentation: ours {best['ours']['decision']} (mean live {best['ours']['score']:.4f}); reference live share "
+              f"{100 * ref['decisions'].mean():.1f}% of frames, mean live {ref['live'].mean():.4f}")
+
+
+if __name__ == "__main__":
+    main()
