@@ -112,3 +112,16 @@ def test_ensemble_score_is_the_mean_live_probability() -> None:
     assert torch.allclose(net(views), p[0] + p[1])
     with pytest.raises(ValueError, match="one crop per member"):
         net.predict({"image": views[:, 0]})
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_padded_copy_gives_the_same_outputs(variant: str) -> None:
+    """Inner widths padded to 8 channels (for speed): zero-in, neutral BatchNorm, zero-out channels change nothing."""
+    torch.manual_seed(0)
+    model = MiniFASNet(variant).eval()
+    model.load_state_dict(_seeded_state()(model.state_dict()))
+    padded = model.padded(8)
+    assert padded.conv_3.model[0].conv.conv.weight.shape[0] % 8 == 0
+    x = torch.rand(3, 3, 80, 80) * 255
+    with torch.no_grad():
+        assert torch.allclose(model(x), padded(x), rtol=1e-5, atol=1e-4)

@@ -164,3 +164,14 @@ def test_bundle_weights_start_a_minifasnet_backbone(bundle: Path) -> None:
         assert torch.allclose(backbone(x), network.members[1].forward_features(x))
     with pytest.raises(ValueError, match="none of them a MiniFASNetV1"):
         create_backbone("minifasnet_v1", weights=bundle / "model.safetensors")
+
+
+def test_torchscript_backend_and_key_frames_keep_the_scores(bundle: Path, samples_dir: Path) -> None:
+    """The fast paths: the padded, traced network gives the same scores; key-frame detection on a still stream too."""
+    image = read_image(samples_dir / "silentface_image_T1.jpg")
+    plain = Predictor(bundle, backend="torch", threads=1).predict_frames([image] * 4)
+    fast = Predictor(bundle, backend="torchscript", threads=1, detect_every=3)
+    result = fast.predict_frames([image] * 4)
+    assert np.allclose(result.frame_scores, plain.frame_scores, atol=1e-5)
+    assert fast.detector.detections == 2 and fast.detector.frames == 4
+    assert result.decision == plain.decision == "bonafide"
