@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "antispoof.cli._train",
     "antispoof.cli._evaluate",
     "antispoof.cli._distill",
+    "antispoof.cli._pretrain",
     "antispoof.cli._quickstart",
     "antispoof.cli._calibrate",
     "antispoof.cli._predict",

@@ -39,10 +39,10 @@ def method_class(name: str) -> Any:
     return METHODS.get(name)
 
 
-def list_methods(pattern: str = "*") -> list[str]:
-    """Registered method names matching a wildcard."""
+def list_methods(pattern: str = "*", kind: str | None = "detector") -> list[str]:
+    """Registered method names matching a wildcard, of one ``kind`` (``detector`` or ``pretraining``; None: all)."""
     _load_methods()
-    return METHODS.list(pattern)
+    return [n for n in METHODS.list(pattern) if kind is None or getattr(METHODS.get(n), "kind", "detector") == kind]
 
 
 def _config_dir() -> Path:

@@ -18,7 +18,15 @@ first two:
 - ``train_sampler(labels, seed, num_replicas, rank)``: a seeded sampler of training
   indices, e.g. 1:1 live/spoof (default None: the engine's seeded shuffle);
 - ``init_from_state(state, source)``: start from another run's weights (``init_from=RUN``;
-  default: every tensor whose name and shape match).
+  default: every tensor whose name and shape match);
+- ``train_transform(spec)``: the training transform (default: the ``train.augment``
+  pipeline; a self-supervised objective returns two views per sample);
+- ``training_data(spec)``: ``(train, dev or None)`` datasets, or None (the default) for the
+  config's frame store.
+
+``kind`` is ``"detector"`` for a presentation-attack detector (every method the
+quickstart, the benchmark and the contract tests list) or ``"pretraining"`` for an
+objective that only makes a backbone (``antispoof pretrain``).
 
 Batches are dicts: one key per modality (``image`` for RGB, ``ir``, ``depth``:
 ``[B, C, H, W]``, or ``[B, T, C, H, W]`` for clips), ``label`` ``[B]`` (1 = bona fide,
@@ -92,6 +100,7 @@ class Method(L.LightningModule):
     """Base of every method: AdamW (or Adam) on the trainable parameters, loss logging, validation loss (see the module docstring)."""
 
     config_schema: ClassVar[type[EngineConfig]] = EngineConfig
+    kind: ClassVar[Literal["detector", "pretraining"]] = "detector"
 
     def __init__(self, config: EngineConfig) -> None:
         super().__init__()
@@ -154,6 +163,16 @@ class Method(L.LightningModule):
 
         return load_matching(self.network(), state, source)
 
+    def train_transform(self, spec: InputSpec) -> Any:
+        """The transform of training samples (:class:`~antispoof.data.transforms.Transform`); default: ``train.augment``."""
+        from antispoof.data.transforms import build_transform
+
+        return build_transform(self.config.train.augment, spec)
+
+    def training_data(self, spec: InputSpec) -> tuple[Any, Any] | None:
+        """``(train, dev or None)`` datasets of raw items, or None to read the config's frame store (the default)."""
+        return None
+
     # -- Lightning hooks: the engine's side of the contract -------------------------------
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
@@ -195,5 +214,9 @@ class Method(L.LightningModule):
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
         # stepped per batch over the whole run (max_epochs or max_steps); its state is in every checkpoint
         total = int(self.trainer.estimated_stepping_batches)
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=t.lr, total_steps=max(total, 1), pct_start=t.warmup)
+        if total < 4:  # too few steps for a warm-up and a decay phase: keep train.lr
+            return optimizer
+        # OneCycleLR divides by the length of each phase: the warm-up gets two steps at least
+        pct = min(max(t.warmup, 2.0 / total), 0.5)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=t.lr, total_steps=total, pct_start=pct)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -9,7 +9,7 @@ import lightning as L
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from antispoof.data.inputs import InputSpec
-from antispoof.data.transforms import build_transform, eval_transform
+from antispoof.data.transforms import Transform, build_transform, eval_transform
 from antispoof.training.data import Augmented, EpochSampler
 
 __all__ = ["FramesDataModule"]
@@ -36,11 +36,13 @@ class FramesDataModule(L.LightningDataModule):
         num_workers: int,
         seed: int,
         sampler: SamplerHook | None = None,
+        transform: Transform | None = None,
     ) -> None:
         super().__init__()
         self.train_set, self.dev_set = train_set, dev_set
         self.spec = InputSpec.rgb(spec) if isinstance(spec, int) else spec
         self.augment, self.sampler_hook = augment, sampler
+        self.transform = transform  # the method's own training transform; None = the ``augment`` pipeline
         self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
 
     def _replicas(self) -> tuple[int, int]:
@@ -63,7 +65,8 @@ class FramesDataModule(L.LightningDataModule):
         from antispoof.training.frames import dataset_labels
 
         world, rank = self._replicas()
-        data = Augmented(self.train_set, build_transform(self.augment, self.spec), self.seed)
+        transform = self.transform if self.transform is not None else build_transform(self.augment, self.spec)
+        data = Augmented(self.train_set, transform, self.seed)
         sampler = None
         if self.sampler_hook is not None and _overridden(self.sampler_hook):
             sampler = self.sampler_hook(dataset_labels(self.train_set), self.seed, world, rank)

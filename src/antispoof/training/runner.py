@@ -89,6 +89,8 @@ def fit(config: EngineConfig, run_dir: Path, datasets: Datasets | None = None, *
     method = build_method(config, initialise=not resume)
     spec = method.input_spec()
     if datasets is None:
+        datasets = method.training_data(spec)
+    if datasets is None:
         from antispoof.training.frames import training_datasets
 
         datasets = training_datasets(config, spec)
@@ -102,6 +104,7 @@ def fit(config: EngineConfig, run_dir: Path, datasets: Datasets | None = None, *
         num_workers=config.train.num_workers,
         seed=config.seed,
         sampler=method.train_sampler,
+        transform=method.train_transform(spec),
     )
     ckpt, log_version = None, ""
     if resume:

@@ -1,0 +1,151 @@
+"""Self-supervised pretraining (MoCo v2): Eq. 1 by hand, learnability, two views, the backbone file into entry and timm."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from antispoof.cli import app
+from antispoof.config import load_config
+from antispoof.methods import list_methods, method_class
+from antispoof.methods.ssl import BACKBONE_CARD, BACKBONE_FILE, FolderImages, TwoViews, moco_loss
+
+TINY = ["model.backbone=resnet10t", "data.image_size=32", "ssl.queue_size=8", "model.projection_hidden=32",
+        "model.projection_dim=16"]
+
+
+def _method(overrides=()):
+    cls = method_class("ssl")
+    torch.manual_seed(0)
+    return cls.from_config(load_config(cls.config_schema, None, [*TINY, *overrides]))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    from antispoof.data.synthetic.writer import generate_dataset
+    from antispoof.training.quickstart import prepare_synthetic_store
+
+    root = tmp_path_factory.mktemp("ssl")
+    generate_dataset(root / "data", subjects=5, frames=1, size=64, seed=2, workers=1, show_progress=False)
+    return prepare_synthetic_store(root / "data", root / "store", crop_size=32, frames=1, workers=1, progress=False)
+
+
+def test_ssl_is_a_pretraining_objective_not_a_detector():
+    assert "ssl" not in list_methods() and "ssl" in list_methods(kind="pretraining")
+
+
+def test_moco_loss_is_infonce_against_the_queue_by_hand():
+    from lightly.loss import NTXentLoss
+
+    torch.manual_seed(0)
+    criterion = NTXentLoss(temperature=0.2, memory_bank_size=(5, 4))
+    q, k = torch.randn(3, 4, requires_grad=True), torch.randn(3, 4)
+    queue = criterion.memory_bank.bank.clone()  # [size, dim]: the negatives this call sees
+    got = moco_loss(criterion, q, k)
+    qn, kn = torch.nn.functional.normalize(q, dim=1), torch.nn.functional.normalize(k, dim=1)
+    negatives = queue.T  # the queue holds unit-length keys (random ones at the start)
+    assert torch.allclose(queue.norm(dim=1), torch.ones(5))
+    expected = 0.0
+    for i in range(3):
+        pos = torch.exp(qn[i] @ kn[i] / 0.2)
+        expected += -torch.log(pos / (pos + torch.exp(qn[i] @ negatives / 0.2).sum())) / 3
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert torch.allclose(criterion.memory_bank.bank[:3], kn, atol=1e-6)  # the keys joined the queue
+
+
+def test_two_views_differ_and_repeat_under_the_same_seed(store):
+    from antispoof.data.store import FrameDataset
+
+    method = _method()
+    views = method.train_transform(method.input_spec())
+    assert isinstance(views, TwoViews)
+    sample = FrameDataset(store, split="train")[0]
+    views.seed(7)
+    a = views.apply(sample)
+    views.seed(7)
+    b = views.apply(sample)
+    assert a["image"].shape == a["image_view"].shape == (3, 32, 32)
+    assert not torch.equal(a["image"], a["image_view"])
+    assert torch.equal(a["image"], b["image"]) and torch.equal(a["image_view"], b["image_view"])
+
+
+def test_the_loss_decreases_over_a_few_steps_on_a_tiny_store(store):
+    from antispoof.data.store import FrameDataset
+
+    method = _method().train()
+    views = method.train_transform(method.input_spec())
+    data = FrameDataset(store, split="train")
+    items = []
+    for i in range(8):
+        views.seed(i)
+        items.append(views.apply(data[i]))
+    batch = {k: torch.stack([it[k] for it in items]) for k in ("image", "image_view")}
+    optimizer = torch.optim.Adam([p for p in method.parameters() if p.requires_grad], lr=1e-3)
+    losses = []
+    for _ in range(12):
+        loss, _ = method.training_loss(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-3:]) < np.mean(losses[:3]) - 0.1, losses
+
+
+@pytest.fixture(scope="module")
+def pretrained(store, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "ssl"
+    result = CliRunner().invoke(app, ["pretrain", "ssl", *TINY, "train.max_steps=3", "train.batch_size=4",
+                                      "train.progress=false", "--store", str(store), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_pretrain_writes_a_backbone_that_loads_into_timm_and_entry_with_no_missing_keys(pretrained):
+    import timm
+    from safetensors.torch import load_file
+
+    from antispoof.models.backbones import create_backbone
+
+    path = pretrained / BACKBONE_FILE
+    state = load_file(str(path))
+    fresh = timm.create_model("resnet10t", num_classes=0)
+    report = fresh.load_state_dict(state, strict=True)
+    assert not report.missing_keys and not report.unexpected_keys
+    loaded = create_backbone("resnet10t", weights=path)
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in state.items())
+
+    entry = method_class("entry")
+    config = load_config(entry.config_schema, None, ["model.backbone=resnet10t", "data.image_size=32", f"model.weights={path}"])
+    backbone = entry.from_config(config).network().backbone
+    assert all(torch.equal(backbone.state_dict()[k], v) for k, v in state.items())
+    assert not any(p.requires_grad for p in backbone.parameters())  # entry freezes a pretrained backbone
+
+    card = json.loads((pretrained / BACKBONE_CARD).read_text())
+    assert card["objective"] == "moco_v2" and card["trained_on"]["images"] > 0 and card["steps"] == 3
+    assert card["use"].endswith(str(path))
+
+
+def test_pretrain_from_a_folder_of_images_and_the_clear_errors(tmp_path):
+    folder = tmp_path / "faces"
+    (folder / "a").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        cv2.imwrite(str(folder / "a" / f"{i}.png"), rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
+    (folder / "notes.txt").write_text("not an image")
+    assert len(FolderImages(folder, 32)) == 6 and FolderImages(folder, 32)[0]["image"].shape == (32, 32, 3)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["pretrain", "ssl", *TINY, "train.max_steps=2", "train.batch_size=3",
+                                      "train.progress=false", "--folder", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / BACKBONE_FILE).is_file()
+    assert json.loads((out / BACKBONE_CARD).read_text())["trained_on"]["folder"] == str(folder.resolve())
+    with pytest.raises(ValueError, match="no images"):
+        FolderImages(tmp_path / "run" / "logs", 32)
+    result = CliRunner().invoke(app, ["pretrain", "ssl", "--out", str(tmp_path / "x")])
+    assert result.exit_code != 0 and "--store" in str(result.exception)
