@@ -90,3 +90,18 @@ def test_the_sampler_hook_gives_one_to_one_batches():
     sampler = method_class("pdle").from_config(config).train_sampler(labels, 0, 1, 0)
     drawn = labels[np.array(list(sampler)) % len(labels)]
     assert (drawn == 1).sum() == (drawn == 0).sum() == 18
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_a_frozen_encoder_with_stage_statistics_trains_the_fc_alone(size):
+    from antispoof.models.pdle import PDLENet
+
+    net = PDLENet("resnet10t", k=10, features="stages", freeze_encoder=True).train()
+    assert not net.encoder.training  # a frozen encoder keeps its BatchNorm statistics
+    rho, logits, features = net(torch.rand(4, 3, size, size))
+    assert rho.shape == (4,) and logits.shape == (4, 11) and features.shape == (4, net.num_features)
+    assert ((rho >= 0) & (rho <= 1)).all()
+    rho.sum().backward()
+    assert all(p.grad is None for p in net.encoder.parameters())
+    assert net.fc.weight.grad is not None and net.fc.weight.grad.abs().sum() > 0
+    assert "freeze_encoder" not in net.arch and net.arch["features"] == "stages"  # rebuilt for inference without freezing

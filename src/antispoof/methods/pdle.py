@@ -52,6 +52,9 @@ class PDLEModelConfig(ModelConfig):
     k: int = Field(10, ge=1, description="K, the discretisation level of Eq. 1 (the paper: 10)")
     outputs: Literal["k_plus_one", "k"] = Field("k_plus_one", description="FC outputs: K+1 levels c_0..c_K (Eq. 3) or K")
     drop_rate: float = Field(0.0, ge=0, lt=1, description="dropout before the FC")
+    features: Literal["pooled", "stages"] = Field("pooled", description="what the FC reads: the pooled output (the paper) or "
+                                                   "it plus the stages' channel mean/std (a departure for small frozen encoders)")
+    freeze_encoder: bool = Field(False, description="freeze the encoder (not the paper, which fine-tunes it; a CPU budget)")
 
 
 class PDLESettings(Section):
@@ -128,7 +131,8 @@ class PDLEMethod(Method):
     def __init__(self, config: PDLEConfig) -> None:
         super().__init__(config)
         m, p = config.model, config.pdle
-        self.net = PDLENet(m.backbone, k=m.k, outputs=m.outputs, drop_rate=m.drop_rate, weights=m.weights)
+        self.net = PDLENet(m.backbone, k=m.k, outputs=m.outputs, drop_rate=m.drop_rate, weights=m.weights,
+                           features=m.features, freeze_encoder=m.freeze_encoder)
         if m.weights is None:
             import logging
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from antispoof._registry import BACKBONES
 
-__all__ = ["create_backbone", "create_feature_backbone", "freeze"]
+__all__ = ["create_backbone", "create_feature_backbone", "freeze", "stage_layout", "stage_statistics"]
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +80,30 @@ def freeze(module: nn.Module, has_weights: bool, name: str = "backbone", key: st
         )
     for p in module.parameters():
         p.requires_grad_(False)
+
+
+
+def stage_layout(backbone: nn.Module, name: str = "backbone") -> tuple[list[int], int]:
+    """``(stage indices, feature width)`` of :func:`stage_statistics` for a timm backbone.
+
+    A small ImageNet network pools away the fine texture (print dots, screen pixels) that
+    its earlier stages still hold; their per-channel statistics keep it for a linear layer
+    on top (measured on the quickstart's data: see configs/quickstart.yaml). The stages at
+    strides 4-32 are read; stride 2 is little more than pixels.
+    """
+    if not hasattr(backbone, "forward_intermediates"):
+        raise ValueError(f"{name} has no stage outputs (timm forward_intermediates); use model.features=pooled")
+    info = backbone.feature_info
+    indices = list(range(1, len(info)))
+    pooled = getattr(backbone, "head_hidden_size", None) or backbone.num_features
+    return indices, int(pooled + 2 * sum(info[i]["num_chs"] for i in indices))
+
+
+def stage_statistics(backbone: nn.Module, images: Tensor, indices: list[int]) -> Tensor:
+    """The pooled output plus the channel mean and std of the stages ``indices``, ``[B, width]`` (see :func:`stage_layout`)."""
+    final, stages = backbone.forward_intermediates(images, indices=indices)
+    parts = [backbone.forward_head(final, pre_logits=True)]
+    for x in stages:
+        one_pixel = x.shape[2] * x.shape[3] == 1  # a 1x1 map (small inputs) has no spread: 0, not NaN
+        parts += [x.mean(dim=(2, 3)), x.std(dim=(2, 3), correction=0 if one_pixel else 1)]
+    return torch.cat(parts, dim=1)

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from antispoof._registry import NETWORKS
 from antispoof.data.base import ATTRIBUTES
-from antispoof.models.backbones import create_backbone, freeze
+from antispoof.models.backbones import create_backbone, freeze, stage_layout, stage_statistics
 
 __all__ = ["HEAD_NAMES", "EntryNet"]
 
@@ -64,11 +64,7 @@ class EntryNet(nn.Module):
         # pooled output width: timm's head_hidden_size where a conv head follows the pooling (lcnet, mobilenetv3)
         width = getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
         if features == "stages":
-            if not hasattr(self.backbone, "forward_intermediates"):
-                raise ValueError(f"backbone {backbone} has no stage outputs (timm forward_intermediates); use model.features=pooled")
-            info = self.backbone.feature_info
-            self.stage_indices = list(range(1, len(info)))  # strides 4..32: stride 2 is little more than pixels
-            width += 2 * sum(info[i]["num_chs"] for i in self.stage_indices)
+            self.stage_indices, width = stage_layout(self.backbone, f"backbone {backbone}")
             self.standardize: nn.Module = nn.BatchNorm1d(width, affine=False)
         else:
             self.standardize = nn.Identity()
@@ -84,11 +80,7 @@ class EntryNet(nn.Module):
         """What the heads read, ``[B, width]`` (before standardisation and dropout)."""
         if self.features == "pooled":
             return self.backbone(images)
-        final, stages = self.backbone.forward_intermediates(images, indices=self.stage_indices)
-        parts = [self.backbone.forward_head(final, pre_logits=True)]
-        for x in stages:
-            parts += [x.mean(dim=(2, 3)), x.std(dim=(2, 3))]
-        return torch.cat(parts, dim=1)
+        return stage_statistics(self.backbone, images, self.stage_indices)
 
     def forward(self, images: Tensor) -> Tensor:
         return self.heads(self.dropout(self.standardize(self.embed(images))))

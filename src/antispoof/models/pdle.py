@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from antispoof._registry import NETWORKS
-from antispoof.models.backbones import create_backbone
+from antispoof.models.backbones import create_backbone, freeze, stage_layout, stage_statistics
 
 __all__ = ["PDLENet", "liveness_levels"]
 
@@ -38,23 +38,45 @@ class PDLENet(nn.Module):
     """
 
     def __init__(self, backbone: str = "resnet18", k: int = 10, outputs: str = "k_plus_one", drop_rate: float = 0.0,
-                 weights: str | Path | None = None) -> None:
+                 weights: str | Path | None = None, features: str = "pooled", freeze_encoder: bool = False) -> None:
         super().__init__()
         if outputs not in ("k_plus_one", "k"):
             raise ValueError(f"outputs must be 'k_plus_one' or 'k', got {outputs!r}")
         if outputs == "k" and k < 2:
             raise ValueError("outputs='k' needs K >= 2")
-        self.arch: dict[str, Any] = {"backbone": backbone, "k": k, "outputs": outputs, "drop_rate": drop_rate}
+        if features not in ("pooled", "stages"):
+            raise ValueError(f"features must be 'pooled' or 'stages', got {features!r}")
+        # what rebuilds the network for inference; freezing is training-only
+        self.arch: dict[str, Any] = {"backbone": backbone, "k": k, "outputs": outputs, "drop_rate": drop_rate,
+                                     "features": features}
         self.encoder = create_backbone(backbone, weights=weights)
-        width = getattr(self.encoder, "head_hidden_size", None) or self.encoder.num_features
+        self.frozen = bool(freeze_encoder)
+        if self.frozen:  # not the paper (it fine-tunes): a CPU budget trains the FC alone
+            freeze(self.encoder, has_weights=weights is not None, name=f"encoder {backbone}", key="model.freeze_encoder")
+        self.features = features
+        if features == "stages":  # a departure for frozen small encoders (see models.backbones.stage_layout)
+            self.stage_indices, width = stage_layout(self.encoder, f"encoder {backbone}")
+            self.standardize: nn.Module = nn.BatchNorm1d(width, affine=False)
+        else:
+            width = getattr(self.encoder, "head_hidden_size", None) or self.encoder.num_features
+            self.standardize = nn.Identity()
         levels = liveness_levels(k) if outputs == "k_plus_one" else liveness_levels(k - 1)
         self.register_buffer("levels", levels, persistent=False)
         self.dropout = nn.Dropout(drop_rate)
         self.fc = nn.Linear(width, len(levels))
         self.num_features = width
 
+    def train(self, mode: bool = True) -> PDLENet:
+        super().train(mode)
+        if self.frozen:  # a frozen encoder keeps its BatchNorm statistics
+            self.encoder.eval()
+        return self
+
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        features = self.encoder(images)
+        if self.features == "stages":
+            features = self.standardize(stage_statistics(self.encoder, images, self.stage_indices))
+        else:
+            features = self.encoder(images)
         logits = self.fc(self.dropout(features))
         rho = (torch.softmax(logits.float(), dim=1) * self.levels).sum(dim=1)
         return rho, logits, features
