@@ -96,3 +96,13 @@ def test_finished_rows_are_kept_and_other_data_is_refused(tmp_path: Path) -> Non
     (tmp_path / "data" / "synth.json").write_text(json.dumps({"settings": {"subjects": 12, "frames": 2, "size": 192, "seed": 0}}))
     with pytest.raises(ValueError, match="other settings"):
         run_unseen_attack(tmp_path, methods=["entry"], subjects=100, progress=False)
+
+
+def test_exclude_domains_leaves_out_every_row_of_the_domain(store: Path) -> None:
+    full = FrameDataset(store, split="train")
+    domain = sorted(set(full.rows["domain"]))[0]
+    kept = FrameDataset(store, split="train", exclude_domains=[domain])
+    assert domain not in set(kept.rows["domain"]) and kept.excluded == int((full.rows["domain"] == domain).sum())
+    assert {"bonafide"} <= set(full.rows.loc[full.rows["domain"] == domain, "pai"])  # live rows of it go too
+    both = FrameDataset(store, split="train", exclude_pai=["mask_*"], exclude_domains=[domain])
+    assert both.excluded == int(((full.rows["domain"] == domain) | (full.rows["pai"] == "mask_rigid")).sum())

@@ -145,6 +145,9 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         exclude_pai: shell wildcards of attack species (``pai``) to leave out, e.g.
             ``("replay_*",)`` to train without a whole attack family; bona fide rows
             always stay. Rows left out are counted in :attr:`excluded`.
+        exclude_domains: shell wildcards of capture domains (``domain``) whose rows,
+            bona fide and attack, are left out (an unseen-domain protocol); counted in
+            :attr:`excluded` too.
     """
 
     def __init__(
@@ -157,6 +160,7 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         clip_stride: int = 1,
         include_failed: bool = False,
         exclude_pai: Sequence[str] = (),
+        exclude_domains: Sequence[str] = (),
     ) -> None:
         self.store = store if isinstance(store, FrameStore) else FrameStore(store)
         unknown = [m for m in modalities if m not in MODALITIES]
@@ -173,9 +177,9 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         self.clip_len, self.clip_stride = clip_len, clip_stride
         index = self.store.index
         rows = index if split is None else index[index["split"] == split]
-        dropped = _matches_pai(rows, exclude_pai)
+        dropped = _matches_pai(rows, exclude_pai) | rows["domain"].isin(_matching(rows["domain"], exclude_domains))
         self.excluded = int(dropped.sum())
-        """Rows of this split left out by ``exclude_pai``."""
+        """Rows of this split left out by ``exclude_pai`` and ``exclude_domains``."""
         rows = rows[~dropped]
         self.failed = rows[rows["failure"] != ""].reset_index(drop=True)
         """Failed frames of this split (kept out of the items unless ``include_failed``)."""
@@ -193,8 +197,8 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         self._records = _metadata_records(self.rows)  # plain dicts of plain values: cheap per-item access
         self._clips = self._make_clips() if clip_len else None
         if self.excluded:
-            logger.info("%s split=%s: %d frames of species %s left out", self.store.path, split, self.excluded,
-                        ", ".join(exclude_pai))
+            logger.info("%s split=%s: %d frames left out (species %s, domains %s)", self.store.path, split, self.excluded,
+                        ", ".join(exclude_pai) or "-", ", ".join(exclude_domains) or "-")
         if len(self.failed):
             kept = "kept (black images)" if include_failed else "left out"
             logger.info("%s split=%s: %d failed frames %s", self.store.path, split, len(self.failed), kept)
@@ -317,7 +321,11 @@ def _stack(items: list[Any]) -> Any:
 
 def _matches_pai(rows: Any, patterns: Sequence[str]) -> Any:
     """True for the attack rows whose species matches one of the shell wildcards ``patterns``."""
+    return rows["pai"].isin(_matching(rows["pai"], patterns)) & (rows["label"] != BONAFIDE)
+
+
+def _matching(values: Any, patterns: Sequence[str]) -> list[Any]:
+    """The distinct ``values`` that match one of the shell wildcards ``patterns``."""
     import fnmatch
 
-    matched = [p for p in rows["pai"].unique() if any(fnmatch.fnmatchcase(str(p), pat) for pat in patterns)]
-    return rows["pai"].isin(matched) & (rows["label"] != BONAFIDE)
+    return [v for v in values.unique() if any(fnmatch.fnmatchcase(str(v), pat) for pat in patterns)]

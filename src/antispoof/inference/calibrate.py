@@ -102,7 +102,8 @@ def calibrate_run(
     # a centre-crop model keeps its trained crop size: the transform resizes any stored crop to it first
     bs = batch_size or max(config.train.batch_size, 32)
     scores, _ = score_frames(network, store_dir, split, spec=spec, batch_size=bs, progress=progress,
-                             exclude_pai=getattr(config.data, "exclude_attacks", ()))  # attacks the run never saw stay unseen
+                             exclude_pai=getattr(config.data, "exclude_attacks", ()),  # what the run never saw stays unseen
+                             exclude_domains=getattr(config.data, "exclude_domains", ()))
     if len(scores) == 0:
         raise ValueError(f"the frame store {store_dir} has no {split!r} frames; calibrate on a split it has (dev)")
     report = evaluate(scores, scores, threshold=rule, aggregate=aggregate)

@@ -41,11 +41,11 @@ class PreparedItems:
 
 def score_frames(model: Any, store: Path, split: str | None, *, spec: Any = None, image_size: int | None = None,
                  batch_size: int = 64, num_workers: int = 0, progress: bool = True,
-                 exclude_pai: Sequence[str] = ()) -> tuple[Any, Any]:
+                 exclude_pai: Sequence[str] = (), exclude_domains: Sequence[str] = ()) -> tuple[Any, Any]:
     """``(ScoreSet, unit table or None)`` of every unit of ``split`` in ``store``, failures as FTA rows.
 
-    ``exclude_pai``: attack species (shell wildcards) left out, as a run trained without
-    them leaves them out of its dev split.
+    ``exclude_pai`` / ``exclude_domains``: attack species / capture domains (shell
+    wildcards) left out, as a run trained without them leaves them out of its dev split.
 
     ``spec``: the model's :class:`~antispoof.data.inputs.InputSpec` (default: one RGB frame
     of ``image_size``). The unit table (video, frame, frames, label, pai, then one column
@@ -66,7 +66,7 @@ def score_frames(model: Any, store: Path, split: str | None, *, spec: Any = None
             raise ValueError("give the model's input spec (spec=) or its image_size")
         spec = InputSpec.rgb(image_size)
     clip = spec.clip_len > 1
-    data = FrameDataset.for_spec(store, split, spec, exclude_pai=exclude_pai)
+    data = FrameDataset.for_spec(store, split, spec, exclude_pai=exclude_pai, exclude_domains=exclude_domains)
     loader = DataLoader(PreparedItems(data, eval_transform(spec)), batch_size=batch_size, shuffle=False, num_workers=num_workers)
     scores: list[np.ndarray] = []
     cues: dict[str, list[np.ndarray]] = {}

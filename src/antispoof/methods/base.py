@@ -60,6 +60,7 @@ class EngineDataConfig(DataConfig):
     cache_dir: Path | None = Field(None, description="where prepared frame stores are cached; null uses $ANTISPOOF_CACHE or ~/.cache/antispoof")
     frames_per_video: int | None = Field(None, ge=1, description="frames taken per video when preparing into the cache (evenly spaced); null = every 10th frame")
     exclude_attacks: list[str] = Field(default_factory=list, description="attack species (shell wildcards on pai, e.g. replay_*) left out of train and dev: an unseen-attack protocol; test keeps them")
+    exclude_domains: list[str] = Field(default_factory=list, description="capture domains (shell wildcards on domain) left out of train and dev: an unseen-domain protocol; test keeps them")
 
 
 class EngineTrainConfig(TrainConfig):

@@ -200,7 +200,8 @@ class SSLMethod(Method):
             d = self.config.data
             store = store_for(d.dataset, d.root, d.protocol, size=spec.crop_size, store=d.store, cache_dir=d.cache_dir,
                               frames_per_video=d.frames_per_video, progress=self.config.train.progress)
-            parts = [FrameDataset.for_spec(store, split, spec, exclude_pai=d.exclude_attacks) for split in s.splits]
+            parts = [FrameDataset.for_spec(store, split, spec, exclude_pai=d.exclude_attacks, exclude_domains=d.exclude_domains)
+                     for split in s.splits]
             parts = [p for p in parts if len(p)]
             if not parts:
                 raise ValueError(f"the frame store {store} has no frames in splits {s.splits}")
@@ -250,7 +251,7 @@ def write_backbone(method: SSLMethod, run_dir: Path) -> Path:
     card = {
         "backbone": c.model.backbone, "objective": c.ssl.objective, "started_from": str(c.model.weights) if c.model.weights else None,
         "trained_on": getattr(method, "trained_on", None), "store": str(c.data.store) if c.data.store else None,
-        "excluded_attacks": list(c.data.exclude_attacks), "input": method.input_spec().model_dump(mode="json"),
+        "excluded_attacks": list(c.data.exclude_attacks), "excluded_domains": list(c.data.exclude_domains), "input": method.input_spec().model_dump(mode="json"),
         "epochs": int(method.trainer.current_epoch), "steps": int(method.global_step), "seed": c.seed,
         "git_revision": revision, "git_dirty": dirty, "use": f"model.backbone={c.model.backbone} model.weights={run_dir / BACKBONE_FILE}",
     }

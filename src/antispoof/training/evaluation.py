@@ -100,7 +100,7 @@ def evaluate_run(
                                frames_per_video=d.frames_per_video, progress=progress)
         # the threshold comes from the run's own dev split: without the attacks it was trained without
         dev, _ = score_frames(network, fold_store, "dev", spec=spec, batch_size=bs, progress=progress,
-                              exclude_pai=getattr(d, "exclude_attacks", ()))
+                              exclude_pai=getattr(d, "exclude_attacks", ()), exclude_domains=getattr(d, "exclude_domains", ()))
         test, cues = score_frames(network, fold_store, split, spec=spec, batch_size=bs, progress=progress)
         write_scores(fold_dir / "scores_dev.csv", dev)
         write_scores(fold_dir / f"scores_{split}.csv", test)

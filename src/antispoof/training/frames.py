@@ -20,13 +20,14 @@ __all__ = ["cache_root", "store_for", "open_split", "training_datasets", "datase
 log = logging.getLogger(__name__)
 
 
-def open_split(store: Path, split: str | None, spec: Any = None, exclude_pai: Sequence[str] = ()) -> Dataset | None:
+def open_split(store: Path, split: str | None, spec: Any = None, exclude_pai: Sequence[str] = (),
+               exclude_domains: Sequence[str] = ()) -> Dataset | None:
     """The frames (or clips, and modalities, as ``spec`` declares) of one split of a store, without the attack
-    species ``exclude_pai`` (wildcards); None when it has none."""
+    species ``exclude_pai`` and the capture domains ``exclude_domains`` (wildcards); None when it has none."""
     from antispoof.data.store import FrameDataset
 
-    data = (FrameDataset(store, split=split, exclude_pai=exclude_pai) if spec is None
-            else FrameDataset.for_spec(store, split, spec, exclude_pai=exclude_pai))
+    kwargs = {"exclude_pai": exclude_pai, "exclude_domains": exclude_domains}
+    data = FrameDataset(store, split=split, **kwargs) if spec is None else FrameDataset.for_spec(store, split, spec, **kwargs)
     return data if len(data) else None
 
 
@@ -85,8 +86,8 @@ def training_datasets(config: Any, spec: Any = None) -> tuple[Dataset, Dataset |
     size = spec.crop_size if spec is not None else (getattr(d, "crop_size", None) or d.image_size)
     store = store_for(d.dataset, d.root, d.protocol, size=size, store=d.store, cache_dir=d.cache_dir,
                       frames_per_video=d.frames_per_video, progress=config.train.progress)
-    exclude = tuple(getattr(d, "exclude_attacks", ()) or ())
-    train = open_split(store, "train", spec, exclude)
+    exclude = (tuple(getattr(d, "exclude_attacks", ()) or ()), tuple(getattr(d, "exclude_domains", ()) or ()))
+    train = open_split(store, "train", spec, *exclude)
     if train is None:
         raise ValueError(f"the frame store {store} has no usable 'train' frames for protocol {d.protocol!r}; check the protocol")
     distill = getattr(config, "distill", None)
@@ -100,4 +101,4 @@ def training_datasets(config: Any, spec: Any = None) -> tuple[Dataset, Dataset |
             # stores of other datasets carry other columns; one batch may mix both, so keep the shared keys
             shared = tuple(sorted(set(train[0]) & set(extra[0])))
             train = ConcatDataset([KeepKeys(train, shared), Unlabelled(KeepKeys(extra, shared))])
-    return train, open_split(store, "dev", spec, exclude)
+    return train, open_split(store, "dev", spec, *exclude)
