@@ -175,3 +175,5 @@ def test_torchscript_backend_and_key_frames_keep_the_scores(bundle: Path, sample
     assert np.allclose(result.frame_scores, plain.frame_scores, atol=1e-5)
     assert fast.detector.detections == 2 and fast.detector.frames == 4
     assert result.decision == plain.decision == "bonafide"
+    bf16 = Predictor(bundle, backend="torchscript", precision="bf16", threads=1).predict_image(image)
+    assert bf16.decision == "bonafide" and abs(bf16.score - plain.score) < 0.05  # bfloat16: close, not bit-equal

@@ -1,4 +1,4 @@
-"""KeyFrameTracker: detection on key frames, the box followed in between, a new detection when the face region changes."""
+"""KeyFrameTracker: detection on key frames, the box tracked in between, a new detection when the track is lost."""
 
 from __future__ import annotations
 
@@ -9,44 +9,55 @@ from antispoof.faces.base import Face, FaceDetector
 from antispoof.faces.tracking import KeyFrameTracker
 
 
-class CountingDetector(FaceDetector):
-    name = "counting"
+class SquareDetector(FaceDetector):
+    """Finds the bright square of :func:`_frame` (a stand-in for a face detector), counting its calls."""
+
+    name = "square"
 
     def __init__(self) -> None:
         self.calls = 0
 
     def detect(self, image, annotation=None):
         self.calls += 1
-        return [Face((20.0, 20.0, 44.0, 44.0), 0.9)] if image.mean() > 0 else []
+        ys, xs = np.nonzero(image[:, :, 0] > 150)
+        return [Face((xs.min() - 8.0, ys.min() - 8.0, xs.max() + 9.0, ys.max() + 9.0), 0.9)] if len(xs) else []
 
 
-def _frame(level: int = 120) -> np.ndarray:
-    image = np.full((64, 64, 3), level, dtype=np.uint8)
-    image[24:40, 24:40] = 200
+def _frame(dx: int = 0, dy: int = 0) -> np.ndarray:
+    image = np.full((96, 96, 3), 60, dtype=np.uint8)
+    image[30 + dy : 50 + dy, 30 + dx : 50 + dx] = 200
+    image[36 + dy : 40 + dy, 34 + dx : 46 + dx] = 120  # some structure inside, like eyes
     return image
 
 
 def test_key_frames_on_a_still_face() -> None:
-    base = CountingDetector()
+    base = SquareDetector()
     tracker = KeyFrameTracker(base, every=5)
-    for _ in range(12):
-        assert tracker.detect(_frame())[0].box == (20.0, 20.0, 44.0, 44.0)
+    boxes = [tracker.detect(_frame())[0].box for _ in range(12)]
     assert base.calls == 3  # frames 1, 6, 11
+    assert all(np.allclose(b, boxes[0], atol=0) for b in boxes)  # a still face keeps its box exactly
 
 
-def test_a_changed_face_region_or_no_face_detects_again() -> None:
-    base = CountingDetector()
-    tracker = KeyFrameTracker(base, every=100, max_change=6.0)
+def test_the_box_follows_a_moving_face() -> None:
+    base = SquareDetector()
+    tracker = KeyFrameTracker(base, every=100)
     tracker.detect(_frame())
-    tracker.detect(_frame(123))  # 3 grey levels: the box is kept
-    assert base.calls == 1
-    tracker.detect(_frame(160))  # the region changed: detect again
-    assert base.calls == 2
-    assert tracker.detect(np.zeros((64, 64, 3), np.uint8)) == []
-    tracker.detect(np.zeros((64, 64, 3), np.uint8))  # no face last time: detect again
-    assert base.calls == 4
+    for step in range(1, 5):
+        box = tracker.detect(_frame(2 * step, step))[0].box
+        assert np.allclose(box, base.detect(_frame(2 * step, step))[0].box, atol=0.6), step
+    assert tracker.detections == 1
+
+
+def test_a_lost_track_or_no_face_detects_again() -> None:
+    base = SquareDetector()
+    tracker = KeyFrameTracker(base, every=100)
+    tracker.detect(_frame())
+    noise = np.random.default_rng(0).integers(0, 140, size=(96, 96, 3), dtype=np.uint8)
+    assert tracker.detect(noise) == [] and tracker.detections == 2  # the template is gone: detect again
+    tracker.detect(noise)  # no face last time: detect again
+    assert tracker.detections == 3
     tracker.reset()
     tracker.detect(_frame())
-    assert base.calls == 5
+    assert tracker.detections == 4
     with pytest.raises(ValueError, match="every"):
         KeyFrameTracker(base, every=0)

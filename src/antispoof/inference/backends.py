@@ -51,14 +51,20 @@ class TorchScriptBackend(TorchBackend):
 
     name = "torchscript"
 
-    def __init__(self, module: object, threads: int | None = None) -> None:
+    def __init__(self, module: object, threads: int | None = None, precision: str = "fp32") -> None:
+        import torch
+
         super().__init__(module, threads)
         self._traced: object = None
+        self.dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
+        if precision == "bf16":  # weights and activations in bfloat16 (AVX-512 BF16 CPUs); scores are not bit-equal
+            self.module = module.to(torch.bfloat16)  # type: ignore[attr-defined]
+            self.name = "torchscript-bf16"
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
         import torch
 
-        tensors = tuple(torch.from_numpy(np.ascontiguousarray(inputs[k], dtype=np.float32)) for k in self.keys)
+        tensors = tuple(torch.from_numpy(np.ascontiguousarray(inputs[k], dtype=np.float32)).to(self.dtype) for k in self.keys)
         with torch.inference_mode():
             if self._traced is None:
                 with torch.no_grad():
@@ -66,8 +72,8 @@ class TorchScriptBackend(TorchBackend):
                 self._traced = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
             out = self._traced(*tensors)
         if isinstance(out, tuple):
-            return out[0].numpy(), out[1].numpy()
-        return out.numpy(), None
+            return out[0].float().numpy(), out[1].float().numpy()
+        return out.float().numpy(), None
 
 
 class OnnxBackend:
@@ -98,8 +104,12 @@ def open_backend(bundle: object, backend: str = "auto", precision: str = "fp32",
     """The backend for ``bundle``: ``auto`` = onnxruntime when the bundle has a ``precision`` graph, else PyTorch."""
     if backend not in ("auto", "onnx", "torch", "torchscript"):
         raise ValueError(f"unknown backend {backend!r}; choose auto, onnx, torch or torchscript")
-    if precision not in ("fp32", "int8"):
-        raise ValueError(f"unknown precision {precision!r}; choose fp32 or int8")
+    if precision not in ("fp32", "int8", "bf16"):
+        raise ValueError(f"unknown precision {precision!r}; choose fp32, int8 (onnx) or bf16 (torchscript)")
+    if precision == "bf16" and backend != "torchscript":
+        raise ValueError("bf16 runs only through the torchscript backend; use backend='torchscript'")
+    if backend == "torchscript":
+        return TorchScriptBackend(bundle.scorer_module(fast=True), threads, precision)  # type: ignore[attr-defined]
     graph = bundle.onnx_path(precision)  # type: ignore[attr-defined]
     if backend == "onnx" or (backend == "auto" and graph is not None):
         if graph is None:
@@ -111,5 +121,5 @@ def open_backend(bundle: object, backend: str = "auto", precision: str = "fp32",
     if precision != "fp32":
         raise ValueError("int8 runs only through the ONNX backend; export with --quantize int8 and use backend='onnx'")
     if backend == "torchscript":
-        return TorchScriptBackend(bundle.scorer_module(fast=True), threads)  # type: ignore[attr-defined]
+        return TorchScriptBackend(bundle.scorer_module(fast=True), threads, precision)  # type: ignore[attr-defined]
     return TorchBackend(bundle.scorer_module(), threads)  # type: ignore[attr-defined]

@@ -134,8 +134,9 @@ class Predictor:
 
     Args:
         bundle: a bundle folder or an opened :class:`Bundle`.
-        backend: ``auto`` (onnxruntime when the bundle has an ONNX graph, else PyTorch), ``onnx`` or ``torch``.
-        precision: ``fp32`` or ``int8`` (int8 needs ``antispoof export --quantize int8``).
+        backend: ``auto`` (onnxruntime when the bundle has an ONNX graph, else PyTorch), ``onnx``, ``torch``, or
+            ``torchscript`` (PyTorch traced and frozen, the network's fast equivalent form where it has one).
+        precision: ``fp32``, ``int8`` (onnx; needs ``antispoof export --quantize int8``) or ``bf16`` (torchscript).
         detector: a detector name to use instead of the card's (e.g. ``mtcnn``).
         threads: CPU threads of the model backend (None: the backend's default).
         batch_size: crops scored per model call.
