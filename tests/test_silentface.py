@@ -177,3 +177,29 @@ def test_torchscript_backend_and_key_frames_keep_the_scores(bundle: Path, sample
     assert result.decision == plain.decision == "bonafide"
     bf16 = Predictor(bundle, backend="torchscript", precision="bf16", threads=1).predict_image(image)
     assert bf16.decision == "bonafide" and abs(bf16.score - plain.score) < 0.05  # bfloat16: close, not bit-equal
+
+
+def test_calibrate_and_evaluate_the_imported_bundle(bundle: Path, samples_dir: Path, tmp_path: Path) -> None:
+    """A bundle with no run: scored through the Predictor on a user's folder dataset; the card gets the dev threshold."""
+    import shutil
+
+    root = tmp_path / "data"
+    for split in ("dev", "test"):
+        (root / split / "bonafide").mkdir(parents=True)
+        (root / split / "attack" / "print").mkdir(parents=True)
+        shutil.copyfile(samples_dir / "silentface_image_T1.jpg", root / split / "bonafide" / "t1.jpg")
+        for name in ("F1", "F2"):
+            shutil.copyfile(samples_dir / f"silentface_image_{name}.jpg", root / split / "attack" / "print" / f"{name}.jpg")
+    out = tmp_path / "calibrated"
+    runner = CliRunner()
+    result = runner.invoke(app, ["calibrate", str(bundle), "--dataset", "folder", "--root", str(root), "--target", "eer",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    card = read_card(out)
+    assert card.threshold.rule == "eer" and card.threshold.split == "dev" and 0.1813 < card.threshold.value <= 0.9936
+    assert card.threshold.metrics["n_bonafide"] == 1 and read_card(bundle).threshold.rule == "source_default"
+    assert not any("source's default decision rule" in n for n in card.notes)
+    result = runner.invoke(app, ["evaluate", str(out), "--dataset", "folder", "--root", str(root), "--threshold", "card",
+                                 "--out", str(tmp_path / "eval")])
+    assert result.exit_code == 0, result.output
+    assert "ACER 0.00%" in result.output and (tmp_path / "eval" / "report.json").is_file()

@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
 
 
 def calibrate_command(
-    run: Path = typer.Argument(..., help="Run folder made by `antispoof train` or `antispoof distill`."),
+    run: Path = typer.Argument(..., help="Run folder made by `antispoof train` or `antispoof distill`, or an imported bundle."),
     dataset: str = typer.Option(None, "--dataset", help="Dataset name (default: the run's own)."),
     root: Path = typer.Option(None, "--root", help="Dataset root folder (default: the run's own for its dataset)."),
     protocol: str = typer.Option(None, "--protocol", help="Protocol (default: the run's own for its dataset)."),
@@ -24,12 +24,25 @@ def calibrate_command(
     out: Path = typer.Option(None, "--out", help="Bundle folder to write (default RUN/bundle)."),
     allow_coarse: bool = typer.Option(False, "--allow-coarse", help="Go on when the target is finer than the dev split can resolve."),
 ) -> None:
-    """Score the dev split, pick the threshold for --target, write weights + model card (with the dev metrics there)."""
+    """Score the dev split, pick the threshold for --target, write weights + model card (with the dev metrics there).
+
+    RUN may also be a bundle with no training run (`antispoof import ...`): it is then scored on
+    --dataset/--root through the Predictor and its card gets the threshold (of --out, a copy, when given).
+    """
     from antispoof.inference.bundle import Bundle
     from antispoof.inference.calibrate import calibrate_run
+    from antispoof.inference.card import CARD_FILE
 
-    path = calibrate_run(run, dataset=dataset, root=root, protocol=protocol, split=split, target=target,
-                         aggregate=aggregate, store=store, detector=detector, out=out, allow_coarse=allow_coarse)
+    if (run / CARD_FILE).is_file() and not (run / "config.yaml").is_file():
+        from antispoof.inference.calibrate_bundle import calibrate_bundle
+
+        if dataset is None or root is None:
+            raise ValueError(f"{run} is a bundle with no training run: give the data to calibrate on (--dataset NAME --root DIR)")
+        path = calibrate_bundle(run, dataset=dataset, root=root, protocol=protocol, split=split, target=target, out=out,
+                                allow_coarse=allow_coarse)
+    else:
+        path = calibrate_run(run, dataset=dataset, root=root, protocol=protocol, split=split, target=target,
+                             aggregate=aggregate, store=store, detector=detector, out=out, allow_coarse=allow_coarse)
     card = Bundle.load(path).card
     m = card.threshold.metrics
     typer.echo(

@@ -17,12 +17,30 @@ def evaluate_command(
     root: Path = typer.Option(None, "--root", help="Dataset root folder (default: the run's own for its dataset)."),
     protocol: str = typer.Option(None, "--protocol", help="Protocol, or a family of folds (Protocol_3 runs Protocol_3_1..6)."),
     split: str = typer.Option("test", "--split", help="Split to evaluate: test (default) or dev."),
-    threshold: str = typer.Option("eer", "--threshold", help="Rule picking the threshold on dev: eer, min-hter, bpcer@apcer=0.01, oracle, or a number."),
+    threshold: str = typer.Option("eer", "--threshold", help="Rule picking the threshold on dev: eer, min-hter, bpcer@apcer=0.01, oracle, or a number (for a bundle also: card)."),
     aggregate: str = typer.Option("mean", "--aggregate", help="Per-video aggregation of frame scores: mean, median, min, vote=0.5, none."),
     store: Path = typer.Option(None, "--store", help="A prepared frame store to read instead of preparing into the cache."),
     out: Path = typer.Option(None, "--out", help="Output folder (default RUN/eval/<dataset>-<protocol>-<split>)."),
 ) -> None:
-    """Per-frame score CSVs, per-video metrics at a dev-set threshold, report.json/report.md, ROC and DET plots."""
+    """Per-frame score CSVs, per-video metrics at a dev-set threshold, report.json/report.md, ROC and DET plots.
+
+    RUN may also be a bundle with no training run (`antispoof import ...`): --dataset/--root are scored
+    through the Predictor, at the threshold --threshold chooses on dev, or the card's own with --threshold card.
+    """
+    from antispoof.inference.card import CARD_FILE
+
+    if (run / CARD_FILE).is_file() and not (run / "config.yaml").is_file():
+        from antispoof.inference.calibrate_bundle import evaluate_bundle
+
+        if dataset is None or root is None:
+            raise ValueError(f"{run} is a bundle with no training run: give the data to evaluate on (--dataset NAME --root DIR)")
+        rule = threshold
+        report, path = evaluate_bundle(run, dataset=dataset, root=root, protocol=protocol, split=split, threshold=rule, out=out)
+        m = report.to_dict()
+        typer.echo(f"ACER {100 * m['acer']:.2f}%, APCER {100 * m['apcer']:.2f}%, BPCER {100 * m['bpcer']:.2f}%, AUC {m['auc']:.4f} "
+                   f"at threshold {m['threshold']:.6g} ({rule})")
+        typer.echo(f"report: {path}")
+        return
     from antispoof.training.evaluation import evaluate_run
 
     result = evaluate_run(run, dataset=dataset, root=root, protocol=protocol, split=split, threshold=threshold,
