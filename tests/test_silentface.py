@@ -203,3 +203,19 @@ def test_calibrate_and_evaluate_the_imported_bundle(bundle: Path, samples_dir: P
                                  "--out", str(tmp_path / "eval")])
     assert result.exit_code == 0, result.output
     assert "ACER 0.00%" in result.output and (tmp_path / "eval" / "report.json").is_file()
+
+
+def test_init_from_the_bundle_starts_a_method_backbone(bundle: Path) -> None:
+    """``init_from=BUNDLE`` (load_matching) with ``model.backbone=minifasnet_v1se``: the member of that variant is found."""
+    import torch
+
+    from antispoof.models.pdle import PDLENet
+    from antispoof.weights import load_matching, load_state
+
+    net = PDLENet(backbone="minifasnet_v1se", k=10)
+    report = load_matching(net, load_state(bundle), "bundle")
+    assert len(report["loaded"]) == 369 and report["missing"] == ["fc.bias", "fc.weight"]
+    member = Bundle.load(bundle).build_network().members[1]
+    x = torch.rand(2, 3, 80, 80) * 255
+    with torch.no_grad():
+        assert torch.allclose(net.eval().encoder(x), member.forward_features(x))

@@ -155,10 +155,16 @@ class LoadReport(dict):
 def load_matching(module: Any, state: dict[str, Any], source: str = "weights") -> LoadReport:
     """Load the tensors of ``state`` whose names and shapes match ``module``'s; report the rest.
 
+    When no name matches, a sub-network stored under another prefix is looked for
+    (:func:`_reroot`): a backbone of ``module`` (``encoder.*``) starts from the same
+    architecture inside the weights (``members.0.*`` of an imported ensemble).
+
     Refuses (ValueError) when nothing matches: a wrong file must not pass silently as a
     random initialisation.
     """
     own = module.state_dict()
+    if not any(k in own for k in state):
+        state = _reroot(own, state)
     loaded = [k for k, v in state.items() if k in own and tuple(own[k].shape) == tuple(v.shape)]
     report = LoadReport(
         loaded=loaded,
@@ -175,3 +181,26 @@ def load_matching(module: Any, state: dict[str, Any], source: str = "weights") -
         if report[kind]:
             log.info("  %s: %s%s", kind, ", ".join(report[kind][:8]), " ..." if len(report[kind]) > 8 else "")
     return report
+
+
+def _reroot(own: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` renamed so that its sub-network under one prefix lands on ``own``'s under another, or unchanged.
+
+    Of every pair (first-level prefix of ``own``, prefix of ``state`` ending at a dot) under
+    which all of ``own``'s tensors find a tensor of the same suffix and shape, the one
+    covering most tensors wins (the first in ``state``'s order on a tie).
+    """
+    own_prefixes = sorted({k.split(".", 1)[0] + "." for k in own if "." in k})
+    state_prefixes = list(dict.fromkeys(k[: i + 1] for k in state for i, c in enumerate(k) if c == "."))
+    best: tuple[int, str, str] | None = None
+    for mine in own_prefixes:
+        wanted = {k[len(mine):]: tuple(v.shape) for k, v in own.items() if k.startswith(mine)}
+        for theirs in state_prefixes:
+            if all(tuple(getattr(state.get(theirs + s), "shape", ())) == shape for s, shape in wanted.items()):
+                if best is None or len(wanted) > best[0]:
+                    best = (len(wanted), mine, theirs)
+    if best is None:
+        return state
+    _, mine, theirs = best
+    log.info("no tensor name matches; loading %s* from the weights' %s*", mine, theirs)
+    return {mine + k[len(theirs):]: v for k, v in state.items() if k.startswith(theirs)}
