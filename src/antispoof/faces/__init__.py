@@ -11,6 +11,8 @@ name           what                                                weights come 
 ``mtcnn``      accurate: MTCNN cascade with 5 landmarks (torch)    facenet-pytorch
 ``hog``        dlib HOG + SVM                                      dlib-bin
 ``dataset``    the dataset's own boxes / eye positions             the manifest
+``retinaface_  Silent-Face's RetinaFace (Caffe files, read here;    the files of Silent-Face
+caffe``        onnxruntime), boxes only                            (a bundle of the import)
 =============  ==================================================  =========================
 
 Measured on one thread (``benchmarks/bench_prepare.py``, 640x480 frame of a face video;
@@ -18,9 +20,14 @@ Measured on one thread (``benchmarks/bench_prepare.py``, 640x480 frame of a face
 52 ms. On ../shared/samples (three 480x640 photos, one live and two attacks) and
 scikit-image's astronaut, blazeface, hog and mtcnn each find the face in every image,
 blazeface and mtcnn boxes overlap with IoU > 0.5 and their eyes agree (tests/test_faces.py).
-The Caffe RetinaFace of Silent-Face could not be offered: OpenCV 5 dropped the Caffe
-importer from cv2.dnn. So ``blazeface`` is the default (the fast detector, within the
-10 ms goal) and ``mtcnn`` the accurate one (the FAS literature's choice; gives eyes).
+``blazeface`` is the default (the fast detector, within the 10 ms goal) and ``mtcnn`` the
+accurate one (the FAS literature's choice; gives eyes). The Caffe RetinaFace of
+Silent-Face needs OpenCV's Caffe importer, which OpenCV 5 dropped; ``retinaface_caffe``
+reads its files itself (:mod:`antispoof.faces._caffe`) and gives the source's boxes to
+the pixel on ../shared/samples (about 3 ms a 640x480 frame on one thread). Its weights
+are not in a package: it is the detector of bundles made by ``antispoof import
+silentface``, which carry its two files. ``tracking.KeyFrameTracker`` wraps any detector
+for videos: detection on key frames, the box tracked in between.
 """
 
 from antispoof.faces import blazeface, dataset, hog, mtcnn, retinaface  # noqa: F401  (register detectors)

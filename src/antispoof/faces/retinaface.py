@@ -1,10 +1,11 @@
-"""Silent-Face's face detector: its Caffe RetinaFace (``Widerface-RetinaFace.caffemodel``) run with PyTorch.
+"""Silent-Face's face detector: its Caffe RetinaFace (``Widerface-RetinaFace.caffemodel``) without Caffe or OpenCV's importer.
 
 The Silent-Face MiniFASNets were trained and published with crops around this
 detector's boxes; their scores depend on the box (on ../shared/samples a BlazeFace box
 moves the fused score by up to 0.16, this detector's by < 1e-4). The source runs it
 with OpenCV's Caffe importer, which OpenCV 5 no longer has, so the network is read by
-:mod:`antispoof.faces._caffe` and run layer by layer; pre- and post-processing follow
+:mod:`antispoof.faces._caffe` and run with PyTorch layer by layer, or (the default)
+exported from that run to ONNX and run by onnxruntime; pre- and post-processing follow
 the source's ``Detection.get_bbox`` (minivision-ai/Silent-Face-Anti-Spoofing,
 ``src/anti_spoof_predict.py``):
 

@@ -153,7 +153,7 @@ def import_silentface(weights: str | Path, out: str | Path, *, detector: str | N
         "their own (private) data",
         "threshold 0.5 is the source's default decision rule, not a calibration: the source takes the class with the highest "
         "summed probability; with 3 classes a mean live probability >= 0.5 always wins and one < 1/3 never does",
-        ("faces are found by the source's own RetinaFace (its Caffe weights, run with PyTorch: OpenCV 5 has no Caffe importer)"
+        ("faces are found by the source's own RetinaFace (its Caffe files read by antispoof.faces._caffe and run with onnxruntime, checked against a layer-by-layer PyTorch run: OpenCV 5 has no Caffe importer)"
          if detector == "retinaface_caffe" else
          f"the source detects faces with its Caffe RetinaFace; this bundle uses {detector!r}, whose boxes differ in size and "
          "centre, and the scores with them (by up to 0.16 on the source's sample photos)"),
