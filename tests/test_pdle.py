@@ -105,3 +105,19 @@ def test_a_frozen_encoder_with_stage_statistics_trains_the_fc_alone(size):
     assert all(p.grad is None for p in net.encoder.parameters())
     assert net.fc.weight.grad is not None and net.fc.weight.grad.abs().sum() > 0
     assert "freeze_encoder" not in net.arch and net.arch["features"] == "stages"  # rebuilt for inference without freezing
+
+
+@pytest.mark.slow
+def test_the_pdle_quickstart_runs_end_to_end_at_a_reduced_size(tmp_path):
+    """`quickstart --method pdle` (its packaged config: frozen ImageNet Lite0, stage statistics) on 12 subjects, 1 epoch."""
+    from antispoof.inference.bundle import Bundle
+    from antispoof.training.quickstart import run_quickstart
+
+    report = run_quickstart(tmp_path / "qs", method="pdle", subjects=12, frames=2, source_size=64, workers=1,
+                            teacher_overrides=["data.image_size=32", "data.crop_size=36", "train.max_epochs=1"],
+                            progress=False)
+    model = report["models"]["pdle"]
+    assert model["backbone"] == "tf_efficientnet_lite0" and 0 <= model["acer"] <= 1 and 0 <= model["auc"] <= 1
+    card = Bundle.load(report["bundle"]["path"]).card
+    assert (card.input.crop_size, card.input.input_size, card.input.fit) == (36, 32, "center_crop")
+    assert 0 <= report["bundle"]["dev_apcer"] <= 1
