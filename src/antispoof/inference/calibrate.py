@@ -75,17 +75,11 @@ def calibrate_run(
     from antispoof.inference.card import DetectorSpec, QualityLimits, ThresholdSpec, TrainingData, clear_paths
     from antispoof.inference.scoring import score_frames
     from antispoof.methods import read_run_config
-    from antispoof.metrics import evaluate, parse_threshold_rule
     from antispoof.metrics.aggregate import parse_aggregation
-    from antispoof.metrics.threshold import resolution_problem
     from antispoof.weights import WEIGHTS_FILE, input_spec_of, load_network
 
     run_dir = Path(run_dir)
-    rule = parse_threshold_rule(target)
-    if rule.kind == "oracle":
-        raise ValueError("the 'oracle' rule reads the test set; calibrate with eer, bpcer@apcer=X or apcer@bpcer=X on dev")
-    if split == "test":
-        raise ValueError("a deployment threshold is chosen on the dev split, never on test; use --split dev")
+    rule = calibration_rule(target, split)
     parse_aggregation(aggregate)
     config = read_run_config(run_dir)
     weights = run_dir / WEIGHTS_FILE
@@ -106,15 +100,7 @@ def calibrate_run(
                              exclude_domains=getattr(config.data, "exclude_domains", ()))
     if len(scores) == 0:
         raise ValueError(f"the frame store {store_dir} has no {split!r} frames; calibrate on a split it has (dev)")
-    report = evaluate(scores, scores, threshold=rule, aggregate=aggregate)
-    per_pai = dict(report.n_attack_per_pai) or report.n_attack
-    problem = resolution_problem(rule, report.n_bonafide, per_pai)
-    if problem:
-        if not allow_coarse:
-            fewest = min(per_pai.values()) if isinstance(per_pai, dict) else per_pai
-            raise ValueError(f"{problem}. Choose a coarser target (e.g. --target bpcer@apcer={_coarse(fewest)} or "
-                             "--target eer), calibrate on a larger dev set, or pass --allow-coarse to go on")
-        log.warning("calibrating anyway (allow_coarse): %s", problem)
+    report, problem = dev_threshold(scores, rule, aggregate, allow_coarse)
     trained_detector = dict(settings.get("detector") or {})
     if detector is None:
         detector = trained_detector.get("name", DEFAULT_DETECTOR)
@@ -153,6 +139,36 @@ def calibrate_run(
     log.info("calibrated %s on %s %s: threshold %.6g (%s); dev APCER %.4f BPCER %.4f ACER %.4f",
              run_dir, dataset, split, report.threshold, rule, report.apcer, report.bpcer, report.acer)
     return bundle.path
+
+
+def calibration_rule(target: str, split: str) -> Any:
+    """The threshold rule ``target`` parsed, refused where it would read the test set (``oracle``, or ``split`` test)."""
+    from antispoof.metrics import parse_threshold_rule
+
+    rule = parse_threshold_rule(target)
+    if rule.kind == "oracle":
+        raise ValueError("the 'oracle' rule reads the test set; calibrate with eer, bpcer@apcer=X or apcer@bpcer=X on dev")
+    if split == "test":
+        raise ValueError("a deployment threshold is chosen on the dev split, never on test; use --split dev")
+    return rule
+
+
+def dev_threshold(scores: Any, rule: Any, aggregate: str, allow_coarse: bool) -> tuple[Any, str | None]:
+    """``(report, resolution problem or None)``: ``rule``'s threshold on the dev ``scores``; a target finer than they
+    resolve is refused unless ``allow_coarse``."""
+    from antispoof.metrics import evaluate
+    from antispoof.metrics.threshold import resolution_problem
+
+    report = evaluate(scores, scores, threshold=rule, aggregate=aggregate)
+    per_pai = dict(report.n_attack_per_pai) or report.n_attack
+    problem = resolution_problem(rule, report.n_bonafide, per_pai)
+    if problem:
+        if not allow_coarse:
+            fewest = min(per_pai.values()) if isinstance(per_pai, dict) else per_pai
+            raise ValueError(f"{problem}. Choose a coarser target (e.g. --target bpcer@apcer={_coarse(fewest)} or "
+                             "--target eer), calibrate on a larger dev set, or pass --allow-coarse to go on")
+        log.warning("calibrating anyway (allow_coarse): %s", problem)
+    return report, problem
 
 
 def _coarse(n_attack: int) -> str:

@@ -66,16 +66,11 @@ def calibrate_bundle(
 ) -> Path:
     """Choose ``bundle_dir``'s threshold on ``split`` of a dataset and write it into the card (of ``out``, a copy, when given)."""
     from antispoof.inference.bundle import Bundle
+    from antispoof.inference.calibrate import calibration_rule, dev_threshold
     from antispoof.inference.card import ThresholdSpec, clear_paths
     from antispoof.inference.predictor import Predictor
-    from antispoof.metrics import evaluate, parse_threshold_rule
-    from antispoof.metrics.threshold import resolution_problem
 
-    rule = parse_threshold_rule(target)
-    if rule.kind == "oracle":
-        raise ValueError("the 'oracle' rule reads the test set; calibrate with eer, bpcer@apcer=X or apcer@bpcer=X on dev")
-    if split == "test":
-        raise ValueError("a deployment threshold is chosen on the dev split, never on test; use --split dev")
+    rule = calibration_rule(target, split)
     source = Path(bundle_dir)
     if out is not None and Path(out).resolve() != source.resolve():
         if Path(out).exists():
@@ -85,12 +80,7 @@ def calibrate_bundle(
     bundle = Bundle.load(source)
     predictor = Predictor(bundle, threads=threads)
     scores = score_dataset(predictor, dataset, root, protocol, split)
-    report = evaluate(scores, scores, threshold=rule, aggregate=bundle.card.aggregation)
-    per_pai = dict(report.n_attack_per_pai) or report.n_attack
-    problem = resolution_problem(rule, report.n_bonafide, per_pai)
-    if problem and not allow_coarse:
-        raise ValueError(f"{problem}. Choose a coarser target (e.g. --target eer), calibrate on a larger dev set, "
-                         "or pass --allow-coarse to go on")
+    report, problem = dev_threshold(scores, rule, bundle.card.aggregation, allow_coarse)
     card = bundle.card
     previous = card.threshold
     notes = [n for n in card.notes if "source's default decision rule" not in n]
