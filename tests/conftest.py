@@ -1,4 +1,4 @@
-"""Shared test fixtures: paths to the real data in ../shared (skipped where absent)."""
+"""Shared test fixtures: paths to the real data in ../shared (skipped where absent), one torch thread."""
 
 from __future__ import annotations
 
@@ -26,3 +26,14 @@ def silentface_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"Silent-Face weights not found at {path} (they live beside the project, not in it)")
     return path
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread: small networks gain nothing from two, and lose much when the cores are busy."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

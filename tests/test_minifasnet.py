@@ -16,13 +16,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 PARITY = 1e-5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: these small networks gain nothing from two, and lose much when the cores are busy."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small networks: see conftest
 
 
 def _fixtures() -> dict[str, np.ndarray]:

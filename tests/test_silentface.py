@@ -20,15 +20,7 @@ REFERENCE = {"silentface_image_F1.jpg": ("attack", 0.7316), "silentface_image_F2
              "silentface_image_T1.jpg": ("bonafide", 0.9936)}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: these small networks gain nothing from two, and lose much when the cores are busy."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small networks: see conftest
 
 
 @pytest.fixture(scope="module")
