@@ -112,6 +112,7 @@ class ModelEntry:
     overrides: tuple[str, ...] = ()
     teacher: str | None = None  # the entry name whose run of the same protocol this one distils
     bundle: Path | None = None
+    packaged_weights: bool = True  # start from the ImageNet weights that ship in a package, when the config names none
 
 
 def method_entries(methods: Sequence[str] | str = "all") -> list[ModelEntry]:
@@ -215,7 +216,7 @@ def run_benchmark(
                     teacher = runs.get((entry.teacher, protocol.name)) if entry.teacher else None
                     if entry.teacher and teacher is None:
                         raise RuntimeError(f"{entry.name} distils the {entry.teacher} run of this protocol, which did not finish")
-                    run = train_entry(entry, protocol, data, out / "runs" / protocol.name / entry.name, teacher=teacher,
+                    run = train_entry(entry, protocol, data, out / "runs" / protocol.name / _slug(entry.name), teacher=teacher,
                                       epochs=settings["epochs"], seed=seed, overrides=overrides, progress=progress)
                     runs[key] = run
                     row["run"] = str(run)

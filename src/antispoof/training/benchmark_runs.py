@@ -104,14 +104,14 @@ def train_entry(entry: Any, protocol: Any, data: BenchmarkData, run_dir: Path, *
         raise ValueError(f"method {entry.method!r} has no packaged config to benchmark it with; add "
                          f"configs/quickstart_{entry.method}.yaml (or configs/{entry.method}.yaml)")
     common = [f"seed={seed}", f"train.progress={str(progress).lower()}", *protocol.overrides,
-              *([f"train.max_epochs={epochs}"] if epochs else []), *overrides]
+              *([f"train.max_epochs={epochs}"] if epochs else []), *entry.overrides, *overrides]
     if teacher is not None:  # a student inherits its teacher's data keys, exclusions included
         config = distillation_config(teacher, entry.config, common)
     else:
         base = load_method_config(entry.config, common)
         store = data.store(_spec(entry).crop_size)
-        config = load_method_config(entry.config, [f"data.root={data.root}", f"data.store={store}", *packaged_weights(base),
-                                                   *common])
+        weights = packaged_weights(base) if entry.packaged_weights else []
+        config = load_method_config(entry.config, [f"data.root={data.root}", f"data.store={store}", *weights, *common])
     return train(config, out=run_dir, overwrite=True)
 
 
