@@ -25,6 +25,7 @@ TINY: dict[str, list[str]] = {
     "entry_distill": ["model.backbone=plain_cnn", "data.image_size=32"],
     "pdle": ["model.backbone=plain_cnn", "data.image_size=32"],
     "lgsc": ["model.backbone=resnet10t", "model.classifier=resnet10t", "data.image_size=32"],
+    "sequence": ["model.backbone=plain_cnn", "data.image_size=32", "sequence.clip_len=3", "model.embed=16", "model.hidden=8"],
     "toy_modal": ["data.image_size=32"],
     "toy_clip": ["data.image_size=32"],
 }

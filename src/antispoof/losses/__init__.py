@@ -13,9 +13,10 @@ from antispoof.losses.gradient_reversal import GradientReversal  # (registers it
 from antispoof.losses.live_cue import LiveCueL1Loss  # (registers itself)
 from antispoof.losses.reduced_focal import ReducedFocalLoss  # (registers itself)
 from antispoof.losses.triplet import LiveAnchorTripletLoss  # (registers itself)
+from antispoof.losses.weighted_focal import BinaryWeightedFocalLoss, WeightedFocalLoss  # (registers itself)
 
 __all__ = ["LOSSES", "create_loss", "list_losses", "ReducedFocalLoss", "DistillationLoss", "GradientReversal",
-           "LiveAnchorTripletLoss", "LiveCueL1Loss"]
+           "LiveAnchorTripletLoss", "LiveCueL1Loss", "WeightedFocalLoss", "BinaryWeightedFocalLoss"]
 
 
 def create_loss(name: str, **kwargs: Any) -> Any:

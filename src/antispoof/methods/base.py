@@ -22,7 +22,10 @@ first two:
 - ``train_transform(spec)``: the training transform (default: the ``train.augment``
   pipeline; a self-supervised objective returns two views per sample);
 - ``training_data(spec)``: ``(train, dev or None)`` datasets, or None (the default) for the
-  config's frame store.
+  config's frame store;
+- ``stages_for(config)``: the stages of a staged training, each a :class:`Stage` (a name and
+  a config overlay), run in order into ``RUN/stages/NAME``, each started from the one before
+  (:mod:`antispoof.training.stages`); the last is the run's own network (default []: one stage).
 
 ``kind`` is ``"detector"`` for a presentation-attack detector (every method the
 quickstart, the benchmark and the contract tests list) or ``"pretraining"`` for an
@@ -37,6 +40,7 @@ column of the frame store (strings as lists).
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -49,7 +53,7 @@ from torch import Tensor, nn
 from antispoof.config import DataConfig, ExperimentConfig, TrainConfig
 from antispoof.data.inputs import InputSpec
 
-__all__ = ["EngineDataConfig", "EngineTrainConfig", "EngineConfig", "Method"]
+__all__ = ["EngineDataConfig", "EngineTrainConfig", "EngineConfig", "Method", "Stage"]
 
 
 class EngineDataConfig(DataConfig):
@@ -97,6 +101,14 @@ class EngineConfig(ExperimentConfig):
     train: EngineTrainConfig = Field(default_factory=EngineTrainConfig, description="how the run trains")
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a staged training: its name (the run sub-folder ``stages/NAME``) and its config overlay (dotted key -> value)."""
+
+    name: str
+    overlay: dict[str, Any] = field(default_factory=dict)
+
+
 class Method(L.LightningModule):
     """Base of every method: AdamW (or Adam) on the trainable parameters, loss logging, validation loss (see the module docstring)."""
 
@@ -132,6 +144,11 @@ class Method(L.LightningModule):
         """What the network of ``config`` reads; default: one RGB frame of ``data.image_size``, ImageNet statistics."""
         d = config.data
         return InputSpec.rgb(d.image_size, crop_size=d.crop_size or d.image_size)
+
+    @classmethod
+    def stages_for(cls, config: EngineConfig) -> list[Stage]:
+        """The stages training ``config`` runs in order (default []: a single plain run); the last trains the run's network."""
+        return []
 
     def input_spec(self) -> InputSpec:
         """What this method's network reads (:meth:`input_spec_for` its config)."""

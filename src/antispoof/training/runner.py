@@ -4,7 +4,8 @@
 named by ``model.method`` (starting from ``init_from`` when set) and fits it with
 Lightning; ``resume(run_dir)`` continues it from ``checkpoints/last.ckpt`` with the saved
 config (read with ``weights_only=True``: a checkpoint cannot run code);
-``load_trained(run_dir)`` gives the trained method. Precision, devices, nodes and
+``load_trained(run_dir)`` gives the trained method. A method that declares stages trains
+each into a sub-run (:mod:`antispoof.training.stages`). Precision, devices, nodes and
 strategy come from the config (``train.*``), so one code path serves CPU, one GPU and
 multi-node DDP.
 """
@@ -79,7 +80,27 @@ def build_method(config: EngineConfig, *, initialise: bool = True) -> Method:
 def fit(config: EngineConfig, run_dir: Path, datasets: Datasets | None = None, *, resume: bool = False,
         callbacks: Sequence[Any] = ()) -> Path:
     """Build the method and fit it on ``datasets = (train, dev or None)`` (default: the config's data, shaped by
-    the method's input spec); continue from the last checkpoint when ``resume``."""
+    the method's input spec); continue from the last checkpoint when ``resume``.
+
+    A method that declares stages (``Method.stages_for``) trains them in order into
+    ``run_dir/stages/NAME``, each resumable, and its last stage's weights become the run's
+    (:mod:`antispoof.training.stages`); each stage reads the config's data.
+    """
+    from antispoof.training.stages import fit_stages, stages_of
+
+    stages = stages_of(config)
+    if not stages:
+        return _fit_one(config, run_dir, datasets, resume=resume, callbacks=callbacks)
+    if datasets is not None:
+        raise ValueError(f"{config.model.method} trains in stages ({', '.join(s.name for s in stages)}) whose inputs differ; "
+                         "each reads the config's data (data.store, data.exclude_attacks, ...), so give no datasets")
+    return fit_stages(config, run_dir, stages, lambda c, d, r, cb: _fit_one(c, d, None, resume=r, callbacks=cb),
+                      resume=resume, callbacks=callbacks)
+
+
+def _fit_one(config: EngineConfig, run_dir: Path, datasets: Datasets | None = None, *, resume: bool = False,
+             callbacks: Sequence[Any] = ()) -> Path:
+    """One stage of :func:`fit`: build the method of ``config`` and fit it into ``run_dir``."""
     import lightning as L
 
     from antispoof._logging import quiet_third_party
