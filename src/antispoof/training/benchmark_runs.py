@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 MODALITY_ORDER = ("rgb", "ir", "depth")
 #: the quickstart's data: the packaged quickstart configs were tuned on it (192 px sources, difficulty 0)
 DIFFICULTY = 0.0
+QUICKSTART_FRAMES = 2  # frames per video when a config names none, as the quickstart generates
 
 
 @dataclass
@@ -29,7 +30,7 @@ class BenchmarkData:
     frames: int
     workers: int = 2
     progress: bool = True
-    stores: dict[int, Path] = field(default_factory=dict)
+    stores: dict[tuple[int, int], Path] = field(default_factory=dict)
     domain_of: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -40,9 +41,9 @@ class BenchmarkData:
 
         from antispoof.data.synthetic.writer import generate_dataset
 
-        specs = [s for s in (_spec_or_none(e) for e in entries) if s is not None]
-        modalities = [m for m in MODALITY_ORDER if any(m in s.names for s in specs)] or ["rgb"]
-        frames = max([2, *(s.clip_len * s.clip_stride for s in specs)])
+        needs = [n for n in (_needs_or_none(e) for e in entries) if n is not None]
+        modalities = [m for m in MODALITY_ORDER if any(m in spec.names for spec, _ in needs)] or ["rgb"]
+        frames = max([QUICKSTART_FRAMES, *(f for _, f in needs)])
         root = out / "data"
         wanted = {"subjects": subjects, "frames": frames, "seed": seed, "modalities": modalities, "difficulty": DIFFICULTY}
         if (root / "synth.json").is_file():
@@ -58,38 +59,45 @@ class BenchmarkData:
             generate_dataset(root, subjects=subjects, frames=frames, size=192, seed=seed, modalities=modalities, difficulty=DIFFICULTY,
                              workers=workers, show_progress=progress)
         manifest = pd.read_csv(root / "manifest.csv", usecols=["video", "domain"]).drop_duplicates("video")
-        data = cls(root, frames, workers, progress, domain_of=dict(zip(manifest["video"].astype(str), manifest["domain"].astype(str))))
-        for crop in sorted({s.crop_size for s in specs}):
-            if (out / f"store_{crop}" / "index.parquet").is_file():
-                data.stores[crop] = out / f"store_{crop}"  # prepared by an earlier call on the same data
-        return data
+        return cls(root, frames, workers, progress, domain_of=dict(zip(manifest["video"].astype(str), manifest["domain"].astype(str))))
 
-    def store(self, crop: int) -> Path:
-        """The frame store of ``crop`` px crops (prepared on first use)."""
+    def store(self, crop: int, frames: int = 2) -> Path:
+        """The frame store of ``crop`` px crops, ``frames`` evenly spaced frames per video (prepared on first use).
+
+        Each method reads as many frames per video as its quickstart did (a clip method more),
+        so that a per-frame method's training set does not grow with another method's clips.
+        """
         from antispoof.training.quickstart import prepare_synthetic_store
 
-        if crop not in self.stores:
-            self.stores[crop] = prepare_synthetic_store(self.root, self.root.parent / f"store_{crop}", crop_size=crop,
-                                                        frames=self.frames, workers=self.workers, progress=self.progress)
-        return self.stores[crop]
+        key = (crop, frames)
+        if key not in self.stores:
+            path = self.root.parent / f"store_{crop}px_{frames}f"
+            if (path / "index.parquet").is_file():  # prepared by an earlier call on the same data
+                self.stores[key] = path
+            else:
+                self.stores[key] = prepare_synthetic_store(self.root, path, crop_size=crop, frames=frames,
+                                                           workers=self.workers, progress=self.progress)
+        return self.stores[key]
 
 
-def _spec_or_none(entry: Any) -> Any:
-    """The input spec of a method entry; None for a bundle, or when its config cannot be read (its row will say why)."""
+def _needs_or_none(entry: Any) -> tuple[Any, int] | None:
+    """``(input spec, frames per video)`` of a method entry; None for a bundle, or when its config cannot be read (its row will say why)."""
     if entry.bundle is not None or entry.config is None:
         return None
     try:
-        return _spec(entry)
+        return _needs(entry)
     except Exception as err:  # noqa: BLE001 - reported in the entry's own row when it trains
-        log.warning("benchmark: cannot read the input spec of %s (%s); its row will fail", entry.name, err)
+        log.warning("benchmark: cannot read the config of %s (%s); its row will fail", entry.name, err)
         return None
 
 
-def _spec(entry: Any) -> Any:
+def _needs(entry: Any) -> tuple[Any, int]:
+    """The entry's input spec, and the frames per video it reads: its config's ``data.frames_per_video``, at least one clip."""
     from antispoof.methods import load_method_config, method_class
 
-    config = load_method_config(entry.config)
-    return method_class(config.model.method).input_spec_for(config)
+    config = load_method_config(entry.config, list(entry.overrides))
+    spec = method_class(config.model.method).input_spec_for(config)
+    return spec, max(config.data.frames_per_video or QUICKSTART_FRAMES, spec.clip_len * spec.clip_stride)
 
 
 def train_entry(entry: Any, protocol: Any, data: BenchmarkData, run_dir: Path, *, teacher: Path | None, epochs: int | None,
@@ -109,7 +117,8 @@ def train_entry(entry: Any, protocol: Any, data: BenchmarkData, run_dir: Path, *
         config = distillation_config(teacher, entry.config, common)
     else:
         base = load_method_config(entry.config, common)
-        store = data.store(_spec(entry).crop_size)
+        spec, frames = _needs(entry)
+        store = data.store(spec.crop_size, frames)
         weights = packaged_weights(base) if entry.packaged_weights else []
         config = load_method_config(entry.config, [f"data.root={data.root}", f"data.store={store}", *weights, *common])
     return train(config, out=run_dir, overwrite=True)

@@ -47,7 +47,7 @@ def run_ssl_premise(out: str | Path, *, seed: int = 0, subjects: int = 100, doma
     entry = ModelEntry("entry:imagenet", "entry", ENTRY_CONFIG)
     data = BenchmarkData.create(out, [entry], seed=seed, subjects=subjects, progress=progress)
     base = load_method_config(ENTRY_CONFIG)
-    store = data.store(method_class("entry").input_spec_for(base).crop_size)
+    store = data.store(method_class("entry").input_spec_for(base).crop_size)  # the quickstart's 2 frames per video
     backbones: dict[str, Path] = {}
     for name, excluded in (("ssl-seen", f"[{domain}]"), ("ssl-union", "[]")):
         run = out / "pretrain" / name
