@@ -70,8 +70,9 @@ class SequenceModelConfig(ModelConfig):
     embed: int = Field(512, ge=1, description="width of the linear projection of the encoder features (the paper: 512)")
     hidden: int = Field(256, ge=1, description="LSTM hidden size per direction (not in the paper)")
     layers: int = Field(2, ge=1, description="LSTM layers (the paper: 2, bidirectional)")
-    readout: Literal["last", "final_states"] = Field("last", description="last: the LSTM output at the last step (the paper); "
-                                                     "final_states: both directions' final hidden states")
+    readout: Literal["last", "final_states"] = Field("final_states", description="final_states: each direction's last output "
+                                                     "(both see the whole clip); last: the output at the last step (the backward "
+                                                     "half has seen one frame)")
     features: Literal["pooled", "stages"] = Field("pooled", description="what the projection reads: the pooled output (the "
                                                   "paper) or it plus the stages' channel mean/std (a departure for small frozen encoders)")
     drop_rate: float = Field(0.0, ge=0, lt=1, description="dropout before the classifier")

@@ -37,18 +37,20 @@ class SequenceNet(nn.Module):
     ``forward`` returns ``{"logit": [B]}`` and/or ``{"class_logits": [B, 3]}``.
 
     Choices where the paper is silent: the LSTM's hidden size (``hidden`` per direction,
-    256, so its output has the 512 channels of its input); the readout ``last`` takes the
-    LSTM output at the last time step, as the text says ("the last output of RNN"), whose
-    backward half has seen only the last frame; ``final_states`` concatenates the two
-    directions' final hidden states (each has seen the whole clip); no nonlinearity
-    between the projection and the LSTM (the text names a linear layer only);
+    256, so its output has the 512 channels of its input). The readout: "the last output
+    of RNN" is read as each direction's last output (``final_states``, the default: the
+    forward direction's at the last frame and the backward direction's at the first, so
+    both have seen the whole clip); ``last`` takes the output tensor at the last time step
+    (``outputs[:, -1]``), whose backward half has seen only the last frame, so the top
+    layer's backward recurrent weights get no gradient at all (a test shows it). No
+    nonlinearity between the projection and the LSTM (the text names a linear layer only);
     ``features="stages"`` (a departure for small frozen encoders, as
     :class:`~antispoof.models.pdle.PDLENet`) feeds the projection the pooled output plus
     the stages' channel mean/std instead of the pooled output alone.
     """
 
     def __init__(self, backbone: str = "mobilenetv2_100", unit: str = "clip", task: str = "binary", embed: int = 512,
-                 hidden: int = 256, layers: int = 2, readout: str = "last", features: str = "pooled", drop_rate: float = 0.0,
+                 hidden: int = 256, layers: int = 2, readout: str = "final_states", features: str = "pooled", drop_rate: float = 0.0,
                  weights: str | Path | None = None, freeze_encoder: bool = False) -> None:
         super().__init__()
         for name, value, allowed in (("unit", unit, UNITS), ("task", task, TASKS), ("readout", readout, ("last", "final_states")),
