@@ -35,6 +35,7 @@ _COMMAND_MODULES = (
     "antispoof.cli._predict",
     "antispoof.cli._export",
     "antispoof.cli._import",
+    "antispoof.cli._ensemble",
     "antispoof.cli._serve",
 )
 

@@ -15,7 +15,9 @@ def train_command(
     args: list[str] = typer.Argument(
         None, metavar="CONFIG [KEY=VALUE]...",
         help="A packaged config name (entry, entry_v1, distill, quickstart; see `antispoof config list`) or a YAML path, "
-             "then dotted overrides (train.max_epochs=1 seed=3 init_from=runs/other)."
+             "then dotted overrides (train.max_epochs=1 seed=3 init_from=runs/other). Grid words: folds=attack (one run per "
+             "held-out attack family; folds=species per species), seeds=[0,1], inits=[none,RUN,...] train every cell "
+             "into --out/fold_<type>[-init<j>][-seed<s>] with a folds.json summary."
     ),
     out: Path = typer.Option(None, "--out", help="Run folder to create (default: runs/<date-time>)."),
     resume: Path = typer.Option(None, "--resume", help="Continue this killed run folder from its last checkpoint (no CONFIG)."),
@@ -37,6 +39,13 @@ def train_command(
         path, overrides = split_config_args(args or ())
         if path is None:
             raise ValueError("give a config first, e.g. `antispoof train entry train.max_epochs=1` (a packaged name or a YAML path)")
+        from antispoof.training.folds import split_grid_args, train_grid
+
+        grid, overrides = split_grid_args(overrides)
+        if grid.active:  # folds=attack|species, seeds=[...], inits=[...]: one run per cell (antispoof.training.folds)
+            run_dir = train_grid(path, overrides, grid, out=out, overwrite=overwrite, command=list(sys.argv))
+            typer.echo(f"runs: {run_dir} (summary {run_dir / 'folds.json'}); next: antispoof ensemble {run_dir} --out BUNDLE")
+            return
         config = load_method_config(path, overrides)
         run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
     typer.echo(f"run: {run_dir}")

@@ -65,6 +65,11 @@ class EngineDataConfig(DataConfig):
     frames_per_video: int | None = Field(None, ge=1, description="frames taken per video when preparing into the cache (evenly spaced); null = every 10th frame")
     exclude_attacks: list[str] = Field(default_factory=list, description="attack species (shell wildcards on pai, e.g. replay_*) left out of train and dev: an unseen-attack protocol; test keeps them")
     exclude_domains: list[str] = Field(default_factory=list, description="capture domains (shell wildcards on domain) left out of train and dev: an unseen-domain protocol; test keeps them")
+    train_attacks: list[str] | None = Field(None, description="attack species (shell wildcards on pai) the train set keeps; null = all (a fold of antispoof.training.folds)")
+    train_bonafide_subjects: list[str] | None = Field(None, description="subjects whose bona fide frames the train set keeps; null = all")
+    dev_from: Literal["dev", "train"] = Field("dev", description="store split the dev (validation) set is read from: dev, or train for a fold held out of it")
+    dev_attacks: list[str] | None = Field(None, description="attack species (shell wildcards on pai) the dev set keeps; null = all")
+    dev_bonafide_subjects: list[str] | None = Field(None, description="subjects whose bona fide frames the dev set keeps; null = all")
 
 
 class EngineTrainConfig(TrainConfig):

@@ -15,7 +15,7 @@ from torch.utils.data import ConcatDataset, Dataset
 
 from antispoof.data.cache import cache_root, store_for
 
-__all__ = ["cache_root", "store_for", "open_split", "training_datasets", "dataset_labels", "Unlabelled"]
+__all__ = ["cache_root", "store_for", "open_split", "select_rows", "Selected", "training_datasets", "dataset_labels", "Unlabelled"]
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,62 @@ def dataset_labels(data: Dataset) -> Any:
         return np.full(len(data), -1, dtype=np.int64)
     if isinstance(data, KeepKeys):
         return dataset_labels(data.base)
+    if isinstance(data, Selected):
+        return dataset_labels(data.base)[data.positions]
     rows = getattr(data, "rows", None)
     if rows is None:  # any other dataset: read its items
         return np.asarray([int(data[i]["label"]) for i in range(len(data))], dtype=np.int64)  # type: ignore[arg-type]
     labels = (rows["label"] == BONAFIDE).to_numpy(np.int64)
     clips = getattr(data, "_clips", None)
     return labels if clips is None else np.asarray([labels[c[0]] for c in clips], dtype=np.int64)
+
+
+def select_rows(data: Dataset | None, attacks: Sequence[str] | None = None,
+                bonafide_subjects: Sequence[str] | None = None) -> Dataset | None:
+    """The units of a frame dataset whose attack species match ``attacks`` (shell wildcards on ``pai``) and whose bona
+    fide frames belong to ``bonafide_subjects``; None (either) keeps all of that side. None when nothing is left.
+
+    A clip is judged by its first frame (a clip holds frames of one video).
+    """
+    import fnmatch
+
+    import numpy as np
+
+    from antispoof.data.base import BONAFIDE
+
+    if data is None or (attacks is None and bonafide_subjects is None):
+        return data
+    rows = data.rows  # type: ignore[attr-defined]
+    clips = getattr(data, "_clips", None)
+    if clips is not None:
+        rows = rows.iloc[[c[0] for c in clips]].reset_index(drop=True)
+    live = (rows["label"] == BONAFIDE).to_numpy()
+    keep_live = live if bonafide_subjects is None else live & rows["subject"].astype(str).isin(set(map(str, bonafide_subjects))).to_numpy()
+    if attacks is None:
+        keep_attack = ~live
+    else:
+        species = {p: any(fnmatch.fnmatchcase(str(p), pat) for pat in attacks) for p in rows["pai"].unique()}
+        keep_attack = ~live & rows["pai"].map(species).to_numpy(bool)
+    positions = np.flatnonzero(keep_live | keep_attack)
+    return Selected(data, positions) if len(positions) else None
+
+
+class Selected(Dataset):
+    """The units ``positions`` of a frame dataset (:func:`select_rows`); ``rows`` are theirs (of the first frame of a clip)."""
+
+    def __init__(self, base: Dataset, positions: Any) -> None:
+        self.base, self.positions = base, positions
+        rows = base.rows  # type: ignore[attr-defined]
+        clips = getattr(base, "_clips", None)
+        if clips is not None:
+            rows = rows.iloc[[c[0] for c in clips]]
+        self.rows = rows.iloc[positions].reset_index(drop=True)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.base[int(self.positions[index])]
 
 
 class KeepKeys(Dataset):
@@ -87,9 +137,11 @@ def training_datasets(config: Any, spec: Any = None) -> tuple[Dataset, Dataset |
     store = store_for(d.dataset, d.root, d.protocol, size=size, store=d.store, cache_dir=d.cache_dir,
                       frames_per_video=d.frames_per_video, progress=config.train.progress)
     exclude = (tuple(getattr(d, "exclude_attacks", ()) or ()), tuple(getattr(d, "exclude_domains", ()) or ()))
-    train = open_split(store, "train", spec, *exclude)
+    train = select_rows(open_split(store, "train", spec, *exclude), getattr(d, "train_attacks", None),
+                        getattr(d, "train_bonafide_subjects", None))
     if train is None:
-        raise ValueError(f"the frame store {store} has no usable 'train' frames for protocol {d.protocol!r}; check the protocol")
+        raise ValueError(f"the frame store {store} has no usable 'train' frames for protocol {d.protocol!r} (after "
+                         "data.exclude_attacks / train_attacks / train_bonafide_subjects); check the protocol and those keys")
     distill = getattr(config, "distill", None)
     if distill is not None and distill.unlabelled_dataset is not None:
         extra_store = store_for(distill.unlabelled_dataset, distill.unlabelled_root, distill.unlabelled_protocol,
@@ -101,4 +153,6 @@ def training_datasets(config: Any, spec: Any = None) -> tuple[Dataset, Dataset |
             # stores of other datasets carry other columns; one batch may mix both, so keep the shared keys
             shared = tuple(sorted(set(train[0]) & set(extra[0])))
             train = ConcatDataset([KeepKeys(train, shared), Unlabelled(KeepKeys(extra, shared))])
-    return train, open_split(store, "dev", spec, *exclude)
+    dev = select_rows(open_split(store, getattr(d, "dev_from", "dev"), spec, *exclude), getattr(d, "dev_attacks", None),
+                      getattr(d, "dev_bonafide_subjects", None))
+    return train, dev
