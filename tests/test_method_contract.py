@@ -26,6 +26,7 @@ TINY: dict[str, list[str]] = {
     "pdle": ["model.backbone=plain_cnn", "data.image_size=32"],
     "lgsc": ["model.backbone=resnet10t", "model.classifier=resnet10t", "data.image_size=32"],
     "sequence": ["model.backbone=plain_cnn", "data.image_size=32", "sequence.clip_len=3", "model.embed=16", "model.hidden=8"],
+    "multimodal": ["data.image_size=48", "model.width=0.125", "model.layers=[1,1,1,1]", "model.se_reduction=4"],
     "toy_modal": ["data.image_size=32"],
     "toy_clip": ["data.image_size=32"],
 }

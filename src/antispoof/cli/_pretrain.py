@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-pretrain_app = typer.Typer(help="Pretrain a backbone for the methods (without labels).", no_args_is_help=True)
+pretrain_app = typer.Typer(help="Pretrain a backbone for the methods (without labels, or on face identities).", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -48,3 +48,39 @@ def ssl_command(
         run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
     typer.echo(f"run: {run_dir}")
     typer.echo(f"backbone weights: {run_dir / BACKBONE_FILE} (model.weights={run_dir / BACKBONE_FILE})")
+
+
+@pretrain_app.command("face-id")
+def face_id_command(
+    args: list[str] = typer.Argument(
+        None, metavar="[CONFIG] [KEY=VALUE]...",
+        help="A config (default: the packaged `face_id`) and dotted overrides (model.width=0.25 face_id.head=arcface)."),
+    store: Path = typer.Option(None, "--store", help="Frame store whose subjects are the identities to learn."),
+    out: Path = typer.Option(None, "--out", help="Run folder to create (default: runs/<date-time>)."),
+    resume: Path = typer.Option(None, "--resume", help="Continue this killed pretraining run from its last checkpoint."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
+) -> None:
+    """Face-identity pretraining of the face ResNet (seed 001); writes RUN/backbone.safetensors for multimodal's model.weights=."""
+    import sys
+
+    from antispoof.config import split_config_args
+    from antispoof.methods import load_method_config
+    from antispoof.methods.face_id import BACKBONE_FILE
+    from antispoof.training.runner import resume as resume_run
+    from antispoof.training.runner import train
+
+    if resume is not None:
+        if args or store:
+            raise ValueError("--resume continues a run with its saved config; give no CONFIG, overrides or --store")
+        run_dir = resume_run(resume)
+    else:
+        path, overrides = split_config_args(args or ())
+        if store is None and not any(o.startswith("data.store=") for o in overrides):
+            raise ValueError("give --store STORE: a prepared frame store whose `subject` column names the identities")
+        data = [f"data.store={store.resolve()}"] if store else []
+        config = load_method_config(path or "face_id", [*data, *overrides])
+        if config.model.method != "face_id":
+            raise ValueError(f"{path} is a config of method {config.model.method!r}; pretrain face-id takes a face_id config")
+        run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
+    typer.echo(f"run: {run_dir}")
+    typer.echo(f"backbone weights: {run_dir / BACKBONE_FILE} (multimodal model.weights={run_dir / BACKBONE_FILE})")
