@@ -280,7 +280,7 @@ def contact_sheet(table: Any, store: str | Path, split: str, path: str | Path, *
         if image.ndim == 4:  # a clip: its first frame
             image = image[0]
         ax.imshow(image)
-        ax.set_title(f"#{row['rank']} {row['label']}\n{str(row['pai'])[:18]}\nmean {row["score"]:.3f} std {row["std"]:.3f}",
+        ax.set_title(f"#{row['rank']} {row['label']}\n{str(row['pai'])[:18]}\nmean {row['score']:.3f} std {row['std']:.3f}",
                      fontsize=6)
     fig.suptitle("highest disagreement of the ensemble members (std of their liveness scores)", fontsize=8)
     fig.tight_layout()

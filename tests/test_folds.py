@@ -1,0 +1,112 @@
+"""Attack-specific folds: one held-out attack type per fold, bona fide subjects dealt to folds by identity, the grid."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from antispoof.data.base import BONAFIDE
+from antispoof.data.store import FrameStore
+from antispoof.training.folds import GridSpec, attack_types, fold_overrides, make_folds, split_grid_args
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from antispoof.data.synthetic.writer import generate_dataset
+    from antispoof.training.quickstart import prepare_synthetic_store
+
+    root = tmp_path_factory.mktemp("folds")
+    generate_dataset(root / "data", subjects=12, frames=1, size=48, seed=3, workers=1, show_progress=False)
+    return prepare_synthetic_store(root / "data", root / "store", crop_size=24, frames=1, workers=1, progress=False)
+
+
+def _train_rows(store: Path):
+    index = FrameStore(store).index
+    return index[index["split"] == "train"]
+
+
+def test_each_fold_holds_out_exactly_one_attack_type_and_no_bonafide_subject_crosses_folds(store: Path) -> None:
+    rows = _train_rows(store)
+    types = attack_types(store)
+    assert set(types) == {"mask", "print", "replay"}  # the generator's three families
+    folds = make_folds(store, "attack", seed=0)
+    assert [f.name for f in folds] == sorted(types)
+    species = set(rows.loc[rows["label"] != BONAFIDE, "pai"])
+    live_subjects = set(rows.loc[rows["label"] == BONAFIDE, "subject"].astype(str))
+    for fold in folds:
+        held = set(fold.held_out)
+        assert held == set(types[fold.name]) and held == {s for s in species if s.startswith(fold.name)}
+        assert held.isdisjoint(fold.train_attacks) and held | set(fold.train_attacks) == species
+        assert set(fold.bonafide_subjects).isdisjoint(fold.train_bonafide_subjects)
+        assert set(fold.bonafide_subjects) | set(fold.train_bonafide_subjects) == live_subjects
+    for a, b in itertools.combinations(folds, 2):
+        assert set(a.bonafide_subjects).isdisjoint(b.bonafide_subjects)
+    assert set().union(*(f.bonafide_subjects for f in folds)) == live_subjects
+    sizes = [len(f.bonafide_subjects) for f in folds]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_the_subject_split_is_seeded(store: Path) -> None:
+    assert make_folds(store, seed=0) == make_folds(store, seed=0)
+    splits = {tuple(f.bonafide_subjects for f in make_folds(store, seed=s)) for s in range(6)}
+    assert len(splits) > 1
+
+
+def test_fold_datasets_train_without_and_validate_on_the_held_out_type(store: Path) -> None:
+    from antispoof.methods import load_method_config, method_class
+    from antispoof.training.frames import dataset_labels, training_datasets
+
+    rows = _train_rows(store)
+    for fold in make_folds(store, seed=0):
+        config = load_method_config("quickstart", [f"data.store={store}", "data.image_size=24", *fold_overrides(fold)])
+        spec = method_class(config.model.method).input_spec_for(config)
+        train, dev = training_datasets(config, spec)
+        t, d = train.rows, dev.rows
+        assert set(t["split"]) == {"train"} and set(d["split"]) == {"train"}  # the store's dev split stays for the threshold
+        assert set(t.loc[t["label"] != BONAFIDE, "pai"]) == set(fold.train_attacks)
+        assert set(t.loc[t["label"] == BONAFIDE, "subject"]) == set(fold.train_bonafide_subjects)
+        assert set(d.loc[d["label"] != BONAFIDE, "pai"]) == set(fold.held_out)
+        assert set(d.loc[d["label"] == BONAFIDE, "subject"]) == set(fold.bonafide_subjects)
+        usable = rows[rows["failure"] == ""]
+        expected_dev = usable["pai"].isin(fold.held_out) | ((usable["label"] == BONAFIDE) & usable["subject"].isin(fold.bonafide_subjects))
+        assert len(d) == int(expected_dev.sum())
+        assert set(t["crop"]).isdisjoint(d["crop"])
+        np.testing.assert_array_equal(dataset_labels(train), (t["label"] == BONAFIDE).to_numpy(np.int64))
+        assert int(train[0]["label"]) == int(t["label"].iloc[0] == BONAFIDE)  # items follow the selected rows
+
+
+def test_grid_words_are_parsed_and_checked() -> None:
+    grid, rest = split_grid_args(["folds=attack", "seeds=[0,1]", "inits=[none,runs/a]", "train.lr=0.1"])
+    assert grid == GridSpec("attack", (0, 1), (None, "runs/a")) and rest == ["train.lr=0.1"]
+    assert not split_grid_args(["seed=3"])[0].active
+    with pytest.raises(ValueError, match="folds=attack"):
+        split_grid_args(["folds=subject"])
+    with pytest.raises(ValueError, match="non-negative integers"):
+        split_grid_args(["seeds=[a]"])
+
+
+@pytest.mark.slow
+def test_train_grid_writes_one_run_per_fold_and_seed_and_continues(store: Path, tmp_path: Path) -> None:
+    from antispoof.training.folds import train_grid
+
+    overrides = [f"data.store={store}", "data.image_size=32", "train.max_epochs=1", "train.progress=false",
+                 "train.accelerator=cpu", "model.backbone=test_convnext", "model.freeze_backbone=false"]
+    out = train_grid("quickstart", overrides, GridSpec("attack", (0, 1)), out=tmp_path / "grid")
+    summary = json.loads((out / "folds.json").read_text())
+    names = sorted(r["run"] for r in summary["runs"])
+    assert names == [f"fold_{t}-seed{s}" for t in ("mask", "print", "replay") for s in (0, 1)]
+    for name in names:
+        assert (out / name / "model.safetensors").is_file()
+        result = summary["results"][name]
+        assert 0.0 <= result["dev_auc"] <= 1.0 and result["dev_attacks"] > 0 and result["dev_bonafide"] > 0
+    config = (out / "fold_mask-seed1" / "config.yaml").read_text()
+    assert "dev_from: train" in config and "mask_rigid" in config and "seed: 1" in config
+    stamp = (out / "fold_print-seed0" / "model.safetensors").stat().st_mtime_ns
+    train_grid("quickstart", overrides, GridSpec("attack", (0, 1)), out=out)  # finished runs are kept
+    assert (out / "fold_print-seed0" / "model.safetensors").stat().st_mtime_ns == stamp
+    with pytest.raises(FileExistsError, match="another plan"):
+        train_grid("quickstart", overrides, GridSpec("attack", (0, 2)), out=out)
