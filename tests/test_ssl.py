@@ -140,7 +140,11 @@ def test_pretrain_from_a_folder_of_images_and_the_clear_errors(tmp_path):
     (folder / "notes.txt").write_text("not an image")
     assert len(FolderImages(folder, 32)) == 6 and FolderImages(folder, 32)[0]["image"].shape == (32, 32, 3)
     out = tmp_path / "run"
+    # a queue longer than the data would hold each image's last key as its own negative: refused, with the size to use
     result = CliRunner().invoke(app, ["pretrain", "ssl", *TINY, "train.max_steps=2", "train.batch_size=3",
+                                      "train.progress=false", "--folder", str(folder), "--out", str(tmp_path / "long")])
+    assert result.exit_code != 0 and "ssl.queue_size=1 or less" in str(result.exception)
+    result = CliRunner().invoke(app, ["pretrain", "ssl", *TINY, "ssl.queue_size=3", "train.max_steps=2", "train.batch_size=3",
                                       "train.progress=false", "--folder", str(folder), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert (out / BACKBONE_FILE).is_file()

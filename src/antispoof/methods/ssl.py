@@ -206,6 +206,11 @@ class SSLMethod(Method):
             if not parts:
                 raise ValueError(f"the frame store {store} has no frames in splits {s.splits}")
             data = parts[0] if len(parts) == 1 else ConcatDataset(parts)
+        room = len(data) - self.config.train.batch_size
+        if s.queue_size > room:  # an image's key from the last epoch would still be queued: a negative of itself
+            raise ValueError(f"ssl.queue_size={s.queue_size} does not fit {len(data)} images: the queue would still hold "
+                             "keys of the images being trained on, as their own negatives, and the loss stalls at chance; "
+                             f"give ssl.queue_size={max(1, room // 2)} or less, or more images")
         log.info("ssl: %d unlabelled images from %s", len(data), s.folder or "the frame store")
         self.trained_on = {"images": len(data), "folder": str(s.folder) if s.folder else None,
                            "dataset": self.config.data.dataset, "splits": list(s.splits) if s.folder is None else None}

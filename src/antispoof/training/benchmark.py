@@ -161,11 +161,13 @@ def _config_method(config: str) -> str:
 
 def bundle_entries(bundles: Sequence[str | Path]) -> list[ModelEntry]:
     """An entry per bundle folder (named after the folder)."""
+    from antispoof.inference.card import CARD_FILE
+
     out = []
     for b in bundles:
         path = Path(b)
-        if not (path / "card.json").is_file():
-            raise FileNotFoundError(f"{path} is not a bundle (no card.json); give a folder made by calibrate, export or import")
+        if not (path / CARD_FILE).is_file():
+            raise FileNotFoundError(f"{path} is not a bundle (no {CARD_FILE}); give a folder made by calibrate, export or import")
         out.append(ModelEntry(f"bundle:{path.name}", bundle=path))
     return out
 
