@@ -47,6 +47,9 @@ def find_members(paths: Sequence[str | Path]) -> list[Path]:
         if (path / CARD_FILE).is_file() or (path / "config.yaml").is_file() and (path / "model.safetensors").is_file():
             found.append(path)
             continue
+        if (path / "bundle" / CARD_FILE).is_file():
+            found.append(path / "bundle")
+            continue
         if not path.is_dir():
             raise FileNotFoundError(f"{path} is not a folder; give bundles, run folders or a folder of runs "
                                     "(e.g. the --out of `antispoof train CONFIG folds=attack`)")
@@ -131,10 +134,11 @@ def build_ensemble(members: Sequence[str | Path | Bundle], out: str | Path, *, o
     if adapters is not None:
         all_notes.append(f"members read different crops or normalisations: one raw RGB view per crop scale {scales}, each "
                          "member's normalisation inside the network")
-    threshold = ThresholdSpec(value=float(np.mean([c.threshold.value for c in cards])), rule=MEMBERS_MEAN_RULE, split="none",
+    threshold = ThresholdSpec(value=float(np.mean([c.threshold.value for c in cards])), rule=MEMBERS_MEAN_RULE, split=first.threshold.split,
                               dataset="none: the mean of the members' thresholds, not a calibration",
-                              metrics={"note": "not calibrated: run `antispoof calibrate BUNDLE --dataset NAME --root DIR` for an "
-                                               "error target", "member_thresholds": [c.threshold.value for c in cards]})
+                              metrics={"note": "not calibrated: the mean of the members' thresholds (each chosen on its own "
+                                               f"{first.threshold.split} split); calibrate the ensemble for an error target "
+                                               "(antispoof ensemble ... --store STORE --target RULE)", "member_thresholds": [c.threshold.value for c in cards]})
     methods = sorted({c.method for c in cards})
     source = {"ensemble": "mean of member liveness scores", "package_version": __version__,
               "members": [{"bundle": b.path.name, "method": c.method, "backbone": c.backbone, "card_sha256": c.card_sha256,

@@ -21,7 +21,7 @@ so the ONNX graph carries the whole preprocessing.
 
 Outputs: ``score`` (the mean), ``member_std`` (the population standard deviation of the
 member scores: the disagreement of seed 001, Sec. 5.9), every cue probability all
-members give (their mean) and every dense map all members give at one shape (its mean).
+members give (their mean) and every dense map all members give (its mean; the maps must share their size).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ class EnsembleNet(nn.Module):
         scores = torch.stack([o["score"].float() for o in outs], dim=1)
         result = {"score": scores.mean(dim=1), "member_std": scores.std(dim=1, unbiased=False)}
         for name, value in outs[0].items():
-            if name in result or not all(name in o and o[name].shape == value.shape for o in outs):
+            if name in result or not all(name in o and o[name].dim() == value.dim() for o in outs):
                 continue
             if value.dim() in (1, 3):
                 result[name] = torch.stack([o[name].float() for o in outs]).mean(dim=0)
