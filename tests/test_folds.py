@@ -83,6 +83,11 @@ def test_grid_words_are_parsed_and_checked() -> None:
     grid, rest = split_grid_args(["folds=attack", "seeds=[0,1]", "inits=[none,runs/a]", "train.lr=0.1"])
     assert grid == GridSpec("attack", (0, 1), (None, "runs/a")) and rest == ["train.lr=0.1"]
     assert not split_grid_args(["seed=3"])[0].active
+    from antispoof.training.folds import _init_words
+
+    grid, _ = split_grid_args(['inits=[null, "model.weights=a.pt model.backbone=resnet50", runs/x]'])
+    assert [_init_words(i) for i in grid.inits] == [["init_from=null"], ["model.weights=a.pt", "model.backbone=resnet50"],
+                                                    ["init_from=runs/x"]]
     with pytest.raises(ValueError, match="folds=attack"):
         split_grid_args(["folds=subject"])
     with pytest.raises(ValueError, match="non-negative integers"):

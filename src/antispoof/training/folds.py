@@ -21,7 +21,8 @@ own dev split stays untouched for the ensemble's threshold; ``data.exclude_attac
 still applies on top.
 
 The grid: ``seeds=[0,1]`` and ``inits=[none,runs/a,bundles/b]`` (``init_from`` of each
-run; ``none`` = the method's own initialisation) multiply the folds, so the paper's 24
+run; ``none`` = the method's own initialisation; an entry holding ``=`` is that
+initialisation's own overrides, space-separated, e.g. ``"model.weights=face.pt"``) multiply the folds, so the paper's 24
 networks are ``folds=attack seeds=[0,1] inits=[A,B,C,D]`` (3 x 2 x 4). These three words
 are grid keys of ``antispoof train`` only, not config keys. Each run is a sub-folder
 ``RUN/fold_<type>`` (plus ``-init<j>`` and ``-seed<s>`` when there are several);
@@ -171,6 +172,15 @@ def _store_of(config: Any) -> Path:
                      frames_per_video=d.frames_per_video, progress=config.train.progress)
 
 
+def _init_words(init: str | None) -> list[str]:
+    """The overrides of one initialisation: ``init_from=PATH``, ``init_from=null``, or its own ``key=value`` words."""
+    if init is None:
+        return ["init_from=null"]
+    if "=" in init:  # e.g. "model.weights=face_id.safetensors model.backbone=resnet50"
+        return init.split()
+    return [f"init_from={init}"]
+
+
 def _run_name(fold: Fold | None, j: int, n_inits: int, seed: int, n_seeds: int) -> str:
     name = f"fold_{fold.name}" if fold is not None else "run"
     if n_inits > 1:
@@ -201,8 +211,7 @@ def train_grid(config_path: str | Path, overrides: Sequence[str], grid: GridSpec
     for fold in folds:
         for j, init in enumerate(inits):
             for seed in seeds:
-                words = [*overrides, *(fold_overrides(fold) if fold else []), f"seed={seed}",
-                         f"init_from={init if init is not None else 'null'}"]
+                words = [*overrides, *(fold_overrides(fold) if fold else []), f"seed={seed}", *_init_words(init)]
                 plan.append({"run": _run_name(fold, j, len(inits), seed, len(seeds)), "fold": None if fold is None else fold.name,
                              "init": init, "seed": seed, "overrides": words})
     summary = {"config": str(config_path), "overrides": list(overrides), "store": None if store is None else str(store),
