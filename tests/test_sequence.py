@@ -259,6 +259,18 @@ def tiny_store(tmp_path_factory) -> Path:
     return prepare_synthetic_store(root / "data", root / "store", crop_size=37, frames=4, workers=1, progress=False)
 
 
+def test_clips_of_a_store_of_frame_images_are_one_videos_frames_in_order(tiny_store):
+    """The generator writes one image file per frame: a clip is still the frames of one video, not one frame repeated."""
+    from antispoof.data.store import FrameDataset
+
+    clips = FrameDataset(tiny_store, split="train", clip_len=4)
+    frames = FrameDataset(tiny_store, split="train")
+    assert len(clips) == frames.rows["video"].nunique() and len(frames) > len(clips)  # one clip per video of up to 4 frames
+    item = clips[0]
+    assert item["frames"] == [0, 1, 2, 3] and item["image"].shape[0] == 4
+    assert len({item["image"][t].tobytes() for t in range(4)}) == 4  # four different frames
+
+
 @pytest.mark.slow
 def test_a_two_stage_run_writes_both_stages_and_stage_two_starts_from_stage_one(tiny_store, tmp_path):
     from antispoof.training.evaluation import evaluate_run

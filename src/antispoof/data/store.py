@@ -135,7 +135,8 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         split: ``train``, ``dev``, ``test`` or None for all rows.
         transform: applied to each image (see the module docstring for modalities).
         modalities: any of ``rgb``, ``ir``, ``depth``; ``rgb`` always comes as ``image``.
-        clip_len: when given, items are clips of this many stored frames of one video,
+        clip_len: when given, items are clips of this many stored frames of one video
+            (rows sharing ``video``, or ``source`` where ``video`` is empty),
             taken ``clip_stride`` stored frames apart, in windows that do not overlap;
             a video with fewer frames gives one clip padded by repeating its last frame.
         clip_stride: step between the frames of a clip, in stored frames.
@@ -211,7 +212,11 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
 
     def _make_clips(self) -> list[list[int]]:
         clips: list[list[int]] = []
-        groups = self.rows.sort_values(["source", "video", "frame"], kind="stable").groupby(["source", "video"], sort=True)
+        # a clip is frames of one video: its id, else its file (a dataset of frame images has one file per frame);
+        # combined protocols also key by their dataset
+        rows = self.rows.assign(_clip_video=self.rows["video"].where(self.rows["video"] != "", self.rows["source"]))
+        keys = [c for c in ("dataset",) if c in rows.columns] + ["_clip_video"]
+        groups = rows.sort_values([*keys, "frame"], kind="stable").groupby(keys, sort=True)
         for _, group in groups:
             positions = group.index.to_list()
             clips += [[positions[i] for i in window]
