@@ -339,3 +339,18 @@ def test_the_multimodal_quickstart_runs_end_to_end_at_a_reduced_size_and_narrows
     assert 0 <= rgb_only.predict_image(rgb).score <= 1
     with pytest.raises(ValueError, match="takes no ir"):
         rgb_only.predict_image(rgb, ir=rgb[:, :, 0])
+
+
+def test_the_table_refuses_unknown_rows_and_writes_the_unavailable_imagenet_row(tmp_path):
+    from antispoof.training.multimodal_table import ROWS, UNAVAILABLE, _markdown, run_table
+
+    with pytest.raises(ValueError, match="unknown rows"):
+        run_table(tmp_path, rows=["resnet-18"])
+    assert list(ROWS)[:4] == ["rgb+ir+depth", "depth x3", "ir x3", "rgb x3"]
+    content = {"config": "quickstart_multimodal", "overrides": ["seed=0"], "subjects": 4, "seed": 0, "threshold_rule": "eer",
+               "rows": [{"name": "ImageNet init", "unavailable": UNAVAILABLE},
+                        {"name": "ir x3", "acer": 0.125, "auc": 0.9, "seconds": 12.0,
+                         "tpr_at_fpr": {"1e-2": 0.5, "1e-3": 0.25, "1e-4": 0.25}}]}
+    text = _markdown(content)
+    assert "| ImageNet init | not available: no ImageNet weights" in text
+    assert "| ir x3 | 12.5% | 0.900 | 50.0% | 25.0% | 25.0% | 12 |" in text
