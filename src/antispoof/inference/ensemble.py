@@ -53,8 +53,12 @@ def find_members(paths: Sequence[str | Path]) -> list[Path]:
         if not path.is_dir():
             raise FileNotFoundError(f"{path} is not a folder; give bundles, run folders or a folder of runs "
                                     "(e.g. the --out of `antispoof train CONFIG folds=attack`)")
-        inner = sorted(p for p in path.iterdir() if p.is_dir() and p.name not in ("bundle", "checkpoints", "logs", "stages"))
-        below = find_members(inner) if inner else []
+        below = []
+        for inner in sorted(p for p in path.iterdir() if p.is_dir()):
+            try:
+                below += find_members([inner])
+            except FileNotFoundError:  # a folder of something else (plots, data) beside the runs
+                continue
         if not below:
             raise FileNotFoundError(f"{path} holds no bundle or finished run; train or calibrate first")
         found += below
