@@ -94,6 +94,25 @@ def test_an_ensemble_of_identical_members_is_the_member_through_evaluate(members
     assert (a.acer, a.auc, a.eer) == pytest.approx((b.acer, b.auc, b.eer), abs=1e-9)
 
 
+def test_an_ensemble_of_identical_members_is_the_member_through_evaluate_bundle(members, tmp_path, samples_dir) -> None:
+    import shutil
+
+    from antispoof.inference.calibrate_bundle import evaluate_bundle, score_dataset
+
+    root = tmp_path / "photos"
+    for photo in sorted(samples_dir.glob("*.jpg")):  # the source's names: T = live, F = fake
+        kind = root / ("bonafide" if "_T" in photo.name else "attack/print")
+        kind.mkdir(parents=True, exist_ok=True)
+        shutil.copy(photo, kind / photo.name)
+    ensemble = build_ensemble([members[2], members[2]], tmp_path / "ens")
+    own = score_dataset(Predictor(members[2], backend="torch"), "folder", root, None, "test")
+    ens = score_dataset(Predictor(ensemble.path, backend="torch"), "folder", root, None, "test")
+    assert np.isfinite(own.scores).all() and np.abs(np.asarray(own.scores) - np.asarray(ens.scores)).max() <= 1e-6
+    a, _ = evaluate_bundle(members[2], dataset="folder", root=root, split="test", out=tmp_path / "a")
+    b, _ = evaluate_bundle(ensemble.path, dataset="folder", root=root, split="test", out=tmp_path / "b")
+    assert (a.apcer, a.bpcer, a.auc) == (b.apcer, b.bpcer, b.auc) and a.threshold == b.threshold
+
+
 def test_the_ensemble_score_is_the_mean_of_the_member_scores(members, store, tmp_path) -> None:
     ensemble = build_ensemble(members, tmp_path / "ens")
     spec = ensemble.card.input
