@@ -50,6 +50,12 @@ def test_each_fold_holds_out_exactly_one_attack_type_and_no_bonafide_subject_cro
     assert max(sizes) - min(sizes) <= 1
 
 
+def test_excluded_species_make_no_fold(store: Path) -> None:
+    folds = make_folds(store, exclude=["mask_*"])
+    assert [f.name for f in folds] == ["print", "replay"]
+    assert not any(s.startswith("mask") for f in folds for s in (*f.held_out, *f.train_attacks))
+
+
 def test_the_subject_split_is_seeded(store: Path) -> None:
     assert make_folds(store, seed=0) == make_folds(store, seed=0)
     splits = {tuple(f.bonafide_subjects for f in make_folds(store, seed=s)) for s in range(6)}

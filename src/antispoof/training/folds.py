@@ -107,14 +107,17 @@ def split_grid_args(overrides: Sequence[str]) -> tuple[GridSpec, list[str]]:
     return GridSpec(folds, None if seeds is None else tuple(seeds), None if inits is None else tuple(inits)), rest
 
 
-def attack_types(store: str | Path, by: str = "attack") -> dict[str, list[str]]:
-    """``{type: [species]}`` of the attacks in the store's train split (``by``: attack = family, species = each species)."""
+def attack_types(store: str | Path, by: str = "attack", exclude: Sequence[str] = ()) -> dict[str, list[str]]:
+    """``{type: [species]}`` of the attacks in the store's train split (``by``: attack = family, species = each species),
+    without the species matching ``exclude`` (shell wildcards, as ``data.exclude_attacks``)."""
+    import fnmatch
+
     from antispoof.data.base import BONAFIDE, pai_class_of
     from antispoof.data.store import FrameStore
 
     index = FrameStore(store).index
     rows = index[(index["split"] == "train") & (index["label"] != BONAFIDE)]
-    species = sorted(set(rows["pai"].astype(str)))
+    species = sorted(s for s in set(rows["pai"].astype(str)) if not any(fnmatch.fnmatchcase(s, p) for p in exclude))
     if by not in FOLD_KINDS:
         raise ValueError(f"unknown fold kind {by!r}; choose one of {', '.join(FOLD_KINDS)}")
     classes = dict(zip(rows["pai"].astype(str), rows["pai_class"].astype(str))) if "pai_class" in rows else {}
@@ -124,14 +127,15 @@ def attack_types(store: str | Path, by: str = "attack") -> dict[str, list[str]]:
     return dict(sorted(types.items()))
 
 
-def make_folds(store: str | Path, by: str = "attack", seed: int = 0) -> list[Fold]:
-    """The folds of a store's train split: one per attack type, bona fide subjects dealt at random (``seed``) by identity."""
+def make_folds(store: str | Path, by: str = "attack", seed: int = 0, exclude: Sequence[str] = ()) -> list[Fold]:
+    """The folds of a store's train split: one per attack type (species matching ``exclude`` left out), bona fide subjects
+    dealt at random (``seed``) by identity."""
     import numpy as np
 
     from antispoof.data.base import BONAFIDE
     from antispoof.data.store import FrameStore
 
-    types = attack_types(store, by)
+    types = attack_types(store, by, exclude)
     if len(types) < 2:
         raise ValueError(f"the train split of {store} has {len(types)} attack type(s) by {by} ({', '.join(types) or 'none'}); "
                          "attack folds need two at least (try folds=species)")
@@ -204,7 +208,7 @@ def train_grid(config_path: str | Path, overrides: Sequence[str], grid: GridSpec
     store = None
     if grid.folds is not None:
         store = _store_of(base)
-        folds = list(make_folds(store, grid.folds, base.seed))
+        folds = list(make_folds(store, grid.folds, base.seed, exclude=base.data.exclude_attacks))
     seeds = grid.seeds or (base.seed,)
     inits = grid.inits or (None if base.init_from is None else str(base.init_from),)
     plan = []
