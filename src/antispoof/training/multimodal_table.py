@@ -60,7 +60,7 @@ def run_table(out: str | Path, *, rows: list[str] | None = None, overrides: list
     """Train, narrow and evaluate the ``rows`` (default: all of :data:`ROWS`, in order); returns ``table.json``'s content.
 
     ``from_quickstart``: the folder of an ``antispoof quickstart --method multimodal`` run whose
-    generated data and frame store the rows read (instead of generating their own).
+    generated data the rows read (and its frame store, when its crops have the rows' size).
     """
     from antispoof.data.synthetic.writer import generate_dataset
     from antispoof.methods import load_method_config, method_class
@@ -77,7 +77,10 @@ def run_table(out: str | Path, *, rows: list[str] | None = None, overrides: list
     spec = method_class("multimodal").input_spec_for(base)
     data, store = out / "data", out / f"store_{spec.crop_size}"
     if from_quickstart is not None:
-        data, store = Path(from_quickstart) / "data", Path(from_quickstart) / "store"
+        data = Path(from_quickstart) / "data"
+        settings = json.loads((Path(from_quickstart) / "store" / "settings.json").read_text(encoding="utf-8"))
+        if int(settings.get("size", 0)) == spec.crop_size:
+            store = Path(from_quickstart) / "store"
         had = json.loads((data / "synth.json").read_text(encoding="utf-8"))["settings"]
         if had["seed"] != seed or had["subjects"] != subjects or had["frames"] != frames:
             raise ValueError(f"{from_quickstart} holds data of seed {had['seed']}, {had['subjects']} subjects, {had['frames']} "
@@ -105,7 +108,7 @@ def run_table(out: str | Path, *, rows: list[str] | None = None, overrides: list
             elif kind == "narrow":
                 row.update(_narrow_and_evaluate(out, name, table, extra, store, progress))
             else:
-                weights = _pretrain_face_id(out, [*data_args, *face_id_overrides, *common], base)
+                weights = _pretrain_face_id(out, [*data_args, *common, *face_id_overrides], base)
                 row["face_id_weights"] = str(weights)
                 row.update(_train_and_evaluate(out, name, [*data_args, *common, f"model.weights={weights}"], store, progress))
         except Exception as err:  # one failed row writes its error; the table goes on
