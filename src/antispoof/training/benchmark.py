@@ -243,6 +243,7 @@ def protocol_metrics(protocol: Protocol, dev: Any, test: Any, domain_of: dict[st
     dev = dev.subset(~_held(protocol, dev, domain_of))  # dev never holds what the protocol leaves out
     masks = protocol.sides(_column(test.pai), _domains(test, domain_of), np.asarray(test.is_bonafide, dtype=bool))
     target = test.subset(masks["target"])
+    _check_scored(target, protocol)
     report = evaluate(target, dev, threshold="eer", ci=CI_LEVEL, n_resamples=CI_RESAMPLES, seed=0)
     full = report.to_dict()
     row: dict[str, Any] = {k: full[k] for k in ("threshold", "apcer", "apcer_pooled", "apcer_per_pai", "bpcer", "acer",
@@ -255,6 +256,18 @@ def protocol_metrics(protocol: Protocol, dev: Any, test: Any, domain_of: dict[st
         row["seen"] = {"hter": seen.hter, "auc": seen.auc, "apcer": seen.apcer_pooled, "bpcer": seen.bpcer,
                        "n_bonafide": seen.n_bonafide, "n_attack": seen.n_attack}
     return row
+
+
+def _check_scored(target: Any, protocol: Protocol) -> None:
+    """A clear error when the target units of a class all failed to acquire (e.g. a detector that finds no face there)."""
+    scored = ~np.asarray(target.failed_to_acquire, dtype=bool)
+    live = np.asarray(target.is_bonafide, dtype=bool)
+    for name, cls in (("bona fide", live), ("attack", ~live)):
+        if cls.any() and not (cls & scored).any():
+            where = f" ({protocol.held_out})" if protocol.held_out else ""
+            raise ValueError(f"every {name} frame of the {protocol.name}{where} target failed to acquire "
+                             f"({int(cls.sum())} frames; reasons: {sorted(set(map(str, _column(target.fta_reason)[cls]))) if target.fta_reason is not None else '-'}); "
+                             "the model's detector finds no face there, so no error rate can be given")
 
 
 def _column(values: Any) -> np.ndarray:
