@@ -1,4 +1,4 @@
-"""``antispoof pretrain ssl``: pretrain a backbone without labels on face crops (a frame store or a folder)."""
+"""``antispoof pretrain ssl|face-id``: pretrain a backbone for the methods (without labels, or on face identities)."""
 
 from __future__ import annotations
 
@@ -25,28 +25,15 @@ def ssl_command(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
 ) -> None:
     """Self-supervised pretraining (MoCo v2); writes RUN/backbone.safetensors for model.weights= and its card."""
-    import sys
+    if resume is None and (store is None) == (folder is None) and not any(
+            o.startswith(("data.store=", "ssl.folder=")) for o in args or ()):
+        raise ValueError("give exactly one of --store STORE (a prepared frame store) or --folder DIR (face-crop images)")
+    if resume is not None and (args or store or folder):
+        raise ValueError("--resume continues a run with its saved config; give no CONFIG, overrides, --store or --folder")
+    data = [f"data.store={store.resolve()}"] if store else [f"ssl.folder={folder.resolve()}"] if folder else []
+    run_dir = _pretrain("ssl", args, data, out, resume, overwrite)
+    from antispoof.methods._pretraining import BACKBONE_FILE
 
-    from antispoof.config import split_config_args
-    from antispoof.methods import load_method_config
-    from antispoof.methods.ssl import BACKBONE_FILE
-    from antispoof.training.runner import resume as resume_run
-    from antispoof.training.runner import train
-
-    if resume is not None:
-        if args or store or folder:
-            raise ValueError("--resume continues a run with its saved config; give no CONFIG, overrides, --store or --folder")
-        run_dir = resume_run(resume)
-    else:
-        path, overrides = split_config_args(args or ())
-        if (store is None) == (folder is None) and not any(o.startswith(("data.store=", "ssl.folder=")) for o in overrides):
-            raise ValueError("give exactly one of --store STORE (a prepared frame store) or --folder DIR (face-crop images)")
-        data = [f"data.store={store.resolve()}"] if store else [f"ssl.folder={folder.resolve()}"] if folder else []
-        config = load_method_config(path or "ssl", [*data, *overrides])
-        if config.model.method != "ssl":
-            raise ValueError(f"{path} is a config of method {config.model.method!r}; pretrain ssl takes an ssl config")
-        run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
-    typer.echo(f"run: {run_dir}")
     typer.echo(f"backbone weights: {run_dir / BACKBONE_FILE} (model.weights={run_dir / BACKBONE_FILE})")
 
 
@@ -61,26 +48,33 @@ def face_id_command(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
 ) -> None:
     """Face-identity pretraining of the face ResNet (seed 001); writes RUN/backbone.safetensors for multimodal's model.weights=."""
+    if resume is None and store is None and not any(o.startswith("data.store=") for o in args or ()):
+        raise ValueError("give --store STORE: a prepared frame store whose `subject` column names the identities")
+    if resume is not None and (args or store):
+        raise ValueError("--resume continues a run with its saved config; give no CONFIG, overrides or --store")
+    run_dir = _pretrain("face_id", args, [f"data.store={store.resolve()}"] if store else [], out, resume, overwrite)
+    from antispoof.methods._pretraining import BACKBONE_FILE
+
+    typer.echo(f"backbone weights: {run_dir / BACKBONE_FILE} (multimodal model.weights={run_dir / BACKBONE_FILE})")
+
+
+def _pretrain(method: str, args: list[str] | None, data: list[str], out: Path | None, resume: Path | None,
+              overwrite: bool) -> Path:
+    """Resume a killed pretraining run, or train ``method``'s config (default: its packaged one) with ``data`` and the overrides."""
     import sys
 
     from antispoof.config import split_config_args
     from antispoof.methods import load_method_config
-    from antispoof.methods.face_id import BACKBONE_FILE
     from antispoof.training.runner import resume as resume_run
     from antispoof.training.runner import train
 
     if resume is not None:
-        if args or store:
-            raise ValueError("--resume continues a run with its saved config; give no CONFIG, overrides or --store")
         run_dir = resume_run(resume)
     else:
         path, overrides = split_config_args(args or ())
-        if store is None and not any(o.startswith("data.store=") for o in overrides):
-            raise ValueError("give --store STORE: a prepared frame store whose `subject` column names the identities")
-        data = [f"data.store={store.resolve()}"] if store else []
-        config = load_method_config(path or "face_id", [*data, *overrides])
-        if config.model.method != "face_id":
-            raise ValueError(f"{path} is a config of method {config.model.method!r}; pretrain face-id takes a face_id config")
+        config = load_method_config(path or method, [*data, *overrides])
+        if config.model.method != method:
+            raise ValueError(f"{path} is a config of method {config.model.method!r}; this command takes a {method} config")
         run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
     typer.echo(f"run: {run_dir}")
-    typer.echo(f"backbone weights: {run_dir / BACKBONE_FILE} (multimodal model.weights={run_dir / BACKBONE_FILE})")
+    return run_dir

@@ -29,7 +29,6 @@ seed 001 Sec. 5.2 (it pretrained its gender network with the same recipe).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from pathlib import Path
@@ -43,6 +42,8 @@ from torch.nn import functional as F
 from antispoof._registry import METHODS
 from antispoof.config import ModelConfig, Section
 from antispoof.data.inputs import InputSpec
+from antispoof.methods._pretraining import BACKBONE_CARD, BACKBONE_FILE
+from antispoof.methods._pretraining import write_backbone as write_backbone_file
 from antispoof.methods.base import EngineConfig, EngineTrainConfig, Method
 from antispoof.methods.multimodal import PAPER_CROP, PAPER_INPUT, modality_spec, paper_transform
 from antispoof.models.face_resnet import LAYERS, FaceResNet
@@ -51,8 +52,6 @@ __all__ = ["FaceIDConfig", "FaceIDMethod", "ArcMargin", "arcface_logits", "BACKB
 
 log = logging.getLogger(__name__)
 
-BACKBONE_FILE = "backbone.safetensors"
-BACKBONE_CARD = "backbone.json"
 
 
 def arcface_logits(features: Tensor, weight: Tensor, labels: Tensor | None, s: float, m: float) -> Tensor:
@@ -231,21 +230,8 @@ class FaceIDMethod(Method):
 
 def write_backbone(method: FaceIDMethod, run_dir: Path) -> Path:
     """``run_dir/backbone.safetensors`` (the FaceResNet's tensor names) and ``backbone.json`` (what it learnt from)."""
-    from antispoof.runs import git_revision
-    from antispoof.weights import save_weights
-
     c = method.config
-    revision, dirty = git_revision()
-    card = {
-        "backbone": c.model.backbone, "layers": list(c.model.layers), "width": c.model.width, "objective": f"face identity ({c.face_id.head})",
-        "started_from": str(c.model.weights) if c.model.weights else None, "trained_on": getattr(method, "trained_on", None),
-        "identities": len(method.identities), "input": method.input_spec().model_dump(mode="json"),
-        "epochs": int(method.trainer.current_epoch), "steps": int(method.global_step), "seed": c.seed,
-        "git_revision": revision, "git_dirty": dirty,
-        "use": f"model.layers={list(c.model.layers)} model.width={c.model.width} model.weights={run_dir / BACKBONE_FILE}",
-    }
-    path = run_dir / BACKBONE_FILE
-    save_weights(method.encoder, path, {"face_id": card})
-    (run_dir / BACKBONE_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    log.info("face_id: backbone weights %s (use: %s)", path, card["use"])
-    return path
+    facts = {"backbone": c.model.backbone, "layers": list(c.model.layers), "width": c.model.width,
+             "objective": f"face identity ({c.face_id.head})", "identities": len(method.identities)}
+    return write_backbone_file(method, method.encoder, run_dir, facts,
+                               f"model.layers={list(c.model.layers)} model.width={c.model.width}")

@@ -24,7 +24,6 @@ p 0.8, grey p 0.2, Gaussian blur p 0.5, flip).
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,6 +38,8 @@ from antispoof._registry import METHODS
 from antispoof.config import ModelConfig, Section
 from antispoof.data.inputs import InputSpec
 from antispoof.data.transforms import PIPELINES, Transform, build_transform
+from antispoof.methods._pretraining import BACKBONE_CARD, BACKBONE_FILE
+from antispoof.methods._pretraining import write_backbone as write_backbone_file
 from antispoof.methods.base import EngineConfig, EngineTrainConfig, Method
 from antispoof.models.ssl import SSLEncoder
 
@@ -46,8 +47,6 @@ __all__ = ["SSLConfig", "SSLMethod", "TwoViews", "FolderImages", "moco_loss", "B
 
 log = logging.getLogger(__name__)
 
-BACKBONE_FILE = "backbone.safetensors"
-BACKBONE_CARD = "backbone.json"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
@@ -248,20 +247,7 @@ class SSLMethod(Method):
 
 def write_backbone(method: SSLMethod, run_dir: Path) -> Path:
     """``run_dir/backbone.safetensors`` (the backbone's own tensor names) and ``backbone.json`` (what it learnt from)."""
-    from antispoof.runs import git_revision
-    from antispoof.weights import save_weights
-
     c = method.config
-    revision, dirty = git_revision()
-    card = {
-        "backbone": c.model.backbone, "objective": c.ssl.objective, "started_from": str(c.model.weights) if c.model.weights else None,
-        "trained_on": getattr(method, "trained_on", None), "store": str(c.data.store) if c.data.store else None,
-        "excluded_attacks": list(c.data.exclude_attacks), "excluded_domains": list(c.data.exclude_domains), "input": method.input_spec().model_dump(mode="json"),
-        "epochs": int(method.trainer.current_epoch), "steps": int(method.global_step), "seed": c.seed,
-        "git_revision": revision, "git_dirty": dirty, "use": f"model.backbone={c.model.backbone} model.weights={run_dir / BACKBONE_FILE}",
-    }
-    path = run_dir / BACKBONE_FILE
-    save_weights(method.encoder.backbone, path, {"ssl": card})
-    (run_dir / BACKBONE_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    log.info("ssl: backbone weights %s (use: %s)", path, card["use"])
-    return path
+    facts = {"backbone": c.model.backbone, "objective": c.ssl.objective, "store": str(c.data.store) if c.data.store else None,
+             "excluded_attacks": list(c.data.exclude_attacks), "excluded_domains": list(c.data.exclude_domains)}
+    return write_backbone_file(method, method.encoder.backbone, run_dir, facts, f"model.backbone={c.model.backbone}")
