@@ -63,8 +63,10 @@ class Protocol:
     #: ``(pai, domain) -> True`` for a test unit that the protocol held out of training
     _unseen: Callable[[str, str], bool] | None = field(default=None, compare=False, repr=False)
     overrides: tuple[str, ...] = ()
+    #: the held-out part is attacks only, so the bona fide units serve both sides (unseen-attack)
+    attacks_only: bool = False
 
-    def unseen(self, pai: np.ndarray, domain: np.ndarray, bonafide: np.ndarray) -> np.ndarray:
+    def unseen(self, pai: np.ndarray, domain: np.ndarray) -> np.ndarray:
         """Per unit: does it belong to what the protocol held out (bona fide units of a held-out domain do)."""
         if self._unseen is None:
             return np.zeros(len(pai), dtype=bool)
@@ -74,8 +76,8 @@ class Protocol:
         """``{"target": mask, "seen": mask}`` over test units (``seen`` absent for ``intra``)."""
         if self._unseen is None:
             return {"target": np.ones(len(pai), dtype=bool)}
-        held = self.unseen(pai, domain, bonafide)
-        if self.name == "unseen-attack":  # the bona fide units serve both sides
+        held = self.unseen(pai, domain)
+        if self.attacks_only:
             return {"target": bonafide | held, "seen": bonafide | ~held}
         return {"target": held, "seen": ~held}
 
@@ -91,7 +93,8 @@ def make_protocol(name: str, *, family: str = DEFAULT_UNSEEN_FAMILY, domain: str
     if name == "unseen-attack":
         if family not in FAMILIES:
             raise ValueError(f"unknown attack family {family!r}; the generator's families are {', '.join(FAMILIES)}")
-        return Protocol(name, family, lambda pai, dom: pai_class_of(pai) == family, (f"data.exclude_attacks=[{family}_*]",))
+        return Protocol(name, family, lambda pai, dom: pai_class_of(pai) == family, (f"data.exclude_attacks=[{family}_*]",),
+                        attacks_only=True)
     if name == "cross-domain":
         if domain not in domain_names():
             raise ValueError(f"unknown capture domain {domain!r}; the generator's domains are {', '.join(domain_names())}")
@@ -283,8 +286,8 @@ def _domains(scores: Any, domain_of: dict[str, str]) -> np.ndarray:
 def _held(protocol: Protocol, scores: Any, domain_of: dict[str, str]) -> np.ndarray:
     """Rows of a score set that the protocol holds out of training and dev (a held-out family's attacks, a held-out domain)."""
     live = np.asarray(scores.is_bonafide, dtype=bool)
-    held = protocol.unseen(_column(scores.pai), _domains(scores, domain_of), live)
-    return held & ~live if protocol.name == "unseen-attack" else held
+    held = protocol.unseen(_column(scores.pai), _domains(scores, domain_of))
+    return held & ~live if protocol.attacks_only else held
 
 
 def _slug(name: str) -> str:
