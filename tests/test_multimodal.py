@@ -354,3 +354,29 @@ def test_the_table_refuses_unknown_rows_and_writes_the_unavailable_imagenet_row(
     text = _markdown(content)
     assert "| ImageNet init | not available: no ImageNet weights" in text
     assert "| ir x3 | 12.5% | 0.900 | 50.0% | 25.0% | 25.0% | 12 |" in text
+
+
+def test_the_face_id_rows_share_one_pretraining_and_keep_their_own_overrides(tmp_path, monkeypatch):
+    import antispoof.training.multimodal_table as table
+    import antispoof.training.runner as runner
+    from antispoof.methods.face_id import BACKBONE_FILE
+
+    pretrainings, trained = [], {}
+
+    def fake_pretrain(config, out, overwrite=False):  # stands in for the face-id training: writes its backbone file
+        pretrainings.append(out)
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / BACKBONE_FILE).write_bytes(b"")
+        return Path(out)
+
+    def fake_row(out, name, overrides, store, progress):
+        trained[name] = overrides
+        return {"run": str(out / name), "acer": 0.0, "auc": 1.0, "tpr_at_fpr": {}}
+
+    monkeypatch.setattr(runner, "train", fake_pretrain)
+    monkeypatch.setattr(table, "_train_and_evaluate", fake_row)
+    table.run_table(tmp_path, rows=["face-id init", "rgb x3, face-id init"], subjects=4, frames=1, source_size=96)
+    assert len(pretrainings) == 1
+    assert "multimodal.branches=[rgb,rgb,rgb]" in trained["rgb x3, face-id init"]
+    assert "multimodal.branches=[rgb,rgb,rgb]" not in trained["face-id init"]
+    assert all(any(o.startswith("model.weights=") for o in v) for v in trained.values())
