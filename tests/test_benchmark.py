@@ -144,6 +144,11 @@ def test_table_has_a_row_per_model_and_protocol_and_a_failure_stays_in_its_row(t
     trained.clear()
     bm.run_benchmark(tmp_path, entries=entries, quick=True)
     assert trained == []
+    # a call with fewer models or protocols runs only those, and the table keeps the others' rows
+    bm.run_benchmark(tmp_path, entries=entries[:1], protocols=["intra"], quick=True)
+    after = [(r["model"], r["protocol"]) for r in json.loads((tmp_path / "table.json").read_text())["rows"]]
+    assert sorted(after) == sorted(keys)  # the failed rows of the model not run stay too, with their errors
+    assert [p for _, p in after] == sorted((p for _, p in after), key=bm.PROTOCOLS.index)
     with pytest.raises(ValueError, match="other settings"):
         bm.run_benchmark(tmp_path, entries=entries, quick=False)
 

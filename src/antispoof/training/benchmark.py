@@ -199,13 +199,15 @@ def run_benchmark(
                 "unseen_family": family, "unseen_domain": domain, "overrides": list(overrides)}
     plans = [make_protocol(p, family=family, domain=domain) for p in protocols]
     data = BenchmarkData.create(out, entries, seed=seed, subjects=settings["subjects"], workers=workers, progress=progress)
-    done = _finished_rows(out, settings)
+    done = _earlier_rows(out, settings)
+    covered = {(e.name, p.name) for p in plans for e in entries}
+    kept = [r for k, r in done.items() if k not in covered]  # rows of models or protocols this call does not run stay
     rows: list[dict[str, Any]] = []
     runs: dict[tuple[str, str], Path] = {}
     for protocol in plans:
         for entry in entries:
             key = (entry.name, protocol.name)
-            if key in done:
+            if key in done and "error" not in done[key]:  # a failed row is tried again
                 log.info("benchmark: %s on %s already done", *key)
                 rows.append(done[key])
                 if done[key].get("run"):
@@ -235,8 +237,14 @@ def run_benchmark(
                 log.exception("benchmark: %s on %s failed", *key)
                 row["error"] = f"{type(err).__name__}: {err}"
             rows.append(row)
-            _write(out, rows, settings)
-    return _write(out, rows, settings)
+            _write(out, _in_order([*rows, *kept]), settings)
+    return _write(out, _in_order([*rows, *kept]), settings)
+
+
+def _in_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows grouped by protocol (in :data:`PROTOCOLS` order), each group in the order the rows were run."""
+    rank = {name: i for i, name in enumerate(PROTOCOLS)}
+    return sorted(rows, key=lambda r: rank.get(r["protocol"], len(rank)))
 
 
 def protocol_metrics(protocol: Protocol, dev: Any, test: Any, domain_of: dict[str, str]) -> dict[str, Any]:
@@ -294,14 +302,14 @@ def _slug(name: str) -> str:
     return name.replace(":", "-").replace("/", "-")
 
 
-def _finished_rows(out: Path, settings: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+def _earlier_rows(out: Path, settings: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     path = out / "table.json"
     if not path.is_file():
         return {}
     table = json.loads(path.read_text(encoding="utf-8"))
     if table.get("settings") != settings:
         raise ValueError(f"{out} holds a benchmark run with other settings ({table.get('settings')}); give another --out")
-    return {(r["model"], r["protocol"]): r for r in table.get("rows", []) if "error" not in r}
+    return {(r["model"], r["protocol"]): r for r in table.get("rows", [])}
 
 
 def _write(out: Path, rows: list[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
