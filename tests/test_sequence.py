@@ -233,6 +233,11 @@ def test_the_plan_is_frames_then_clips_and_stage_two_starts_from_stage_one(tmp_p
     assert second.model == config.model and (second.train.max_epochs, second.train.augment) == (5, "none")
     assert method_class("sequence").input_spec_for(first).clip_len == 1
     assert stages_of(_config("frame_stage.enabled=false")) == []  # the paper's "no feature pretraining" ablation
+    # stage 1 follows model.freeze_encoder unless frame_stage.freeze_encoder says otherwise; stage 2 keeps the model's
+    frozen = _config("model.freeze_encoder=true")
+    assert [c.model.freeze_encoder for c in stage_configs(frozen, tmp_path, stages_of(frozen))] == [True, True]
+    tuned = _config("model.freeze_encoder=true", "frame_stage.freeze_encoder=false")
+    assert [c.model.freeze_encoder for c in stage_configs(tuned, tmp_path, stages_of(tuned))] == [False, True]
     with pytest.raises(ValueError, match="last stage"):
         stage_configs(config, tmp_path, [Stage("a"), Stage("b", {"model.hidden": 4})])
     with pytest.raises(ConfigError):

@@ -118,6 +118,8 @@ class FrameStageSettings(Section):
     augment: str = Field(PAPER_FRAME_AUGMENT, description=f"stage 1's augmentation: {PAPER_FRAME_AUGMENT} (the paper: random crop "
                          "256 -> 224, flip, rotation) or a train.augment pipeline name")
     rotation: float = Field(15.0, ge=0, le=180, description="largest rotation of stage 1, degrees (the paper: 15)")
+    freeze_encoder: bool | None = Field(None, description="freeze the encoder in stage 1; null = model.freeze_encoder (false: "
+                                        "stage 1 trains the encoder as the paper does, even when stage 2 keeps it frozen)")
 
 
 class SequenceTrainConfig(EngineTrainConfig):
@@ -183,7 +185,8 @@ class SequenceMethod(Method):
         if not fs.enabled:
             return []
         frames = {"model.unit": "frame", "train.max_epochs": fs.max_epochs, "train.batch_size": fs.batch_size,
-                  "train.augment": fs.augment, "train.lr": fs.lr or config.train.lr, "model.cache_features": False}
+                  "train.augment": fs.augment, "train.lr": fs.lr or config.train.lr, "model.cache_features": False,
+                  "model.freeze_encoder": config.model.freeze_encoder if fs.freeze_encoder is None else fs.freeze_encoder}
         return [Stage("frames", frames), Stage("clips", {})]
 
     def network(self) -> nn.Module:
