@@ -364,7 +364,7 @@ def test_the_face_id_rows_share_one_pretraining_and_keep_their_own_overrides(tmp
     pretrainings, trained = [], {}
 
     def fake_pretrain(config, out, overwrite=False):  # stands in for the face-id training: writes its backbone file
-        pretrainings.append(out)
+        pretrainings.append(config)
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / BACKBONE_FILE).write_bytes(b"")
         return Path(out)
@@ -375,8 +375,11 @@ def test_the_face_id_rows_share_one_pretraining_and_keep_their_own_overrides(tmp
 
     monkeypatch.setattr(runner, "train", fake_pretrain)
     monkeypatch.setattr(table, "_train_and_evaluate", fake_row)
-    table.run_table(tmp_path, rows=["face-id init", "rgb x3, face-id init"], subjects=4, frames=1, source_size=96)
+    table.run_table(tmp_path, rows=["face-id init", "rgb x3, face-id init"], subjects=4, frames=1, source_size=96,
+                    overrides=["train.max_epochs=1"], face_id_overrides=["train.lr=0.01"])
     assert len(pretrainings) == 1
+    # the rows' schedule does not shorten the pretraining, whose own overrides apply
+    assert pretrainings[0].train.max_epochs == 20 and pretrainings[0].train.lr == 0.01
     assert "multimodal.branches=[rgb,rgb,rgb]" in trained["rgb x3, face-id init"]
     assert "multimodal.branches=[rgb,rgb,rgb]" not in trained["face-id init"]
     assert all(any(o.startswith("model.weights=") for o in v) for v in trained.values())

@@ -112,7 +112,7 @@ def run_table(out: str | Path, *, rows: list[str] | None = None, overrides: list
             elif kind == "narrow":
                 row.update(_narrow_and_evaluate(out, name, table, extra, store, progress))
             else:
-                weights = _pretrain_face_id(out, [*data_args, *common, *face_id_overrides], base)
+                weights = _pretrain_face_id(out, [*data_args, *common, *face_id_overrides], base, face_id_overrides)
                 row["face_id_weights"] = str(weights)
                 row.update(_train_and_evaluate(out, name, [*data_args, *extra, *common, f"model.weights={weights}"], store,
                                                progress))
@@ -126,7 +126,7 @@ def run_table(out: str | Path, *, rows: list[str] | None = None, overrides: list
 
 
 def _folder(name: str) -> str:
-    return name.replace("+", "_").replace(" ", "_").replace("->", "to").replace("__", "_")
+    return name.replace("+", "_").replace(",", "").replace(" ", "_").replace("->", "to").replace("__", "_")
 
 
 def _metrics(result: Any) -> dict[str, Any]:
@@ -159,13 +159,14 @@ def _narrow_and_evaluate(out: Path, name: str, table: dict[str, Any], inputs: li
     return {"run": str(run), "from": source["run"], **_metrics(result)}
 
 
-def _pretrain_face_id(out: Path, overrides: list[str], base: Any) -> Path:
+def _pretrain_face_id(out: Path, overrides: list[str], base: Any, face_id_overrides: list[str] | tuple[str, ...] = ()) -> Path:
     """``antispoof pretrain face-id`` on the store's train split (bona fide frames), at the rows' width and input size."""
     from antispoof.methods import load_method_config
     from antispoof.methods.face_id import BACKBONE_FILE
     from antispoof.training.runner import train
 
-    keep = [o for o in overrides if not o.startswith(("multimodal.", "model.fusion", "model.aggregation", "model.se_"))]
+    # the rows' data and seed; not their train.* schedule (the pretraining has its own: configs/face_id.yaml, --face-id)
+    keep = [o for o in overrides if o.startswith(("seed=", "data.", "train.progress=")) or o in face_id_overrides]
     shape = [f"model.width={base.model.width}", f"model.layers={list(base.model.layers)}".replace(" ", ""),
              f"data.image_size={base.data.image_size}", f"data.crop_size={base.data.crop_size}"]
     config = load_method_config("face_id", [*shape, *keep])
