@@ -383,3 +383,19 @@ def test_the_face_id_rows_share_one_pretraining_and_keep_their_own_overrides(tmp
     assert "multimodal.branches=[rgb,rgb,rgb]" in trained["rgb x3, face-id init"]
     assert "multimodal.branches=[rgb,rgb,rgb]" not in trained["face-id init"]
     assert all(any(o.startswith("model.weights=") for o in v) for v in trained.values())
+
+
+def test_the_table_command_takes_overrides_after_its_rows(tmp_path, monkeypatch):
+    import antispoof.training.multimodal_table as table
+
+    seen = {}
+
+    def fake_table(out, **kwargs):
+        seen.update(kwargs)
+        (Path(out) / "table.md").write_text("", encoding="utf-8")
+        return {}
+
+    monkeypatch.setattr(table, "run_table", fake_table)
+    table.main(["--out", str(tmp_path), "--rows", "ir x3", "depth x3", "train.max_epochs=2", "data.image_size=48"])
+    assert seen["rows"] == ["ir x3", "depth x3"]
+    assert seen["overrides"] == ["train.max_epochs=2", "data.image_size=48"]

@@ -231,6 +231,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--face-id", nargs="*", default=[], metavar="KEY=VALUE", help="overrides of the face-id pretraining")
     parser.add_argument("overrides", nargs="*", help="overrides of every row (e.g. train.max_epochs=2)")
     args = parser.parse_args(argv)
+    if args.rows:  # `--rows A B key=value` puts the overrides into --rows (both take any number): give them back
+        args.overrides = [*(r for r in args.rows if "=" in r), *args.overrides]
+        args.rows = [r for r in args.rows if "=" not in r] or None
     from antispoof._logging import setup_console_logging
 
     setup_console_logging()

@@ -37,7 +37,7 @@ DEFAULT_METHOD = "entry"
 #: The bundle's operating point: the dev EER threshold. A 1% APCER target needs 100+ dev
 #: attack presentations to mean anything; the quickstart's dev split has about 80.
 BUNDLE_TARGET = "eer"
-SUMMARY_KEYS = ("acer", "hter", "auc", "eer", "apcer", "bpcer", "threshold")
+SUMMARY_KEYS = ("acer", "hter", "auc", "eer", "apcer", "bpcer", "tpr_at_fpr", "threshold")
 
 
 def quickstart_configs(method: str) -> list[tuple[str, str]]:
