@@ -139,6 +139,12 @@ def test_table_has_a_row_per_model_and_protocol_and_a_failure_stays_in_its_row(t
     assert text.count("failed: RuntimeError: the network diverged") == len(bm.PROTOCOLS)
     assert json.loads((tmp_path / "table.json").read_text())["rows"] == json.loads(json.dumps(table["rows"]))
     assert (tmp_path / "benchmark.png").stat().st_size > 0
+    # the summary: one line per model, a pair of columns per protocol, the failed model's cells say so
+    summary = (tmp_path / "summary.md").read_text().splitlines()
+    assert len(summary) == 2 + len(entries) and summary[0].count("HTER [95% CI]") == len(bm.PROTOCOLS)
+    assert summary[-1].startswith("| broken |") and summary[-1].count("failed") == len(bm.PROTOCOLS)
+    first = next(r for r in table["rows"] if r["model"] == entries[0].name and r["protocol"] == "intra")
+    assert f"| {entries[0].name} | {100 * first['hter']:.1f}% [" in summary[2]
 
     # a second call keeps the finished rows and retries only the failed ones
     trained.clear()

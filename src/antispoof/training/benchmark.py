@@ -26,7 +26,8 @@ A model that fails writes its error in its row and the table goes on. Run again 
 same ``DIR`` with the same settings, finished rows are kept (a killed run continues).
 ``--quick`` (40 subjects, 2 epochs per run) checks the whole path in about 30 minutes on 2
 cores; its numbers are not results. Writes ``DIR/table.json`` (one row per model and
-protocol), ``DIR/table.md`` and ``DIR/benchmark.png``.
+protocol), ``DIR/table.md``, ``DIR/summary.md`` (one line per model, the protocols side by side: the
+README's table) and ``DIR/benchmark.png``.
 """
 
 from __future__ import annotations
@@ -314,7 +315,7 @@ def _earlier_rows(out: Path, settings: dict[str, Any]) -> dict[tuple[str, str], 
 
 def _write(out: Path, rows: list[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
     from antispoof.runs import git_revision
-    from antispoof.training.benchmark_table import markdown, plot
+    from antispoof.training.benchmark_table import markdown, plot, summary
 
     revision, dirty = git_revision()
     table = {"settings": settings, "git_revision": revision, "git_dirty": dirty,
@@ -323,5 +324,6 @@ def _write(out: Path, rows: list[dict[str, Any]], settings: dict[str, Any]) -> d
              "rows": rows}
     (out / "table.json").write_text(json.dumps(table, indent=2, default=float) + "\n", encoding="utf-8")
     (out / "table.md").write_text(markdown(table), encoding="utf-8")
+    (out / "summary.md").write_text(summary(table), encoding="utf-8")
     plot(rows, out / "benchmark.png")
     return table

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["markdown", "plot"]
+__all__ = ["markdown", "summary", "plot"]
 
 
 def _pct(value: float | None) -> str:
@@ -42,6 +42,36 @@ def markdown(table: dict[str, Any]) -> str:
             f"{head} {_pct(r['hter'])}{_ci(r, 'hter')} | {_pct(r['acer'])}{_ci(r, 'acer')} | {_pct(r['apcer'])} | "
             f"{_pct(r['bpcer'])} | {r['auc']:.3f}{_ci(r, 'auc', percent=False)} | {_pct(r['tpr_at_fpr'].get('1e-2'))} | "
             f"{seen} | {r.get('train_seconds', '-')} | {r.get('score_seconds', '-')} |")
+    return "\n".join(lines) + "\n"
+
+
+def summary(table: dict[str, Any]) -> str:
+    """One line per model, the protocols side by side: HTER with its interval on each target (ACER on ``intra``, the
+    seen side's HTER where a protocol holds something out), and the model's training time over all protocols."""
+    rows = table["rows"]
+    protocols = list(dict.fromkeys(r["protocol"] for r in rows))
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    held = {r["protocol"]: r.get("held_out") for r in rows}
+    head, rule = ["model"], ["---"]
+    for p in protocols:
+        name = f"{p} ({held[p]})" if held[p] else p
+        head += [f"{name}: HTER [95% CI]", "ACER" if not held[p] else "HTER seen"]
+        rule += ["---", "---"]
+    head.append("train s (all protocols)")
+    rule.append("---")
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(rule) + "|"]
+    for model in models:
+        cells, train = [model], 0.0
+        for p in protocols:
+            r = next((r for r in rows if r["model"] == model and r["protocol"] == p), None)
+            if r is None or "error" in r:
+                cells += ["failed" if r is not None else "not run", ""]
+                continue
+            side = _pct(r["seen"]["hter"]) if "seen" in r else _pct(r["acer"])
+            cells += [f"{_pct(r['hter'])}{_ci(r, 'hter')}", side]
+            train += r.get("train_seconds") or 0.0
+        cells.append(f"{train:.0f}" if train else "-")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
