@@ -24,8 +24,8 @@ Protocols (:data:`PROTOCOLS`):
 
 A model that fails writes its error in its row and the table goes on. Run again on the
 same ``DIR`` with the same settings, finished rows are kept (a killed run continues).
-``--quick`` (40 subjects, 2 epochs per run) checks the whole path in about 30 minutes on 2
-cores; its numbers are not results. Writes ``DIR/table.json`` (one row per model and
+``--quick`` (40 subjects, 2 epochs per run) checks the whole path in about 15 minutes on one
+core; its numbers are not results. Writes ``DIR/table.json`` (one row per model and
 protocol), ``DIR/table.md``, ``DIR/summary.md`` (one line per model, the protocols side by side: the
 README's table) and ``DIR/benchmark.png``.
 """
