@@ -106,3 +106,16 @@ def test_exclude_domains_leaves_out_every_row_of_the_domain(store: Path) -> None
     assert {"bonafide"} <= set(full.rows.loc[full.rows["domain"] == domain, "pai"])  # live rows of it go too
     both = FrameDataset(store, split="train", exclude_pai=["mask_*"], exclude_domains=[domain])
     assert both.excluded == int(((full.rows["domain"] == domain) | (full.rows["pai"] == "mask_rigid")).sum())
+
+
+def test_the_command_takes_overrides_after_its_families(tmp_path: Path, monkeypatch) -> None:
+    import antispoof.training.unseen_attack as ua
+
+    seen = {}
+    monkeypatch.setattr(ua, "run_unseen_attack", lambda out, **kwargs: seen.update(kwargs) or {})
+    monkeypatch.setattr(ua, "_markdown", lambda table: "")
+    ua.main(["--out", str(tmp_path), "--methods", "entry", "--families", "replay", "train.max_epochs=2", "seed=3"])
+    assert seen["methods"] == ["entry"] and seen["families"] == ["replay"]
+    assert seen["overrides"] == ["train.max_epochs=2", "seed=3"]
+    with pytest.raises(SystemExit):
+        ua.main(["--out", str(tmp_path), "--families", "train.max_epochs=2"])

@@ -38,6 +38,7 @@ __all__ = [
     "load_config",
     "parse_override",
     "split_config_args",
+    "split_overrides",
     "config_to_yaml",
     "dump_without_paths",
     "iter_fields",
@@ -122,6 +123,15 @@ def split_config_args(args: Sequence[str]) -> tuple[Path | None, list[str]]:
     if args and "=" not in args[0]:
         return Path(args[0]), args[1:]
     return None, args
+
+
+def split_overrides(words: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(names, key=value overrides)`` of command-line words, each in order.
+
+    An argparse list option (``--rows A B``) followed by positional overrides takes the
+    overrides too, since both accept any number of words: this gives them back.
+    """
+    return [w for w in words if "=" not in w], [w for w in words if "=" in w]
 
 
 def parse_override(item: str) -> tuple[str, Any]:

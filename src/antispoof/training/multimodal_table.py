@@ -231,14 +231,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--face-id", nargs="*", default=[], metavar="KEY=VALUE", help="overrides of the face-id pretraining")
     parser.add_argument("overrides", nargs="*", help="overrides of every row (e.g. train.max_epochs=2)")
     args = parser.parse_args(argv)
-    if args.rows:  # `--rows A B key=value` puts the overrides into --rows (both take any number): give them back
-        args.overrides = [*(r for r in args.rows if "=" in r), *args.overrides]
-        args.rows = [r for r in args.rows if "=" not in r] or None
     from antispoof._logging import setup_console_logging
+    from antispoof.config import split_overrides
 
+    rows, extra = split_overrides(args.rows or [])  # `--rows A B key=value`: the overrides are not rows
     setup_console_logging()
-    table = run_table(args.out, rows=args.rows, overrides=args.overrides, face_id_overrides=args.face_id, seed=args.seed,
-                      subjects=args.subjects, from_quickstart=args.from_quickstart)
+    table = run_table(args.out, rows=rows or None, overrides=[*extra, *args.overrides], face_id_overrides=args.face_id,
+                      seed=args.seed, subjects=args.subjects, from_quickstart=args.from_quickstart)
     print((args.out / "table.md").read_text(encoding="utf-8"))
     return table
 

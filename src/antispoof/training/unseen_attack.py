@@ -211,9 +211,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--subjects", type=int, default=100)
     parser.add_argument("overrides", nargs="*", help="key=value overrides for every run (e.g. train.max_epochs=2)")
     args = parser.parse_args(argv)
+    from antispoof.config import split_overrides
+
+    methods, extra_m = split_overrides(args.methods)  # `--families replay key=value`: the overrides are not families
+    families, extra_f = split_overrides(args.families)
+    if not methods or not families:
+        parser.error("--methods and --families need at least one name each (key=value overrides go after them)")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    table = run_unseen_attack(args.out, methods=args.methods, families=args.families, seed=args.seed,
-                              subjects=args.subjects, overrides=args.overrides)
+    table = run_unseen_attack(args.out, methods=methods, families=families, seed=args.seed,
+                              subjects=args.subjects, overrides=[*extra_m, *extra_f, *args.overrides])
     print(_markdown(table))
 
 
