@@ -52,6 +52,7 @@ def summary(table: dict[str, Any]) -> str:
     protocols = list(dict.fromkeys(r["protocol"] for r in rows))
     models = list(dict.fromkeys(r["model"] for r in rows))
     held = {r["protocol"]: r.get("held_out") for r in rows}
+    by_key = {(r["model"], r["protocol"]): r for r in rows}
     head, rule = ["model"], ["---"]
     for p in protocols:
         name = f"{p} ({held[p]})" if held[p] else p
@@ -63,7 +64,7 @@ def summary(table: dict[str, Any]) -> str:
     for model in models:
         cells, train = [model], 0.0
         for p in protocols:
-            r = next((r for r in rows if r["model"] == model and r["protocol"] == p), None)
+            r = by_key.get((model, p))
             if r is None or "error" in r:
                 cells += ["failed" if r is not None else "not run", ""]
                 continue
