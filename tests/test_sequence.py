@@ -118,6 +118,37 @@ def test_a_frozen_encoder_trains_the_rest_and_keeps_its_statistics():
     assert net.project.weight.grad.abs().sum() > 0 and net.head.weight.grad.abs().sum() > 0
 
 
+def test_deltas_add_a_projection_of_each_frames_feature_change():
+    net = _net(deltas=True).eval()  # eval: the standardisations hold their initial statistics (mean 0, variance 1)
+    torch.manual_seed(1)
+    feats = torch.randn(2, 5, net.num_features)
+    change = torch.cat([torch.zeros(2, 1, net.num_features), feats[:, 1:] - feats[:, :-1]], dim=1)
+    scale = (1 + net.standardize_delta.eps) ** -0.5
+    with torch.no_grad():
+        embedded = net.project(feats) + net.project_delta(change * scale)  # pooled features: no standardisation
+        expected = net.heads(net.sequence(embedded))["logit"]
+        assert torch.allclose(net.forward_features(feats)["logit"], expected, atol=1e-5)
+        # a still clip: every change is 0, so the branch adds only its bias
+        still = feats[:, :1].expand(-1, 5, -1)
+        with_bias_only = net.project(still) + net.project_delta.bias
+        assert torch.allclose(net.forward_features(still)["logit"], net.heads(net.sequence(with_bias_only))["logit"], atol=1e-5)
+    # stage 1's frame network has no neighbours, so no branch: its projection still initialises stage 2's by name
+    frames = _net(unit="frame", deltas=True)
+    assert not hasattr(frames, "project_delta") and "project.weight" in frames.state_dict()
+
+
+def test_stages_and_input_features_end_with_the_frames_own_rgb_mean_and_std():
+    net = SequenceNet("resnet10t", embed=16, hidden=8, features="stages_and_input").eval()
+    stages = SequenceNet("resnet10t", embed=16, hidden=8, features="stages").eval()
+    assert net.num_features == stages.num_features + 6
+    frames = torch.rand(3, 3, 32, 32)
+    with torch.no_grad():
+        feats = net.encoder_features(frames)
+    means, stds = frames.mean(dim=(2, 3)), frames.std(dim=(2, 3))
+    assert torch.allclose(feats[:, -6:-3], means) and torch.allclose(feats[:, -3:], stds)
+    assert _config("model.features=stages_and_input").model.features == "stages_and_input"
+
+
 def test_cached_frozen_features_give_the_same_loss_as_computing_them():
     overrides = ("model.freeze_encoder=true",)
     plain = _method(*overrides).train()

@@ -17,6 +17,8 @@ __all__ = ["SequenceNet", "CLASS_NAMES", "TASKS", "UNITS"]
 CLASS_NAMES = ("bonafide", "print", "replay")
 TASKS = ("binary", "three_class", "joint")
 UNITS = ("clip", "frame")
+#: what the projection reads: the pooled output; plus the stages' channel mean/std; plus the input frame's own.
+FEATURES = ("pooled", "stages", "stages_and_input")
 
 
 @NETWORKS.register("sequence_net")
@@ -46,35 +48,46 @@ class SequenceNet(nn.Module):
     nonlinearity between the projection and the LSTM (the text names a linear layer only);
     ``features="stages"`` (a departure for small frozen encoders, as
     :class:`~antispoof.models.pdle.PDLENet`) feeds the projection the pooled output plus
-    the stages' channel mean/std instead of the pooled output alone.
+    the stages' channel mean/std instead of the pooled output alone; ``"stages_and_input"``
+    adds the input frame's own RGB mean/std (6 numbers). ``deltas=True`` (a
+    departure, for frozen encoders; clips only) adds a second projection of each frame's
+    feature change since the previous frame (0 at the first), standardised on its own, to
+    the first: a frozen encoder's features move little with a screen's flicker beside how
+    much they differ between videos, and the LSTM would have to learn to subtract them.
     """
 
     def __init__(self, backbone: str = "mobilenetv2_100", unit: str = "clip", task: str = "binary", embed: int = 512,
                  hidden: int = 256, layers: int = 2, readout: str = "final_states", features: str = "pooled", drop_rate: float = 0.0,
-                 weights: str | Path | None = None, freeze_encoder: bool = False) -> None:
+                 weights: str | Path | None = None, freeze_encoder: bool = False, deltas: bool = False) -> None:
         super().__init__()
         for name, value, allowed in (("unit", unit, UNITS), ("task", task, TASKS), ("readout", readout, ("last", "final_states")),
-                                     ("features", features, ("pooled", "stages"))):
+                                     ("features", features, FEATURES)):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         if min(embed, hidden, layers) < 1:
             raise ValueError(f"embed, hidden and layers must be >= 1, got {embed}, {hidden}, {layers}")
         # what rebuilds the network for inference (weights and freezing are training-only)
         self.arch: dict[str, Any] = {"backbone": backbone, "unit": unit, "task": task, "embed": embed, "hidden": hidden,
-                                     "layers": layers, "readout": readout, "features": features, "drop_rate": drop_rate}
+                                     "layers": layers, "readout": readout, "features": features, "drop_rate": drop_rate,
+                                     "deltas": deltas}
         self.unit, self.task, self.readout, self.features = unit, task, readout, features
         self.encoder = create_backbone(backbone, weights=weights)
         self.frozen = bool(freeze_encoder)
         if self.frozen:  # not the paper (it trains its CNN in both stages): a CPU budget
             freeze(self.encoder, has_weights=weights is not None, name=f"encoder {backbone}", key="model.freeze_encoder")
-        if features == "stages":
+        if features != "pooled":
             self.stage_indices, width = stage_layout(self.encoder, f"encoder {backbone}")
+            width += 6 if features == "stages_and_input" else 0
             self.standardize: nn.Module = nn.BatchNorm1d(width, affine=False)
         else:
             width = getattr(self.encoder, "head_hidden_size", None) or self.encoder.num_features
             self.standardize = nn.Identity()
         self.num_features = int(width)
         self.project = nn.Linear(self.num_features, embed)  # the paper: 1280 -> 512
+        self.deltas = bool(deltas) and unit == "clip"  # stage 1's frames have no neighbours; stage 2 adds the branch
+        if self.deltas:  # its own names, so stage 1's projection still initialises `project`
+            self.standardize_delta: nn.Module = nn.BatchNorm1d(self.num_features, affine=False)
+            self.project_delta = nn.Linear(self.num_features, embed)
         self.dropout = nn.Dropout(drop_rate)
         binary, classes = task in ("binary", "joint"), task in ("three_class", "joint")
         if unit == "clip":
@@ -95,9 +108,12 @@ class SequenceNet(nn.Module):
     def encoder_features(self, frames: Tensor) -> Tensor:
         """The frozen-or-trained encoder's raw features ``[N, F]`` of frames ``[N, 3, H, W]`` (the pooled output, or the
         stage statistics), before standardisation and the projection; kept apart so a frozen encoder's may be cached."""
-        if self.features == "stages":
-            return stage_statistics(self.encoder, frames, self.stage_indices)
-        return self.encoder(frames)
+        if self.features == "pooled":
+            return self.encoder(frames)
+        stats = stage_statistics(self.encoder, frames, self.stage_indices)
+        if self.features == "stages_and_input":  # a screen's flicker is a gain on the whole frame: its mean shows it first
+            stats = torch.cat([stats, frames.mean(dim=(2, 3)), frames.std(dim=(2, 3))], dim=1)
+        return stats
 
     def sequence(self, embedded: Tensor) -> Tensor:
         """BiLSTM over ``[B, T, embed]`` -> the readout ``[B, 2 * hidden]``."""
@@ -122,6 +138,9 @@ class SequenceNet(nn.Module):
         """The network from raw encoder features: ``[B, T, F]`` for clips, ``[B, F]`` for frames."""
         flat = features.reshape(-1, features.shape[-1])
         embedded = self.project(self.standardize(flat)).reshape(*features.shape[:-1], -1)
+        if self.deltas:
+            change = torch.cat([torch.zeros_like(features[:, :1]), features.diff(dim=1)], dim=1).reshape(flat.shape)
+            embedded = embedded + self.project_delta(self.standardize_delta(change)).reshape(embedded.shape)
         return self.heads(self.sequence(embedded) if self.unit == "clip" else embedded)
 
     def forward(self, images: Tensor) -> dict[str, Tensor]:
