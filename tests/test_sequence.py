@@ -365,3 +365,38 @@ def test_the_sequence_quickstart_runs_end_to_end_at_a_reduced_size(tmp_path):
     card = Bundle.load(report["bundle"]["path"]).card
     assert (card.input.clip_len, card.input.crop_size, card.input.input_size) == (4, 37, 32)
     assert (tmp_path / "qs" / "report.json").is_file() and 0 <= report["bundle"]["dev_apcer"] <= 1
+
+
+def test_standardize_is_batchnorm_and_its_eval_pass_reads_any_leading_shape():
+    from antispoof.models.backbones import Standardize
+
+    torch.manual_seed(0)
+    ours, reference = Standardize(5), torch.nn.BatchNorm1d(5, affine=False)
+    x = torch.randn(40, 5) * 3 + 1
+    assert torch.allclose(ours(x), reference(x), atol=1e-6)  # training: the same batch statistics and running update
+    assert torch.allclose(ours.running_mean, reference.running_mean) and torch.allclose(ours.running_var, reference.running_var)
+    ours.eval(), reference.eval()
+    clips = torch.randn(2, 4, 5)
+    assert torch.allclose(ours(clips), reference(clips.reshape(8, 5)).reshape(2, 4, 5), atol=1e-6)
+
+
+def test_the_quickstart_network_exports_to_onnx(tmp_path):
+    """The stage statistics, their deltas and the input's own: ONNX scores as PyTorch does, at batch 1 and 3."""
+    import onnxruntime as ort
+
+    from antispoof.inference.bundle import Bundle, bundle_network
+    from antispoof.inference.card import ThresholdSpec, TrainingData
+    from antispoof.inference.export import FP32_TOLERANCE, export_onnx
+
+    method = _method("model.backbone=resnet10t", "model.features=stages_and_input", "model.deltas=true").eval()
+    spec = method.input_spec()
+    bundle = bundle_network(tmp_path / "bundle", method.network(), spec, method="sequence", backbone="resnet10t",
+                            threshold=ThresholdSpec(value=0.5, rule="fixed=0.5", split="dev", dataset="none", metrics={}),
+                            training_data=TrainingData(dataset="none"))
+    batch = spec.example(3, seed=1)
+    record = export_onnx(bundle.path, crops={k: batch[k].numpy() for k in spec.keys})
+    assert record["fp32"]["max_abs_output_diff"] <= FP32_TOLERANCE
+    session = ort.InferenceSession(str(Bundle.load(bundle.path).onnx_path("fp32")), providers=["CPUExecutionProvider"])
+    expected = method.score(batch)
+    single = session.run(None, {k: batch[k][:1].numpy() for k in spec.keys})[0]
+    assert abs(single[0, 0] - expected[0].item()) <= FP32_TOLERANCE

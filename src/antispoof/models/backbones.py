@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from antispoof._registry import BACKBONES
 
-__all__ = ["create_backbone", "create_feature_backbone", "freeze", "stage_layout", "stage_statistics"]
+__all__ = ["create_backbone", "create_feature_backbone", "freeze", "stage_layout", "stage_statistics", "Standardize"]
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +107,17 @@ def stage_statistics(backbone: nn.Module, images: Tensor, indices: list[int]) ->
         one_pixel = x.shape[2] * x.shape[3] == 1  # a 1x1 map (small inputs) has no spread: 0, not NaN
         parts += [x.mean(dim=(2, 3)), x.std(dim=(2, 3), correction=0 if one_pixel else 1)]
     return torch.cat(parts, dim=1)
+
+
+class Standardize(nn.BatchNorm1d):
+    """A BatchNorm1d without affine parameters whose eval pass is written out, ``(x - mean) / sqrt(var + eps)`` on the
+    last axis of any shape: the ONNX exporter refuses a BatchNorm whose channel count it cannot infer, as after a
+    reshape of a dynamic batch of clips. Training is BatchNorm1d's (``[N, C]`` inputs)."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__(width, affine=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training:
+            return super().forward(x)
+        return (x - self.running_mean) * torch.rsqrt(self.running_var + self.eps)

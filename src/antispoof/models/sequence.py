@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from antispoof._registry import NETWORKS
-from antispoof.models.backbones import create_backbone, freeze, stage_layout, stage_statistics
+from antispoof.models.backbones import Standardize, create_backbone, freeze, stage_layout, stage_statistics
 
 __all__ = ["SequenceNet", "CLASS_NAMES", "TASKS", "UNITS"]
 
@@ -78,7 +78,7 @@ class SequenceNet(nn.Module):
         if features != "pooled":
             self.stage_indices, width = stage_layout(self.encoder, f"encoder {backbone}")
             width += 6 if features == "stages_and_input" else 0
-            self.standardize: nn.Module = nn.BatchNorm1d(width, affine=False)
+            self.standardize: nn.Module = Standardize(width)
         else:
             width = getattr(self.encoder, "head_hidden_size", None) or self.encoder.num_features
             self.standardize = nn.Identity()
@@ -86,7 +86,7 @@ class SequenceNet(nn.Module):
         self.project = nn.Linear(self.num_features, embed)  # the paper: 1280 -> 512
         self.deltas = bool(deltas) and unit == "clip"  # stage 1's frames have no neighbours; stage 2 adds the branch
         if self.deltas:  # its own names, so stage 1's projection still initialises `project`
-            self.standardize_delta: nn.Module = nn.BatchNorm1d(self.num_features, affine=False)
+            self.standardize_delta: nn.Module = Standardize(self.num_features)
             self.project_delta = nn.Linear(self.num_features, embed)
         self.dropout = nn.Dropout(drop_rate)
         binary, classes = task in ("binary", "joint"), task in ("three_class", "joint")
@@ -139,7 +139,7 @@ class SequenceNet(nn.Module):
         flat = features.reshape(-1, features.shape[-1])
         embedded = self.project(self.standardize(flat)).reshape(*features.shape[:-1], -1)
         if self.deltas:
-            change = torch.cat([torch.zeros_like(features[:, :1]), features.diff(dim=1)], dim=1).reshape(flat.shape)
+            change = torch.cat([torch.zeros_like(features[:, :1]), features[:, 1:] - features[:, :-1]], dim=1).reshape(flat.shape)
             embedded = embedded + self.project_delta(self.standardize_delta(change)).reshape(embedded.shape)
         return self.heads(self.sequence(embedded) if self.unit == "clip" else embedded)
 
