@@ -118,23 +118,26 @@ def test_a_frozen_encoder_trains_the_rest_and_keeps_its_statistics():
     assert net.project.weight.grad.abs().sum() > 0 and net.head.weight.grad.abs().sum() > 0
 
 
-def test_deltas_add_a_projection_of_each_frames_feature_change():
-    net = _net(deltas=True).eval()  # eval: the standardisations hold their initial statistics (mean 0, variance 1)
-    torch.manual_seed(1)
+def test_input_deltas_add_a_projection_of_how_the_frames_rgb_statistics_changed():
+    torch.manual_seed(0)
+    net = SequenceNet("resnet10t", embed=16, hidden=8, features="stages_and_input", input_deltas=True).eval()
+    # eval: the standardisations hold their initial statistics (mean 0, variance 1)
     feats = torch.randn(2, 5, net.num_features)
-    change = torch.cat([torch.zeros(2, 1, net.num_features), feats[:, 1:] - feats[:, :-1]], dim=1)
+    stats = feats[..., -6:]  # the input frame's RGB mean and std
+    change = torch.cat([torch.zeros(2, 1, 6), stats[:, 1:] - stats[:, :-1]], dim=1)
     scale = (1 + net.standardize_delta.eps) ** -0.5
     with torch.no_grad():
-        embedded = net.project(feats) + net.project_delta(change * scale)  # pooled features: no standardisation
+        embedded = net.project(feats * scale) + net.project_delta(change * scale)
         expected = net.heads(net.sequence(embedded))["logit"]
         assert torch.allclose(net.forward_features(feats)["logit"], expected, atol=1e-5)
-        # a still clip: every change is 0, so the branch adds only its bias
-        still = feats[:, :1].expand(-1, 5, -1)
-        with_bias_only = net.project(still) + net.project_delta.bias
-        assert torch.allclose(net.forward_features(still)["logit"], net.heads(net.sequence(with_bias_only))["logit"], atol=1e-5)
+        feats[..., :-6] = torch.randn(2, 5, net.num_features - 6)  # the branch reads the last 6 features only
+        again = net.project(feats * scale) + net.project_delta(change * scale)
+        assert torch.allclose(net.forward_features(feats)["logit"], net.heads(net.sequence(again))["logit"], atol=1e-5)
     # stage 1's frame network has no neighbours, so no branch: its projection still initialises stage 2's by name
-    frames = _net(unit="frame", deltas=True)
-    assert not hasattr(frames, "project_delta") and "project.weight" in frames.state_dict()
+    frames = SequenceNet("resnet10t", unit="frame", features="stages_and_input", input_deltas=True)
+    assert not hasattr(frames, "project_delta") and frames.project.in_features == net.project.in_features
+    with pytest.raises(ValueError, match="stages_and_input"):
+        SequenceNet("resnet10t", features="stages", input_deltas=True)
 
 
 def test_stages_and_input_features_end_with_the_frames_own_rgb_mean_and_std():
@@ -375,8 +378,9 @@ def test_standardize_is_batchnorm_and_its_eval_pass_reads_any_leading_shape():
     x = torch.randn(40, 5) * 3 + 1
     assert torch.allclose(ours(x), reference(x), atol=1e-6)  # training: the same batch statistics and running update
     assert torch.allclose(ours.running_mean, reference.running_mean) and torch.allclose(ours.running_var, reference.running_var)
-    ours.eval(), reference.eval()
     clips = torch.randn(2, 4, 5)
+    assert torch.allclose(ours(clips), reference(clips.reshape(8, 5)).reshape(2, 4, 5), atol=1e-6)  # [..., C] in training too
+    ours.eval(), reference.eval()
     assert torch.allclose(ours(clips), reference(clips.reshape(8, 5)).reshape(2, 4, 5), atol=1e-6)
 
 
@@ -388,7 +392,7 @@ def test_the_quickstart_network_exports_to_onnx(tmp_path):
     from antispoof.inference.card import ThresholdSpec, TrainingData
     from antispoof.inference.export import FP32_TOLERANCE, export_onnx
 
-    method = _method("model.backbone=resnet10t", "model.features=stages_and_input", "model.deltas=true").eval()
+    method = _method("model.backbone=resnet10t", "model.features=stages_and_input", "model.input_deltas=true").eval()
     spec = method.input_spec()
     bundle = bundle_network(tmp_path / "bundle", method.network(), spec, method="sequence", backbone="resnet10t",
                             threshold=ThresholdSpec(value=0.5, rule="fixed=0.5", split="dev", dataset="none", metrics={}),

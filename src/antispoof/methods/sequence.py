@@ -76,9 +76,9 @@ class SequenceModelConfig(ModelConfig):
     features: Literal["pooled", "stages", "stages_and_input"] = Field(
         "pooled", description="what the projection reads: the pooled output (the paper); stages: it plus the stages' channel "
         "mean/std (a departure for small frozen encoders); stages_and_input: also the input frame's RGB mean/std (with "
-        "model.deltas, its changes show a screen's flicker)")
-    deltas: bool = Field(False, description="also project each frame's feature change since the previous frame (a departure "
-                         "for frozen encoders, whose features barely move with a screen's flicker; clips only)")
+        "model.input_deltas, its changes show a screen's flicker)")
+    input_deltas: bool = Field(False, description="also project how the input frame's RGB mean/std changed since the previous "
+                               "frame (a departure: a screen's flicker; needs features=stages_and_input; clips only)")
     drop_rate: float = Field(0.0, ge=0, lt=1, description="dropout before the classifier")
     freeze_encoder: bool = Field(False, description="freeze the encoder (not the paper, which trains it in both stages; a CPU budget)")
     cache_features: bool = Field(False, description="keep a frozen encoder's features of each training clip in memory (exact: "
@@ -158,7 +158,7 @@ class SequenceMethod(Method):
         m, lc = config.model, config.loss
         self.net = SequenceNet(m.backbone, unit=m.unit, task=m.task, embed=m.embed, hidden=m.hidden, layers=m.layers,
                                readout=m.readout, features=m.features, drop_rate=m.drop_rate, weights=m.weights,
-                               freeze_encoder=m.freeze_encoder, deltas=m.deltas)
+                               freeze_encoder=m.freeze_encoder, input_deltas=m.input_deltas)
         if m.weights is None:
             log.info("sequence: the %s encoder starts from random weights (give model.weights=FILE for ImageNet weights, "
                      "as the paper uses)", m.backbone)

@@ -110,14 +110,14 @@ def stage_statistics(backbone: nn.Module, images: Tensor, indices: list[int]) ->
 
 
 class Standardize(nn.BatchNorm1d):
-    """A BatchNorm1d without affine parameters whose eval pass is written out, ``(x - mean) / sqrt(var + eps)`` on the
-    last axis of any shape: the ONNX exporter refuses a BatchNorm whose channel count it cannot infer, as after a
-    reshape of a dynamic batch of clips. Training is BatchNorm1d's (``[N, C]`` inputs)."""
+    """A BatchNorm1d without affine parameters over the last axis of any shape (``[..., C]``), its eval pass written out
+    as ``(x - mean) / sqrt(var + eps)``: the ONNX exporter refuses a BatchNorm whose channel count it cannot infer, as
+    after a reshape of a dynamic batch of clips."""
 
     def __init__(self, width: int) -> None:
         super().__init__(width, affine=False)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.training:
-            return super().forward(x)
+            return super().forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)
         return (x - self.running_mean) * torch.rsqrt(self.running_var + self.eps)

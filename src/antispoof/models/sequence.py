@@ -19,6 +19,8 @@ TASKS = ("binary", "three_class", "joint")
 UNITS = ("clip", "frame")
 #: what the projection reads: the pooled output; plus the stages' channel mean/std; plus the input frame's own.
 FEATURES = ("pooled", "stages", "stages_and_input")
+#: the input frame's RGB mean and std, the last features of "stages_and_input"
+INPUT_STATISTICS = 6
 
 
 @NETWORKS.register("sequence_net")
@@ -49,16 +51,17 @@ class SequenceNet(nn.Module):
     ``features="stages"`` (a departure for small frozen encoders, as
     :class:`~antispoof.models.pdle.PDLENet`) feeds the projection the pooled output plus
     the stages' channel mean/std instead of the pooled output alone; ``"stages_and_input"``
-    adds the input frame's own RGB mean/std (6 numbers). ``deltas=True`` (a
-    departure, for frozen encoders; clips only) adds a second projection of each frame's
-    feature change since the previous frame (0 at the first), standardised on its own, to
-    the first: a frozen encoder's features move little with a screen's flicker beside how
-    much they differ between videos, and the LSTM would have to learn to subtract them.
+    adds the input frame's own RGB mean/std (6 numbers). ``input_deltas=True`` (a departure,
+    clips only, with ``"stages_and_input"``) adds to the projection a second one, of how
+    those 6 numbers changed since the previous frame (0 at the first), standardised on their
+    own: a screen's flicker is a gain on the whole frame, and among a frozen encoder's
+    thousands of features its change is drowned out by the changes motion makes, so the
+    LSTM left it unused (measured in configs/quickstart_sequence.yaml).
     """
 
     def __init__(self, backbone: str = "mobilenetv2_100", unit: str = "clip", task: str = "binary", embed: int = 512,
                  hidden: int = 256, layers: int = 2, readout: str = "final_states", features: str = "pooled", drop_rate: float = 0.0,
-                 weights: str | Path | None = None, freeze_encoder: bool = False, deltas: bool = False) -> None:
+                 weights: str | Path | None = None, freeze_encoder: bool = False, input_deltas: bool = False) -> None:
         super().__init__()
         for name, value, allowed in (("unit", unit, UNITS), ("task", task, TASKS), ("readout", readout, ("last", "final_states")),
                                      ("features", features, FEATURES)):
@@ -69,7 +72,7 @@ class SequenceNet(nn.Module):
         # what rebuilds the network for inference (weights and freezing are training-only)
         self.arch: dict[str, Any] = {"backbone": backbone, "unit": unit, "task": task, "embed": embed, "hidden": hidden,
                                      "layers": layers, "readout": readout, "features": features, "drop_rate": drop_rate,
-                                     "deltas": deltas}
+                                     "input_deltas": input_deltas}
         self.unit, self.task, self.readout, self.features = unit, task, readout, features
         self.encoder = create_backbone(backbone, weights=weights)
         self.frozen = bool(freeze_encoder)
@@ -77,17 +80,19 @@ class SequenceNet(nn.Module):
             freeze(self.encoder, has_weights=weights is not None, name=f"encoder {backbone}", key="model.freeze_encoder")
         if features != "pooled":
             self.stage_indices, width = stage_layout(self.encoder, f"encoder {backbone}")
-            width += 6 if features == "stages_and_input" else 0
+            width += INPUT_STATISTICS if features == "stages_and_input" else 0
             self.standardize: nn.Module = Standardize(width)
         else:
             width = getattr(self.encoder, "head_hidden_size", None) or self.encoder.num_features
             self.standardize = nn.Identity()
         self.num_features = int(width)
         self.project = nn.Linear(self.num_features, embed)  # the paper: 1280 -> 512
-        self.deltas = bool(deltas) and unit == "clip"  # stage 1's frames have no neighbours; stage 2 adds the branch
-        if self.deltas:  # its own names, so stage 1's projection still initialises `project`
-            self.standardize_delta: nn.Module = Standardize(self.num_features)
-            self.project_delta = nn.Linear(self.num_features, embed)
+        if input_deltas and features != "stages_and_input":
+            raise ValueError(f"input_deltas reads the input frame's statistics: it needs features='stages_and_input', got {features!r}")
+        self.input_deltas = bool(input_deltas) and unit == "clip"  # stage 1's frames have no neighbours: stage 2 adds it
+        if self.input_deltas:  # its own names, so stage 1's projection still initialises `project`
+            self.standardize_delta: nn.Module = Standardize(INPUT_STATISTICS)
+            self.project_delta = nn.Linear(INPUT_STATISTICS, embed)
         self.dropout = nn.Dropout(drop_rate)
         binary, classes = task in ("binary", "joint"), task in ("three_class", "joint")
         if unit == "clip":
@@ -138,9 +143,10 @@ class SequenceNet(nn.Module):
         """The network from raw encoder features: ``[B, T, F]`` for clips, ``[B, F]`` for frames."""
         flat = features.reshape(-1, features.shape[-1])
         embedded = self.project(self.standardize(flat)).reshape(*features.shape[:-1], -1)
-        if self.deltas:
-            change = torch.cat([torch.zeros_like(features[:, :1]), features[:, 1:] - features[:, :-1]], dim=1).reshape(flat.shape)
-            embedded = embedded + self.project_delta(self.standardize_delta(change)).reshape(embedded.shape)
+        if self.input_deltas:
+            stats = features[..., -INPUT_STATISTICS:]
+            change = torch.cat([torch.zeros_like(stats[:, :1]), stats[:, 1:] - stats[:, :-1]], dim=1)
+            embedded = embedded + self.project_delta(self.standardize_delta(change))
         return self.heads(self.sequence(embedded) if self.unit == "clip" else embedded)
 
     def forward(self, images: Tensor) -> dict[str, Tensor]:
