@@ -15,6 +15,8 @@ def quickstart_command(
     out: Path = typer.Option(Path("runs/quickstart"), "--out", help="Folder for data, store, runs and the report."),
     seed: int = typer.Option(0, "--seed", help="Seed of the data and of every training (same seed, same numbers)."),
     method: str = typer.Option("entry", "--method", help="Registered method to run (`antispoof list methods`); entry trains a teacher and its student."),
+    subjects: int | None = typer.Option(None, "--subjects", help="Synthetic subjects to generate (default: the method's "
+                                        "quickstart size, 100; sequence: 200)."),
 ) -> None:
     """Generate synthetic data, prepare it, train a method (entry: teacher + distilled student), evaluate on held-out
     subjects at a dev threshold, calibrate a bundle."""
@@ -23,7 +25,7 @@ def quickstart_command(
 
     from antispoof.training.quickstart import run_quickstart, summary_rows
 
-    report = run_quickstart(out, seed=seed, method=method)
+    report = run_quickstart(out, seed=seed, method=method, subjects=subjects)
     table = Table("model", "backbone", "ACER", "HTER", "AUC", "EER (test)",
                   title="held-out synthetic test subjects, threshold: EER on dev")
     for row in summary_rows(report):
