@@ -230,3 +230,40 @@ def test_fixed_and_parsed_rules():
 def test_bad_rules_are_clear_errors(bad):
     with pytest.raises(ValueError, match="threshold"):
         parse_threshold_rule(bad)
+
+
+# --- the one calibration function: a rule on dev scores ------------------------------------------
+
+
+def _tiny_dev():
+    from antispoof.metrics import ScoreSet
+
+    scores = [0.9, 0.8, 0.6, 0.7, 0.3, 0.2]  # three bona fide, then three replays
+    return ScoreSet.from_arrays(scores, [1, 1, 1, 0, 0, 0], pai=["bonafide"] * 3 + ["replay"] * 3,
+                                video=[f"v{i}" for i in range(6)])
+
+
+def test_dev_threshold_by_hand():
+    from antispoof.metrics.calibration import dev_threshold
+
+    # candidates 0.2, 0.25, 0.45, 0.65, 0.75, 0.85, just above 0.9; at 0.65 one replay (0.7) is
+    # accepted and one bona fide (0.6) rejected: FAR = FRR = 1/3, the only equal pair.
+    report, problem = dev_threshold(_tiny_dev(), "eer", "none")
+    assert report.threshold == (0.6 + 0.7) / 2 and report.apcer == report.bpcer == 1 / 3 and problem == ""
+    # APCER <= 0.5 allows one of three replays accepted: thresholds above 0.3; BPCER 0 only at 0.45
+    report, _ = dev_threshold(_tiny_dev(), "bpcer@apcer=0.5", "none")
+    assert report.threshold == (0.3 + 0.6) / 2 and report.bpcer == 0 and report.apcer == 1 / 3
+
+
+def test_dev_threshold_refuses_coarse_targets_oracle_and_test():
+    from antispoof.metrics.calibration import calibration_rule, dev_threshold
+
+    # an APCER of 0.1 needs ten replays; three resolve 0.5 at best
+    with pytest.raises(ValueError, match=r"needs at least 10 attack.*--target bpcer@apcer=0\.5 .*--allow-coarse"):
+        dev_threshold(_tiny_dev(), "bpcer@apcer=0.1", "none")
+    report, problem = dev_threshold(_tiny_dev(), "bpcer@apcer=0.1", "none", allow_coarse=True)
+    assert "replay has 3" in problem and report.apcer == 0
+    with pytest.raises(ValueError, match="'oracle' rule reads the test set"):
+        dev_threshold(_tiny_dev(), "oracle", "none")
+    with pytest.raises(ValueError, match="never on test"):
+        calibration_rule("eer", "test")

@@ -1,6 +1,6 @@
 """Calibration: score a run's dev split, choose the threshold for a stated error target, write the bundle.
 
-The threshold is chosen by :func:`antispoof.metrics.evaluate` with the rule given as
+The threshold is chosen by :func:`antispoof.metrics.calibration.dev_threshold` with the rule given as
 ``target`` (``bpcer@apcer=0.01``, ``eer``, ``apcer@bpcer=0.05``, ...), on per-video
 scores aggregated like the Predictor aggregates; the dev-set metrics at that threshold
 go into the card. A target finer than the data can resolve (fewer than 1/X attack
@@ -17,6 +17,8 @@ import json
 import logging
 from pathlib import Path
 from typing import Any
+
+from antispoof.metrics.calibration import calibration_rule, dev_threshold
 
 __all__ = ["calibrate_run", "DEFAULT_TARGET", "resolve_store", "CALIBRATION_FILE"]
 
@@ -139,41 +141,3 @@ def calibrate_run(
     log.info("calibrated %s on %s %s: threshold %.6g (%s); dev APCER %.4f BPCER %.4f ACER %.4f",
              run_dir, dataset, split, report.threshold, rule, report.apcer, report.bpcer, report.acer)
     return bundle.path
-
-
-def calibration_rule(target: str, split: str) -> Any:
-    """The threshold rule ``target`` parsed, refused where it would read the test set (``oracle``, or ``split`` test)."""
-    from antispoof.metrics import parse_threshold_rule
-
-    rule = parse_threshold_rule(target)
-    if rule.kind == "oracle":
-        raise ValueError("the 'oracle' rule reads the test set; calibrate with eer, bpcer@apcer=X or apcer@bpcer=X on dev")
-    if split == "test":
-        raise ValueError("a deployment threshold is chosen on the dev split, never on test; use --split dev")
-    return rule
-
-
-def dev_threshold(scores: Any, rule: Any, aggregate: str, allow_coarse: bool) -> tuple[Any, str | None]:
-    """``(report, resolution problem or None)``: ``rule``'s threshold on the dev ``scores``; a target finer than they
-    resolve is refused unless ``allow_coarse``."""
-    from antispoof.metrics import evaluate
-    from antispoof.metrics.threshold import resolution_problem
-
-    report = evaluate(scores, scores, threshold=rule, aggregate=aggregate)
-    per_pai = dict(report.n_attack_per_pai) or report.n_attack
-    problem = resolution_problem(rule, report.n_bonafide, per_pai)
-    if problem:
-        if not allow_coarse:
-            fewest = min(per_pai.values()) if isinstance(per_pai, dict) else per_pai
-            raise ValueError(f"{problem}. Choose a coarser target (e.g. --target bpcer@apcer={_coarse(fewest)} or "
-                             "--target eer), calibrate on a larger dev set, or pass --allow-coarse to go on")
-        log.warning("calibrating anyway (allow_coarse): %s", problem)
-    return report, problem
-
-
-def _coarse(n_attack: int) -> str:
-    """The finest APCER target ``n_attack`` presentations (of the smallest species) resolve, as a plain value."""
-    for value in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5):
-        if n_attack >= 1.0 / value:
-            return f"{value:g}"
-    return "0.5"

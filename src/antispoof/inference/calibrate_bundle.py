@@ -6,7 +6,7 @@ face cut from the whole frame (the Silent-Face ensemble) cannot be scored from a
 single crops. :func:`calibrate_bundle` therefore scores every video or image of the split
 with the :class:`~antispoof.inference.predictor.Predictor` itself (the bundle's detector,
 crops, sampling and aggregation: exactly what deployment does), chooses the threshold
-for ``target`` with :func:`antispoof.metrics.evaluate`, refuses a target finer than the
+for ``target`` with :func:`antispoof.metrics.calibration.dev_threshold`, which refuses a target finer than the
 split resolves unless ``allow_coarse``, and writes the threshold, its rule and the dev
 metrics into the card (re-signed). :func:`evaluate_bundle` scores a test split the same
 way and reports its metrics at the card's threshold or at one chosen on dev. Presentations
@@ -66,9 +66,9 @@ def calibrate_bundle(
 ) -> Path:
     """Choose ``bundle_dir``'s threshold on ``split`` of a dataset and write it into the card (of ``out``, a copy, when given)."""
     from antispoof.inference.bundle import Bundle
-    from antispoof.inference.calibrate import calibration_rule, dev_threshold
     from antispoof.inference.card import ThresholdSpec, clear_paths
     from antispoof.inference.predictor import Predictor
+    from antispoof.metrics.calibration import calibration_rule, dev_threshold
 
     rule = calibration_rule(target, split)
     source = Path(bundle_dir)

@@ -182,9 +182,9 @@ def calibrate_on_store(bundle: str | Path | Bundle, store: str | Path, *, split:
                        aggregate: str | None = None, allow_coarse: bool = False, progress: bool = False) -> Bundle:
     """Choose the bundle's threshold for ``target`` on ``split`` of a frame store (the crops its members were trained on)
     and write it into its card, with the metrics there; returns the bundle."""
-    from antispoof.inference.calibrate import calibration_rule, dev_threshold
     from antispoof.inference.card import ThresholdSpec, clear_paths
     from antispoof.inference.scoring import score_frames
+    from antispoof.metrics.calibration import calibration_rule, dev_threshold
 
     bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
     rule = calibration_rule(target, split)
