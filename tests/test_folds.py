@@ -11,7 +11,8 @@ import pytest
 
 from antispoof.data.base import BONAFIDE
 from antispoof.data.store import FrameStore
-from antispoof.training.folds import GridSpec, attack_types, fold_overrides, make_folds, split_grid_args
+from antispoof.data.protocols import IntraDataset, LeaveOneAttackOut, attack_types
+from antispoof.training.folds import GridSpec, fold_overrides, make_folds, split_grid_args
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def _train_rows(store: Path):
 
 def test_each_fold_holds_out_exactly_one_attack_type_and_no_bonafide_subject_crosses_folds(store: Path) -> None:
     rows = _train_rows(store)
-    types = attack_types(store)
+    types = attack_types(rows)
     assert set(types) == {"mask", "print", "replay"}  # the generator's three families
     folds = make_folds(store, "attack", seed=0)
     assert [f.name for f in folds] == sorted(types)
@@ -60,6 +61,22 @@ def test_the_subject_split_is_seeded(store: Path) -> None:
     assert make_folds(store, seed=0) == make_folds(store, seed=0)
     splits = {tuple(f.bonafide_subjects for f in make_folds(store, seed=s)) for s in range(6)}
     assert len(splits) > 1
+
+
+@pytest.mark.parametrize("by, exclude", [("attack", ()), ("species", ("mask_*", "print_*"))])  # 8 subjects, 4 species
+def test_the_protocol_and_the_training_grid_deal_the_same_folds(store: Path, by: str, exclude: tuple[str, ...]) -> None:
+    from antispoof.data.manifest import ManifestDataset
+
+    base = IntraDataset(ManifestDataset(store.parent / "data"))  # the dataset the store was prepared from
+    for seed in (0, 1, 7):
+        folds = make_folds(store, by, seed, exclude)
+        assert [p.fold() for p in LeaveOneAttackOut.folds(base, seed, by, exclude)] == folds
+    zero, one = make_folds(store, by, 0, exclude), make_folds(store, by, 1, exclude)
+    assert [f.held_out for f in zero] == [f.held_out for f in one] and zero != one  # same types, subjects dealt anew
+    fold = LeaveOneAttackOut(base, folds[0].name, 7, by, exclude)
+    dev = fold.samples("dev")
+    assert set(dev.loc[dev["label"] != BONAFIDE, "pai"]) == set(folds[0].held_out)
+    assert set(dev.loc[dev["label"] == BONAFIDE, "subject"].astype(str)) == set(folds[0].bonafide_subjects)
 
 
 def test_fold_datasets_train_without_and_validate_on_the_held_out_type(store: Path) -> None:

@@ -22,17 +22,19 @@ Conventions (written here once, used by every cross-dataset experiment):
   dev splits (OULU Dev_files, Replay-Attack devel) form dev, and the target's test split
   tests (OULU Test_files, CASIA-FASD test_release, Replay-Attack test, MSU-MFSD's 20 test
   subjects). Pass ``source_splits=("train",)`` for the stricter variant.
-- :class:`LeaveOneAttackOut` (seed 001's attack-specific folds): over the train split of
-  a base protocol, fold *k* holds out attack species *k*: its train split keeps the
-  other species and the bona fide rows of the subjects not assigned to fold *k*; its dev
-  split is species *k* plus the bona fide rows of fold *k*'s subjects (subjects are
-  assigned to folds at random with a fixed seed, as the paper assigns real subjects);
-  test is the base test split unchanged.
+- :func:`attack_folds` (seed 001's attack-specific folds), the one fold implementation of
+  the package (:class:`LeaveOneAttackOut`, ``antispoof train CONFIG folds=attack``): over a
+  train split, fold *k* holds out attack type *k* (a family by ``pai_class``, or one
+  species); its train set keeps the other types and the bona fide rows of the subjects
+  not dealt to fold *k*; its dev set is type *k* plus the bona fide rows of fold *k*'s
+  subjects. Subjects (the ``subject`` column; rows without one share the identity '') are
+  dealt by ``numpy.random.default_rng(seed)``, so one seed gives the same folds from a
+  protocol and from a frame store of it. The attack rows of a fold's bona fide subjects
+  stay in training (the paper leaves them open). Test is the base test split unchanged.
 """
 
 from __future__ import annotations
 
-import random
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +43,7 @@ from typing import TYPE_CHECKING
 
 from antispoof._registry import DATASETS
 from antispoof.data._checks import check_split
-from antispoof.data.base import BONAFIDE, SPLITS, DatasetAdapter
+from antispoof.data.base import BONAFIDE, SPLITS, DatasetAdapter, pai_class_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,6 +53,10 @@ __all__ = [
     "IntraDataset",
     "CrossDataset",
     "LeaveOneAttackOut",
+    "AttackFold",
+    "attack_types",
+    "attack_folds",
+    "FOLD_KINDS",
     "leave_one_dataset_out",
     "OCIM",
     "open_dataset",
@@ -194,59 +200,101 @@ def leave_one_dataset_out(
     )
 
 
+FOLD_KINDS = ("attack", "species")
+
+
+@dataclass(frozen=True)
+class AttackFold:
+    """One fold: the held-out attack type and its species, the species it trains on, its bona fide subjects."""
+
+    name: str
+    held_out: tuple[str, ...]
+    train_attacks: tuple[str, ...]
+    bonafide_subjects: tuple[str, ...]
+    train_bonafide_subjects: tuple[str, ...]
+
+
+def attack_types(rows: pd.DataFrame, by: str = "attack", exclude: Sequence[str] = ()) -> dict[str, list[str]]:
+    """``{type: [species]}`` of the attack rows (``by``: attack = family, species = each species), without the species
+    matching ``exclude`` (shell wildcards, as ``data.exclude_attacks``)."""
+    import fnmatch
+
+    if by not in FOLD_KINDS:
+        raise ValueError(f"unknown fold kind {by!r}; choose one of {', '.join(FOLD_KINDS)}")
+    attacks = rows[rows["label"] != BONAFIDE]
+    pai = attacks["pai"].astype(str)
+    classes = dict(zip(pai, attacks["pai_class"].astype(str))) if "pai_class" in attacks else {}
+    types: dict[str, list[str]] = {}
+    for s in sorted(set(pai)):
+        if not any(fnmatch.fnmatchcase(s, p) for p in exclude):  # the rows' pai_class (the adapter's), else the name's
+            types.setdefault((classes.get(s) or pai_class_of(s)) if by == "attack" else s, []).append(s)
+    return dict(sorted(types.items()))
+
+
+def attack_folds(rows: pd.DataFrame, by: str = "attack", seed: int = 0, exclude: Sequence[str] = (),
+                 where: str = "the train split") -> list[AttackFold]:
+    """One fold per attack type of ``rows`` (a train split), bona fide subjects dealt by ``seed`` (see module doc)."""
+    import numpy as np
+
+    types = attack_types(rows, by, exclude)
+    if len(types) < 2:
+        raise ValueError(f"{where} has {len(types)} attack type(s) by {by} ({', '.join(types) or 'none'}); attack folds "
+                         "need two at least (try folds by species)")
+    subjects = sorted(set(rows.loc[rows["label"] == BONAFIDE, "subject"].astype(str)))
+    if len(subjects) < len(types):
+        raise ValueError(f"{where} has {len(subjects)} bona fide subjects for {len(types)} folds; each fold needs one at least")
+    order = np.random.default_rng(seed).permutation(len(subjects))
+    groups = [sorted(subjects[i] for i in order[k::len(types)]) for k in range(len(types))]
+    folds = []
+    for k, (name, held) in enumerate(types.items()):
+        others = sorted(s for t, members in types.items() if t != name for s in members)
+        train_live = sorted(s for j, g in enumerate(groups) if j != k for s in g)
+        folds.append(AttackFold(name, tuple(held), tuple(others), tuple(groups[k]), tuple(train_live)))
+    return folds
+
+
 @dataclass(repr=False)
 class LeaveOneAttackOut(Protocol):
-    """Fold ``held_out`` of the attack-specific folds over ``base``'s train split (see module doc)."""
+    """Fold ``held_out`` (an attack type by ``by``) of :func:`attack_folds` over ``base``'s train split."""
 
     base: Protocol
     held_out: str
     seed: int = 0
+    by: str = "species"
+    exclude: Sequence[str] = ()
     name: str = field(default="", init=False)
 
     def __post_init__(self) -> None:
         self.name = f"{self.base.name}/without-{self.held_out}"
 
-    @staticmethod
-    def species(base: Protocol) -> list[str]:
-        """The attack species of ``base``'s train split, sorted: one fold each."""
-        frame = base.samples("train")
-        return sorted(set(frame.loc[frame["label"] != BONAFIDE, "pai"]))
-
     @classmethod
-    def folds(cls, base: Protocol, seed: int = 0) -> list[LeaveOneAttackOut]:
-        return [cls(base, s, seed) for s in cls.species(base)]
+    def folds(cls, base: Protocol, seed: int = 0, by: str = "species", exclude: Sequence[str] = ()) -> list[LeaveOneAttackOut]:
+        return [cls(base, f.name, seed, by, exclude) for f in attack_folds(base.samples("train"), by, seed, exclude)]
 
-    def _subject_folds(self, frame: pd.DataFrame, species: list[str]) -> dict[tuple[str, str], int]:
-        keys = sorted({self._key(row) for row in frame[frame["label"] == BONAFIDE].itertuples()})
-        random.Random(self.seed).shuffle(keys)
-        return {key: i % len(species) for i, key in enumerate(keys)}
-
-    @staticmethod
-    def _key(row: object) -> tuple[str, str]:
-        subject = getattr(row, "subject") or getattr(row, "video")
-        return (getattr(row, "dataset", ""), subject)
+    def fold(self, train: pd.DataFrame | None = None) -> AttackFold:
+        """This fold's :class:`AttackFold` (``train``: the base train split, when already read)."""
+        train = self.base.samples("train") if train is None else train
+        folds = {f.name: f for f in attack_folds(train, self.by, self.seed, self.exclude, f"the train split of {self.base.name}")}
+        if self.held_out not in folds:
+            raise KeyError(f"attack type {self.held_out!r} (by {self.by}) is not in the train split of {self.base.name}; "
+                           f"types there: {', '.join(folds)}")
+        return folds[self.held_out]
 
     def samples(self, split: str | None = None) -> pd.DataFrame:
         import pandas as pd
 
         check_split(split)
         train = self.base.samples("train")
-        species = sorted(set(train.loc[train["label"] != BONAFIDE, "pai"]))
-        if self.held_out not in species:
-            raise KeyError(
-                f"attack species {self.held_out!r} is not in the train split of {self.base.name}; "
-                f"species there: {', '.join(species) or 'none'}"
-            )
-        fold = species.index(self.held_out)
-        folds = self._subject_folds(train, species)
-        is_live = train["label"] == BONAFIDE
-        in_fold = pd.Series([folds.get(self._key(r), -1) == fold for r in train.itertuples()], index=train.index)
-        held = (~is_live) & (train["pai"] == self.held_out)
+        fold = self.fold(train)
+        live = train["label"] == BONAFIDE
+        subject, pai = train["subject"].astype(str), train["pai"].astype(str)
         parts = []
         if split in (None, "train"):
-            parts.append(train[(is_live & ~in_fold) | (~is_live & ~held)].assign(split="train"))
+            parts.append(train[(live & subject.isin(fold.train_bonafide_subjects)) | (~live & pai.isin(fold.train_attacks))]
+                         .assign(split="train"))
         if split in (None, "dev"):
-            parts.append(train[(is_live & in_fold) | held].assign(split="dev"))
+            parts.append(train[(live & subject.isin(fold.bonafide_subjects)) | (~live & pai.isin(fold.held_out))]
+                         .assign(split="dev"))
         if split in (None, "test"):
             parts.append(self.base.samples("test"))
         return pd.concat(parts, ignore_index=True)

@@ -1,19 +1,14 @@
 """Attack-specific folds and the ensemble grid of seed 001 (Parkin & Grinchuk, Sec. 4.1, 4.3 and 5.4).
 
 With A attack types in the training split of the store, ``antispoof train CONFIG folds=attack``
-trains A runs: fold ``k`` trains on the other A-1 types and validates on type ``k``. Bona
-fide subjects are assigned at random (seeded by the config's ``seed``) to one of the A
-folds by identity, as the paper does ("real examples by subject identity were assigned
-randomly to the one of the three folds"): fold ``k`` validates on its own bona fide
-subjects and trains on the others', so no bona fide subject is in two folds' validation
-sets and none is both trained and validated on in one fold. The paper leaves the attack
-frames of a fold's bona fide subjects open; they stay in training (by type only).
-
-An attack *type* is a family of species (``folds=attack``: the store's ``pai_class``, which
-is :func:`antispoof.data.base.pai_class_of` of the species unless the dataset adapter
-gives its own; the grouping
-:func:`antispoof.training.unseen_attack.split_by_family` scores by: print, replay,
-mask) or one species (``folds=species``). Every fold reads the store's train split for
+trains A runs: fold ``k`` trains on the other A-1 types and validates on type ``k``, with
+the bona fide subjects dealt to folds by identity (seeded by the config's ``seed``), as the
+paper does ("real examples by subject identity were assigned randomly to the one of the
+three folds"). The folds are :func:`antispoof.data.protocols.attack_folds` of the store's
+train split, so one seed gives the folds of
+:class:`~antispoof.data.protocols.LeaveOneAttackOut` (``by="attack"``) on the same data.
+A *type* is a family of species (``folds=attack``: the store's ``pai_class``) or one
+species (``folds=species``). Every fold reads the store's train split for
 both its train and its dev set, through the data keys ``data.train_attacks``,
 ``data.train_bonafide_subjects``, ``data.dev_from=train``, ``data.dev_attacks`` and
 ``data.dev_bonafide_subjects`` (written into each fold's ``config.yaml``); the store's
@@ -42,25 +37,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Fold", "GridSpec", "GRID_KEYS", "FOLDS_FILE", "attack_types", "make_folds", "fold_overrides", "split_grid_args",
-           "train_grid"]
+from antispoof.data.protocols import FOLD_KINDS, AttackFold, attack_folds
+
+__all__ = ["GridSpec", "GRID_KEYS", "FOLDS_FILE", "make_folds", "fold_overrides", "split_grid_args", "train_grid"]
 
 log = logging.getLogger(__name__)
 
 GRID_KEYS = ("folds", "seeds", "inits")
 FOLDS_FILE = "folds.json"
-FOLD_KINDS = ("attack", "species")
-
-
-@dataclass(frozen=True)
-class Fold:
-    """One fold: the held-out attack type and its species, the species it trains on, its bona fide subjects."""
-
-    name: str
-    held_out: tuple[str, ...]
-    train_attacks: tuple[str, ...]
-    bonafide_subjects: tuple[str, ...]
-    train_bonafide_subjects: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -107,55 +91,15 @@ def split_grid_args(overrides: Sequence[str]) -> tuple[GridSpec, list[str]]:
     return GridSpec(folds, None if seeds is None else tuple(seeds), None if inits is None else tuple(inits)), rest
 
 
-def attack_types(store: str | Path, by: str = "attack", exclude: Sequence[str] = ()) -> dict[str, list[str]]:
-    """``{type: [species]}`` of the attacks in the store's train split (``by``: attack = family, species = each species),
-    without the species matching ``exclude`` (shell wildcards, as ``data.exclude_attacks``)."""
-    import fnmatch
-
-    from antispoof.data.base import BONAFIDE, pai_class_of
+def make_folds(store: str | Path, by: str = "attack", seed: int = 0, exclude: Sequence[str] = ()) -> list[AttackFold]:
+    """The :func:`~antispoof.data.protocols.attack_folds` of a store's train split (species matching ``exclude`` left out)."""
     from antispoof.data.store import FrameStore
 
     index = FrameStore(store).index
-    rows = index[(index["split"] == "train") & (index["label"] != BONAFIDE)]
-    species = sorted(s for s in set(rows["pai"].astype(str)) if not any(fnmatch.fnmatchcase(s, p) for p in exclude))
-    if by not in FOLD_KINDS:
-        raise ValueError(f"unknown fold kind {by!r}; choose one of {', '.join(FOLD_KINDS)}")
-    classes = dict(zip(rows["pai"].astype(str), rows["pai_class"].astype(str))) if "pai_class" in rows else {}
-    types: dict[str, list[str]] = {}
-    for s in species:  # the store's pai_class (the adapter's own), else the class the species name gives
-        types.setdefault((classes.get(s) or pai_class_of(s)) if by == "attack" else s, []).append(s)
-    return dict(sorted(types.items()))
+    return attack_folds(index[index["split"] == "train"], by, seed, exclude, where=f"the train split of {store}")
 
 
-def make_folds(store: str | Path, by: str = "attack", seed: int = 0, exclude: Sequence[str] = ()) -> list[Fold]:
-    """The folds of a store's train split: one per attack type (species matching ``exclude`` left out), bona fide subjects
-    dealt at random (``seed``) by identity."""
-    import numpy as np
-
-    from antispoof.data.base import BONAFIDE
-    from antispoof.data.store import FrameStore
-
-    types = attack_types(store, by, exclude)
-    if len(types) < 2:
-        raise ValueError(f"the train split of {store} has {len(types)} attack type(s) by {by} ({', '.join(types) or 'none'}); "
-                         "attack folds need two at least (try folds=species)")
-    index = FrameStore(store).index
-    live = index[(index["split"] == "train") & (index["label"] == BONAFIDE)]
-    subjects = sorted(set(live["subject"].astype(str)))
-    if len(subjects) < len(types):
-        raise ValueError(f"the train split of {store} has {len(subjects)} bona fide subjects for {len(types)} folds; "
-                         "each fold needs one at least")
-    order = np.random.default_rng(seed).permutation(len(subjects))
-    groups = [sorted(subjects[i] for i in order[k::len(types)]) for k in range(len(types))]
-    folds = []
-    for k, (name, held) in enumerate(types.items()):
-        others = sorted(s for t, members in types.items() if t != name for s in members)
-        train_live = sorted(s for j, g in enumerate(groups) if j != k for s in g)
-        folds.append(Fold(name, tuple(held), tuple(others), tuple(groups[k]), tuple(train_live)))
-    return folds
-
-
-def fold_overrides(fold: Fold) -> list[str]:
+def fold_overrides(fold: AttackFold) -> list[str]:
     """The data overrides that make ``fold``'s run: train without its type and subjects, validate on them (train split)."""
     def listed(values: Sequence[str]) -> str:
         return "[" + ",".join(json.dumps(v) for v in values) + "]"
@@ -185,7 +129,7 @@ def _init_words(init: str | None) -> list[str]:
     return [f"init_from={init}"]
 
 
-def _run_name(fold: Fold | None, j: int, n_inits: int, seed: int, n_seeds: int) -> str:
+def _run_name(fold: AttackFold | None, j: int, n_inits: int, seed: int, n_seeds: int) -> str:
     name = f"fold_{fold.name}" if fold is not None else "run"
     if n_inits > 1:
         name += f"-init{j}"
@@ -204,7 +148,7 @@ def train_grid(config_path: str | Path, overrides: Sequence[str], grid: GridSpec
 
     base = load_method_config(config_path, list(overrides))
     out = Path(out) if out is not None else Path("runs") / (_dt.datetime.now().strftime("%Y%m%d-%H%M%S") + "-folds")
-    folds: list[Fold | None] = [None]
+    folds: list[AttackFold | None] = [None]
     store = None
     if grid.folds is not None:
         store = _store_of(base)
