@@ -25,6 +25,8 @@ Conventions (each one is tested in ``tests/test_metrics*.py``):
   max over species, among candidates with BPCER ``<= X``); a fixed number; ``oracle``
   (the ``eer`` rule on the test set itself). All ties go to the higher threshold. Every
   report names its rule (``threshold_rule``).
+  A deployment threshold (runs, bundles, ensembles) comes from one function,
+  :func:`.calibration.dev_threshold`: dev only, no oracle, no target finer than dev resolves.
 - **Conventions** (which tied candidate wins): ``bob`` (default) picks the ``eer``,
   ``oracle`` and ``min-hter`` thresholds exactly as bob.measure 6.x does (its running float
   sums decide near-ties; in a few exact ties it takes the lower candidate), and the
