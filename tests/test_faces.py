@@ -15,7 +15,7 @@ from antispoof.faces import Face, crop_face, select_face, square_region
 from antispoof.faces.blazeface import ssd_anchors
 from antispoof.faces.dataset import box_from_eyes
 
-MODEL_DETECTORS = [name for name in DETECTORS.list() if not DETECTORS.get(name).needs_annotation]
+MODEL_DETECTORS = [name for name in DETECTORS.list() if not DETECTORS.get(name).from_dataset]
 
 
 def _create(name: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -51,7 +52,7 @@ def test_calibration_writes_a_complete_card(calibrated):
     assert card.input.modalities[0].mean == MEAN and card.input.modalities[0].std == STD
     assert card.network.name == "entry_net" and card.network.kwargs["backbone"] == "test_convnext"
     assert card.crop.size == 32 and card.crop.scale == 1.5  # the store's settings
-    assert card.detector.name == "blazeface" and card.detector.trained_with["name"] == "dataset"
+    assert card.detector.name == "blazeface" and card.acquisition.face_source == "dataset"
     assert card.sampling["policy"] == "evenly" and card.sampling["n"] == 2
     assert card.aggregation == "mean"
     assert card.outputs[0] == "score" and len(card.outputs) == 8  # score + the seven cues
@@ -130,8 +131,8 @@ def test_an_edited_threshold_is_refused(copy):
 
 
 def test_an_incomplete_card_is_refused_naming_the_field(copy):
-    _edit(copy, lambda d: d.pop("crop"))
-    with pytest.raises(CardError, match="incomplete or malformed: crop: Field required"):
+    _edit(copy, lambda d: d.pop("acquisition"))
+    with pytest.raises(CardError, match="incomplete or malformed: acquisition: Field required"):
         Bundle.load(copy)
 
 
@@ -198,8 +199,27 @@ def test_not_a_bundle_and_broken_json_say_what_to_do(copy, tmp_path):
 def test_save_card_re_signs(copy):
     bundle = Bundle.load(copy)
     limits = bundle.card.quality.model_copy(update={"min_face": 80.0})
-    bundle.save_card(bundle.card.model_copy(update={"quality": limits}))
+    bundle.save_card(bundle.card.model_copy(update={"acquisition": bundle.card.acquisition.model_copy(update={"quality": limits})}))
     assert Bundle.load(copy).card.quality.min_face == 80.0
+
+
+def test_a_version_2_card_reads_as_the_same_facts(copy):
+    """A bundle written before the acquisition record: its crop, sampling, gate and training detector, signed as written."""
+    card = read_card(copy)
+    raw = card.model_dump(mode="json")
+    acquisition = raw.pop("acquisition")
+    raw.update(card_version=2, crop=acquisition["crop"], sampling=acquisition["sampling"], quality=acquisition["quality"],
+               detector={**raw["detector"], "trained_with": acquisition["detector"]})
+    raw["card_sha256"] = hashlib.sha256(json.dumps({k: v for k, v in raw.items() if k != "card_sha256"}, sort_keys=True,
+                                                   separators=(",", ":")).encode()).hexdigest()
+    (copy / CARD_FILE).write_text(json.dumps(raw))
+    old = read_card(copy)
+    assert old.crop == card.crop and old.quality == card.quality and old.sampling == card.sampling
+    assert old.acquisition.face_source == card.acquisition.face_source and old.detector == card.detector
+    raw["crop"]["scale"] = 2.0  # edited by hand after signing
+    (copy / CARD_FILE).write_text(json.dumps(raw))
+    with pytest.raises(CardError, match="modified after it was written"):
+        read_card(copy)
 
 
 def test_create_refuses_a_folder_that_is_not_a_bundle(calibrated, tmp_path):

@@ -13,9 +13,9 @@ from test_inference import make_run
 from antispoof.data.video import read_image
 from antispoof.faces.base import Face
 from antispoof.inference.calibrate import calibrate_run
-from antispoof.inference.card import QualityLimits
+from antispoof.faces.quality import QualityLimits
 from antispoof.inference.predictor import DECISIONS, STAGES, Predictor
-from antispoof.inference.quality import QualityMeasures, check_quality, measure_quality
+from antispoof.faces.quality import QualityMeasures, check_quality, measure_quality
 
 
 @pytest.fixture(scope="module")

@@ -103,7 +103,7 @@ def test_prepare_writes_crops_and_index_with_failures(toy: ToyDataset, tmp_path:
     assert (live["label"], live["split"], live["subject"]) == ("bonafide", "train", "s1")
     assert ok.loc[ok["source"] == "print.mp4", "fingers"].tolist() == [1.0] * 3
     assert np.isnan(live["moire"])
-    assert store.settings["detector"]["name"] == "dataset" and store.settings["size"] == 24
+    assert store.acquisition.face_source == "dataset" and store.acquisition.crop.size == 24
 
 
 def test_crop_matches_the_crop_function(toy: ToyDataset, tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_rerun_skips_done_work_and_redoes_missing_parts(toy: ToyDataset, tmp_pat
 
 def test_different_settings_are_refused(toy: ToyDataset, tmp_path: Path) -> None:
     _prepare(toy, tmp_path / "store")
-    with pytest.raises(ValueError, match=r"different settings \(size: store has 24, asked 32\)"):
+    with pytest.raises(ValueError, match=r"different settings \(acquisition.crop.size: store has 24, asked 32\)"):
         _prepare(toy, tmp_path / "store", size=32)
     with pytest.raises(ValueError, match="sampling"):
         _prepare(toy, tmp_path / "store", sampler=FrameSampler("evenly", 11))
@@ -209,7 +209,7 @@ def test_blazeface_on_sample_photos(samples_dir: Path, tmp_path: Path) -> None:
         pytest.skip(str(err))
     store = FrameStore(tmp_path / "store")
     assert len(store.index) == len(rows) and (store.index["failure"] == "").all()
-    assert store.settings["detector"]["name"] == "blazeface"
+    assert store.acquisition.face_source == "blazeface" and store.acquisition.detector["name"] == "blazeface"
 
 
 def test_cli_prepare_through_the_manifest_adapter(toy: ToyDataset, tmp_path: Path) -> None:
@@ -227,7 +227,7 @@ def test_cli_prepare_through_the_manifest_adapter(toy: ToyDataset, tmp_path: Pat
     assert "6 frames from 2 sources" in result.output
     store = FrameStore(tmp_path / "store")
     assert store.index.groupby("source")["frame"].apply(list).to_dict() == {"live.mp4": [0, 14, 29], "print.mp4": [0, 14, 29]}
-    assert store.settings["dataset"] == "manifest" and store.settings["sampling"]["policy"] == "evenly"
+    assert store.settings["dataset"] == "manifest" and store.acquisition.sampling["policy"] == "evenly"
     assert list(ATTRIBUTES)[0] in store.index.columns
     again = CliRunner().invoke(app, args)
     assert "(2 already done)" in again.output

@@ -23,6 +23,8 @@ def calibrate_command(
     detector: str = typer.Option(None, "--detector", help="Face detector at inference (default: the store's; blazeface if the store used dataset boxes)."),
     out: Path = typer.Option(None, "--out", help="Bundle folder to write (default RUN/bundle)."),
     allow_coarse: bool = typer.Option(False, "--allow-coarse", help="Go on when the target is finer than the dev split can resolve."),
+    allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Go on with a store prepared unlike the model's "
+                                        "training data (another face source, crop scale, geometry, alignment or views)."),
 ) -> None:
     """Score the dev split, pick the threshold for --target, write weights + model card (with the dev metrics there).
 
@@ -42,7 +44,8 @@ def calibrate_command(
                                 allow_coarse=allow_coarse)
     else:
         path = calibrate_run(run, dataset=dataset, root=root, protocol=protocol, split=split, target=target,
-                             aggregate=aggregate, store=store, detector=detector, out=out, allow_coarse=allow_coarse)
+                             aggregate=aggregate, store=store, detector=detector, out=out, allow_coarse=allow_coarse,
+                             allow_mismatch=allow_mismatch)
     card = Bundle.load(path).card
     m = card.threshold.metrics
     typer.echo(

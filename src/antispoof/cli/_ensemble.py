@@ -26,6 +26,8 @@ def ensemble_command(
     target: str = typer.Option(None, "--target", help="Calibrate the ensemble on --store --split for this rule (eer, bpcer@apcer=0.05, ...); "
                                                       "default: the mean of the members' thresholds, marked uncalibrated."),
     allow_coarse: bool = typer.Option(False, "--allow-coarse", help="Go on when --target is finer than the split resolves."),
+    allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Go on with a store prepared unlike the model's "
+                                        "training data (another face source, crop scale, geometry, alignment or views)."),
     disagreement: Path = typer.Option(None, "--disagreement", help="Write DIR/disagreement.csv (units ranked by the std of the member "
                                                                     "scores on --store --split) and DIR/disagreement.png (contact sheet)."),
     top: int = typer.Option(32, "--top", help="Units on the contact sheet."),
@@ -57,7 +59,8 @@ def ensemble_command(
         bundle = build_ensemble(bundles, out, overwrite=overwrite)
         typer.echo(f"ensemble of {len(bundles)} members: {bundle.path}")
     if target:
-        bundle = calibrate_on_store(bundle, store, split=split, target=target, allow_coarse=allow_coarse)
+        bundle = calibrate_on_store(bundle, store, split=split, target=target, allow_coarse=allow_coarse,
+                                    allow_mismatch=allow_mismatch)
         m = bundle.card.threshold.metrics
         typer.echo(f"threshold {bundle.card.threshold.value:.6g} ({target} on {split}): APCER {100 * m['apcer']:.2f}%, "
                    f"BPCER {100 * m['bpcer']:.2f}%, ACER {100 * m['acer']:.2f}%")

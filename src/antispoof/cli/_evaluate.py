@@ -21,6 +21,8 @@ def evaluate_command(
     aggregate: str = typer.Option("mean", "--aggregate", help="Per-video aggregation of frame scores: mean, median, min, vote=0.5, none."),
     store: Path = typer.Option(None, "--store", help="A prepared frame store to read instead of preparing into the cache."),
     out: Path = typer.Option(None, "--out", help="Output folder (default RUN/eval/<dataset>-<protocol>-<split>)."),
+    allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Go on with a store prepared unlike the model's "
+                                        "training data (another face source, crop scale, geometry, alignment or views)."),
 ) -> None:
     """Per-frame score CSVs, per-video metrics at a dev-set threshold, report.json/report.md, ROC and DET plots.
 
@@ -44,7 +46,7 @@ def evaluate_command(
     from antispoof.training.evaluation import evaluate_run
 
     result = evaluate_run(run, dataset=dataset, root=root, protocol=protocol, split=split, threshold=threshold,
-                          aggregate=aggregate, store=store, out=out)
+                          aggregate=aggregate, store=store, out=out, allow_mismatch=allow_mismatch)
     data = result.to_dict()
     summary = data.get("mean", data)
     std = data.get("std")

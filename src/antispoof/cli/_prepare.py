@@ -16,8 +16,9 @@ def prepare_command(
     root: Path = typer.Option(..., "--root", help="Folder holding the dataset in its original layout (or a manifest CSV)."),
     out: Path = typer.Option(..., "--out", help="Frame store folder to create or resume."),
     protocol: str = typer.Option(None, "--protocol", help="Official protocol (default: the dataset's own default)."),
-    detector: str = typer.Option(None, "--detector", help="Face detector (`antispoof list detectors`); default blazeface."),
-    every: int = typer.Option(None, "--every", help="Take every Nth frame of each video (default 10)."),
+    detector: str = typer.Option(None, "--detector", help="Face source (`antispoof list detectors`); default: the dataset's own "
+                                                          "(crops, boxes or eye positions) where it ships them, else blazeface."),
+    every: int = typer.Option(None, "--every", help="Take every Nth frame of each video (default: the dataset's own, else 10)."),
     frames: int = typer.Option(None, "--frames", help="Take N evenly spaced frames of each video."),
     first: int = typer.Option(None, "--first", help="Take the first N frames of each video."),
     clip_len: int = typer.Option(None, "--clip-len", help="Take clips of T frames (with --clip-stride, --clips)."),
@@ -25,9 +26,10 @@ def prepare_command(
     clips: int = typer.Option(1, "--clips", help="Clips per video."),
     seed: int = typer.Option(None, "--seed", help="Seed for random clip placement (evenly spread without it)."),
     size: int = typer.Option(256, "--size", help="Crop side in pixels."),
-    scale: float = typer.Option(1.5, "--scale", help="Crop side / face box side, 1.0 to 4.0."),
+    scale: float = typer.Option(None, "--scale", help="Crop side / face box side, 1.0 to 4.0 (default 1.5; 1.0 for shipped crops)."),
     align: bool = typer.Option(False, "--align/--no-align", help="Level the eyes (detectors with landmarks)."),
-    min_face: float = typer.Option(32.0, "--min-face", help="Faces smaller than this (pixels) count as failures."),
+    min_face: float = typer.Option(None, "--min-face", help="Faces whose shorter side is under this many pixels fail as "
+                                                            "face_too_small (default 32; 0 for shipped crops)."),
     image_format: str = typer.Option("jpg", "--format", help="Crop file format: jpg (default) or png."),
     workers: int = typer.Option(1, "--workers", help="Parallel worker processes."),
 ) -> None:
@@ -35,21 +37,21 @@ def prepare_command(
     from antispoof._registry import DATASETS, load_all
     from antispoof.data._prepare import prepare_store
     from antispoof.data.sampling import FrameSampler
-    from antispoof.faces import DEFAULT_DETECTOR
 
-    load_all()
+    load_all("datasets")
     if not root.exists():
         raise FileNotFoundError(f"dataset root {root} does not exist; give the folder holding the dataset")
     adapter = DATASETS.create(dataset, root=root)
+    asked = any((every, frames, first, clip_len))
     sampler = FrameSampler.from_options(
         every=every, frames=frames, first=first, clip_len=clip_len, clip_stride=clip_stride, num_clips=clips, seed=seed
-    )
+    ) if asked else None
     report = prepare_store(
         adapter,
         out,
         dataset=dataset,
         protocol=protocol,
-        detector=detector or DEFAULT_DETECTOR,
+        detector=detector,
         sampler=sampler,
         size=size,
         scale=scale,
@@ -63,6 +65,13 @@ def prepare_command(
         f"({report.units_skipped} already done), {report.failed_frames} failed, "
         f"{report.frames_per_second:.1f} frames/s"
     )
+    if report.failures:
+        typer.echo("failed frames by reason (the index's failure column): "
+                   + ", ".join(f"{reason} {n}" for reason, n in report.failures.items()), err=True)
+        if "face_too_small" in report.failures:
+            typer.echo("  face_too_small: faces under --min-face pixels (lower it for small frames, e.g. --min-face 16)", err=True)
+        if "no_face" in report.failures:
+            typer.echo("  no_face: the face source found no face (try --detector mtcnn, or check the frames)", err=True)
     if report.unreadable:
         typer.echo(f"{len(report.unreadable)} unreadable files (recorded in the index, failure=unreadable_file):", err=True)
         for line in report.unreadable:

@@ -48,8 +48,10 @@ from antispoof.data._prepare_worker import (
     extra_columns,
     media_root,
 )
+from antispoof.data.acquisition import AcquisitionSpec, CropSpec
 from antispoof.data.base import DatasetAdapter
 from antispoof.data.sampling import FrameSampler
+from antispoof.faces.crop import DEFAULT_SCALE
 
 __all__ = [
     "INDEX_COLUMNS",
@@ -58,6 +60,7 @@ __all__ = [
     "PrepareReport",
     "prepare_store",
     "store_settings",
+    "store_acquisition",
     "check_settings",
     "encode_image",
     "media_root",
@@ -66,7 +69,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # 2: pai_class and the samples' extra columns in the index (format 1 stores still open).
-STORE_FORMAT = 2
+# 3: the acquisition record in settings.json; the quality measures and the gate's failures in the index.
+STORE_FORMAT = 3
 SETTINGS_FILE = "settings.json"
 INDEX_FILE = "index.parquet"
 
@@ -79,6 +83,7 @@ class PrepareReport:
     units_skipped: int = 0
     frames: int = 0
     failed_frames: int = 0
+    failures: dict[str, int] = field(default_factory=dict)  # failed frames of the whole store by reason
     seconds: float = 0.0
     unreadable: list[str] = field(default_factory=list)  # "cannot read PATH: reason", recorded in the index
     errors: list[str] = field(default_factory=list)  # unexpected errors; those sources are left undone
@@ -93,20 +98,16 @@ def store_settings(
     *,
     dataset: str,
     protocol: str | None,
-    detector_info: dict[str, Any],
-    sampler: FrameSampler,
-    size: int,
-    scale: float,
-    align: bool,
-    min_face: float,
+    acquisition: AcquisitionSpec,
     image_format: str,
     quality: int,
     columns: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The settings a store records; two runs into one store must produce equal dicts.
 
-    ``columns``: the extra index columns and their kinds (:func:`extra_columns`), recorded
-    as ``extra_columns`` (names in index order) and ``extra_column_types``.
+    ``acquisition`` is the store's record of how frames became crops (its ``acquisition``
+    key); ``columns``: the extra index columns and their kinds (:func:`extra_columns`),
+    recorded as ``extra_columns`` (names in index order) and ``extra_column_types``.
     """
     columns = columns or {}
     return {
@@ -114,18 +115,39 @@ def store_settings(
         "dataset": dataset,
         "root": str(Path(adapter.root).resolve()),
         "protocol": protocol,
-        "detector": detector_info,
-        "sampling": sampler.to_dict(),
-        "size": int(size),
-        "scale": float(scale),
-        "align": bool(align),
-        "min_face": float(min_face),
+        "acquisition": acquisition.record(),
         "image_format": image_format,
         "quality": int(quality),
         "colour": "RGB",
         "extra_columns": list(columns),
         "extra_column_types": dict(columns),
     }
+
+
+def store_acquisition(adapter: DatasetAdapter, *, detector: str | None = None, detector_kwargs: dict[str, Any] | None = None,
+                      sampler: FrameSampler | None = None, size: int = 256, scale: float | None = None, align: bool = False,
+                      min_face: float | None = None, views: tuple[float, ...] = (), geometry: str | None = None) -> AcquisitionSpec:
+    """The acquisition record of a store of ``adapter``: what is given, else the adapter's own defaults, else the toolkit's.
+
+    A dataset that ships face crops (``face_source`` ``whole_image``) is read as shipped:
+    each image whole, resized, with no gate; one that ships boxes or eye positions uses them
+    (``dataset``); others the default detector. ``--detector`` overrides, and is recorded.
+    """
+    from antispoof._registry import DETECTORS
+    from antispoof.faces import DEFAULT_DETECTOR
+    from antispoof.faces.quality import QualityLimits
+
+    source = detector or adapter.face_source() or DEFAULT_DETECTOR
+    probe = DETECTORS.create(source, **(detector_kwargs or {}))
+    sampling = (sampler.to_dict() if sampler is not None else adapter.default_sampling or FrameSampler().to_dict())
+    whole = source == "whole_image"
+    # Our choice: a training store keeps every face of at least min_face pixels (attacks bring blur, glare and dark
+    # frames a model must learn from); it records the gate's measures, and the serving gate's defaults apply at inference.
+    gate = QualityLimits.open(min_face if min_face is not None else (0.0 if whole else QualityLimits().min_face))
+    crop = CropSpec(size=size, scale=scale or (1.0 if whole else DEFAULT_SCALE), align=align, views=tuple(views),
+                    geometry=geometry or ("resize" if whole else "square"))
+    return AcquisitionSpec(sampling=sampling, face_source=source, detector_options=dict(detector_kwargs or {}),
+                           detector=probe.info(), crop=crop, quality=gate)
 
 
 def check_settings(store: Path, settings: dict[str, Any]) -> None:
@@ -135,10 +157,11 @@ def check_settings(store: Path, settings: dict[str, Any]) -> None:
     if path.is_file():
         recorded = json.loads(path.read_text())
         if recorded != settings:
+            recorded, asked = _flat(recorded), _flat(settings)
             diffs = [
-                f"{key}: store has {recorded.get(key)!r}, asked {settings.get(key)!r}"
-                for key in sorted(set(recorded) | set(settings))
-                if recorded.get(key) != settings.get(key)
+                f"{key}: store has {recorded.get(key)!r}, asked {asked.get(key)!r}"
+                for key in sorted(set(recorded) | set(asked))
+                if recorded.get(key) != asked.get(key)
             ]
             raise ValueError(
                 f"frame store {store} was prepared with different settings ({'; '.join(diffs)}); "
@@ -147,6 +170,17 @@ def check_settings(store: Path, settings: dict[str, Any]) -> None:
         return
     store.mkdir(parents=True, exist_ok=True)
     _write_atomic(path, json.dumps(settings, indent=2, sort_keys=True).encode())
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as ``{"acquisition.crop.size": 24, ...}`` (so a refusal names the one field that differs)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -165,42 +199,31 @@ def prepare_store(
     *,
     dataset: str,
     protocol: str | None = None,
-    detector: str = "blazeface",
-    detector_kwargs: dict[str, Any] | None = None,
-    sampler: FrameSampler | None = None,
-    size: int = 256,
-    scale: float = 1.5,
-    align: bool = False,
-    min_face: float = 32.0,
+    acquisition: AcquisitionSpec | None = None,
     image_format: str = "jpg",
     quality: int = 95,
     workers: int = 1,
     progress: bool = True,
+    **acquisition_options: Any,
 ) -> PrepareReport:
     """Build (or resume) the frame store ``out`` from ``adapter``'s samples of ``protocol``.
 
-    Frames are chosen by ``sampler`` (default every 10th), faces found by the registered
-    ``detector``, the largest face cropped by :func:`antispoof.faces.crop.crop_face` with
-    ``size``/``scale``/``align``. Unreadable files and frames are recorded in the index with
-    their reason and listed in the returned report; the run goes on with the rest.
+    Frames become crops as ``acquisition`` says (default: :func:`store_acquisition` of
+    ``acquisition_options``: detector, detector_kwargs, sampler, size, scale, align,
+    min_face, views, geometry), through :func:`antispoof.data.acquisition.acquire`, the
+    function serving uses. Unreadable files and frames, frames without a face and frames the
+    gate refuses are recorded in the index with their reason and listed in the returned
+    report; the run goes on with the rest.
     """
     import pandas as pd
 
-    from antispoof._registry import DETECTORS
-    from antispoof.faces.crop import square_region
-
-    import antispoof.faces  # noqa: F401  (registers detectors)
-
-    sampler = sampler or FrameSampler()
-    square_region((0, 0, 1, 1), scale)  # validates the scale range
     if image_format not in ("jpg", "png"):
         raise ValueError(f"unknown crop format {image_format!r}; choose jpg or png")
-    if size < 8:
-        raise ValueError(f"crop size must be at least 8 pixels, got {size}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    acquisition = acquisition or store_acquisition(adapter, **acquisition_options)
+    sampler = FrameSampler.from_dict(acquisition.sampling)
     store = Path(out)
-    probe = DETECTORS.create(detector, **(detector_kwargs or {}))
     # Adapters outside this package may not pass their samples through select_split.
     samples = check_pai_class(adapter.samples(protocol), where=f"{dataset} samples")
     shadowed = [c for c in COMPUTED_COLUMNS if c in samples.columns]
@@ -208,20 +231,8 @@ def prepare_store(
         logger.warning("%s samples have column(s) %s, which prepare computes itself; their values are not kept",
                        dataset, ", ".join(shadowed))
     columns = extra_columns(samples)
-    settings = store_settings(
-        adapter,
-        dataset=dataset,
-        protocol=protocol,
-        detector_info=probe.info(),
-        sampler=sampler,
-        size=size,
-        scale=scale,
-        align=align,
-        min_face=min_face,
-        image_format=image_format,
-        quality=quality,
-        columns=columns,
-    )
+    settings = store_settings(adapter, dataset=dataset, protocol=protocol, acquisition=acquisition, image_format=image_format,
+                              quality=quality, columns=columns)
     check_settings(store, settings)
     units = plan_units(samples, sampler)
     todo = [u for u in units if not (store / "parts" / f"{u.key}.parquet").is_file()]
@@ -229,7 +240,7 @@ def prepare_store(
     if report.units_skipped:
         logger.info("%s: %d of %d sources already done; resuming", store, report.units_skipped, len(units))
     start = time.perf_counter()
-    init_args = (adapter, settings, detector, detector_kwargs or {}, str(store))
+    init_args = (adapter, settings, str(store))
     for key, frames, failed, errors in _run(todo, init_args, workers, progress):
         report.units_done += 1
         report.frames += frames
@@ -246,6 +257,8 @@ def prepare_store(
     # Report every unreadable file of the store, including those recorded by earlier runs.
     unreadable = index.loc[index["failure"].str.startswith("unreadable_file"), "failure"]
     report.unreadable = [text.split(": ", 1)[1] for text in unreadable]
+    reasons = index.loc[index["failure"] != "", "failure"].str.split(":").str[0]
+    report.failures = {str(k): int(v) for k, v in reasons.value_counts().items()}
     for line in report.unreadable:
         logger.warning("unreadable input: %s", line)
     for line in report.errors:

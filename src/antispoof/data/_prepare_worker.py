@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 
 from antispoof.data._checks import as_text, column_kind
+from antispoof.data.acquisition import FAILURES, AcquisitionSpec, acquire
 from antispoof.data.base import ATTRIBUTES, BOX_COLUMNS, DatasetAdapter
 from antispoof.data.sampling import FrameSampler
 from antispoof.data.video import MediaError, VideoReader, is_video_path, read_gray, read_image
 
 __all__ = [
     "INDEX_COLUMNS",
+    "QUALITY_COLUMNS",
     "COMPUTED_COLUMNS",
     "FAILURES",
     "extra_columns",
@@ -40,8 +42,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Failure reasons recorded per frame ('' when the crop is usable).
-FAILURES = ("no_face", "face_too_small", "unreadable_frame", "unreadable_file", "unreadable_ir", "unreadable_depth")
+
+QUALITY_COLUMNS = ("sharpness", "brightness", "clipped", "eye_ratio")
 
 INDEX_COLUMNS = (
     "source",  # file path relative to the dataset root
@@ -52,6 +54,7 @@ INDEX_COLUMNS = (
     *BOX_COLUMNS,  # face box in source pixels (NaN when failed)
     "confidence",  # detector confidence of the chosen face (NaN when none)
     "faces",  # number of faces found
+    *QUALITY_COLUMNS,  # the quality gate's measures of the chosen face (NaN when none; antispoof.faces.quality)
     "failure",  # '' or one of FAILURES, with detail after ': '
     "label",
     "pai",
@@ -65,7 +68,7 @@ INDEX_COLUMNS = (
 )  # then the extra columns of the samples (see extra_columns), in their order
 
 #: Index columns prepare computes; a samples column of the same name is not kept.
-COMPUTED_COLUMNS = ("source", "crop", "ir_crop", "depth_crop", "confidence", "faces", "failure")
+COMPUTED_COLUMNS = ("source", "crop", "ir_crop", "depth_crop", "confidence", "faces", *QUALITY_COLUMNS, "failure")
 # Manifest columns copied into the index as text ('' where missing).
 _TEXT_COLUMNS = ("label", "pai", "pai_class", "subject", "session", "video", "split", "domain")
 
@@ -146,19 +149,13 @@ def _key(kind: str, name: str) -> str:
 _WORKER: dict[str, Any] = {}
 
 
-def init_worker(adapter: DatasetAdapter, settings: dict[str, Any], detector_name: str, detector_kwargs: dict[str, Any], store: str) -> None:
+def init_worker(adapter: DatasetAdapter, settings: dict[str, Any], store: str) -> None:
     import cv2
 
-    import antispoof.faces  # noqa: F401  (registers detectors)
-    from antispoof._registry import DETECTORS
-
     cv2.setNumThreads(1)
-    _WORKER.update(
-        adapter=adapter,
-        settings=settings,
-        detector=DETECTORS.create(detector_name, **detector_kwargs),
-        store=Path(store),
-    )
+    acquisition = AcquisitionSpec.from_settings(settings)
+    _WORKER.update(adapter=adapter, settings=settings, acquisition=acquisition, detector=acquisition.create_detector(),
+                   store=Path(store))
 
 
 def close_worker() -> None:
@@ -179,7 +176,7 @@ def process_unit(unit: Unit) -> tuple[str, int, int, list[str]]:
     try:
         rows_out = [
             _crop_row(unit, row, frame, image, failure, store)
-            for row, frame, image, failure in _frames(unit, _WORKER["settings"]["sampling"])
+            for row, frame, image, failure in _frames(unit, _WORKER["acquisition"].sampling)
         ]
         table = pd.DataFrame(rows_out, columns=[*INDEX_COLUMNS, *_WORKER["settings"].get("extra_columns", ())])
         part = store / "parts" / f"{unit.key}.parquet"
@@ -238,9 +235,6 @@ def _annotation(row: dict[str, Any], frame: int) -> dict[str, Any] | None:
 
 
 def _crop_row(unit: Unit, row: dict[str, Any], frame: int, image: np.ndarray | None, failure: str, store: Path) -> dict[str, Any]:
-    from antispoof.faces.base import select_face
-    from antispoof.faces.crop import crop_face
-
     settings = _WORKER["settings"]
     detector = _WORKER["detector"]
     out: dict[str, Any] = {
@@ -252,6 +246,7 @@ def _crop_row(unit: Unit, row: dict[str, Any], frame: int, image: np.ndarray | N
         **{c: math.nan for c in BOX_COLUMNS},
         "confidence": math.nan,
         "faces": 0,
+        **{c: math.nan for c in QUALITY_COLUMNS},
         "failure": failure,
         **{c: as_text(row.get(c)) for c in _TEXT_COLUMNS},
         **{a: _float(row.get(a)) for a in ATTRIBUTES},
@@ -259,40 +254,36 @@ def _crop_row(unit: Unit, row: dict[str, Any], frame: int, image: np.ndarray | N
     }
     if image is None:
         return out
+    extra = {}
+    for column, modality in (("ir_path", "ir"), ("depth_path", "depth")):
+        other = row.get(column)
+        if isinstance(other, str) and other:
+            try:
+                extra[modality] = read_gray(media_root(_WORKER["adapter"]) / other)
+            except MediaError as err:
+                out["failure"] = f"unreadable_{modality}: {err}"
+                return out
     annotation = _annotation(row, frame) if detector.needs_annotation else None
-    face, count, reason = select_face(detector.detect(image, annotation), settings["min_face"])
-    out["faces"] = count
-    if face is not None:
-        out.update(dict(zip(BOX_COLUMNS, face.box)), confidence=face.score)
-    if reason:
-        out["failure"] = reason
+    acquired = acquire(image, _WORKER["acquisition"], detector, extra=extra, annotation=annotation)
+    out.update(faces=acquired.faces, failure=acquired.failure,
+               **{c: _float(acquired.quality.get(c)) for c in QUALITY_COLUMNS})
+    if acquired.box is not None:
+        out.update(dict(zip(BOX_COLUMNS, acquired.box)), confidence=acquired.score)
+    if acquired.crops is None:
         return out
-    align = settings["align"] and face.eyes is not None
-    kwargs = {"size": settings["size"], "scale": settings["scale"], "eyes": face.eyes, "align": align}
     name = f"{frame:06d}" if unit.kind == "video" else f"{unit.rows.index(row):05d}"
     folder = Path("crops") / unit.key
-    rgb = crop_face(image, face.box, **kwargs)
     ext = settings["image_format"]
     (store / folder).mkdir(parents=True, exist_ok=True)
     # Crops are written in place: only the unit's part file (renamed into place after all
     # of its crops) makes them part of the store, so a crash mid-write leaves a file that
-    # no index row names and the re-run overwrites.
-    (store / folder / f"{name}.{ext}").write_bytes(encode_image(rgb, ext, settings["quality"]))
-    out["crop"] = (folder / f"{name}.{ext}").as_posix()
-    for column, modality in (("ir_path", "ir"), ("depth_path", "depth")):
-        other = row.get(column)
-        if not isinstance(other, str) or not other:
-            continue
-        try:
-            gray = read_gray(media_root(_WORKER["adapter"]) / other)
-        except MediaError as err:
-            out["failure"] = f"unreadable_{modality}: {err}"
-            continue
-        if gray.shape[:2] != image.shape[:2]:
-            out["failure"] = f"unreadable_{modality}: size {gray.shape[:2]} differs from the RGB image {image.shape[:2]}"
-            continue
-        (store / folder / f"{name}_{modality}.png").write_bytes(encode_image(crop_face(gray, face.box, **kwargs), "png"))
-        out[f"{modality}_crop"] = (folder / f"{name}_{modality}.png").as_posix()
+    # no index row names and the re-run overwrites. Several views of a face are stacked top to bottom.
+    for key, crop in acquired.crops.items():
+        column, file, file_ext = ("crop", f"{name}.{ext}", ext) if key == "image" else (f"{key}_crop", f"{name}_{key}.png", "png")
+        views = crop.ndim == (4 if key == "image" else 3)
+        strip = crop.reshape(-1, *crop.shape[2:]) if views else crop
+        (store / folder / file).write_bytes(encode_image(strip, file_ext, settings["quality"]))
+        out[column] = (folder / file).as_posix()
     return out
 
 

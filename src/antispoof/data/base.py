@@ -127,6 +127,11 @@ class DatasetAdapter(ABC):
     name: ClassVar[str] = ""
     # The protocol used when none is given (None: the caller must choose one).
     default_protocol: ClassVar[str | None] = None
+    # Frames prepare takes from each video when not told (a FrameSampler dict; None: the toolkit's every 10th).
+    default_sampling: ClassVar[dict[str, Any] | None] = None
+    # Where prepare finds faces when not told: "dataset" (the dataset's own boxes or eye positions), "whole_image"
+    # (it ships face crops, read as shipped) or None (the default detector).
+    face_source_default: ClassVar[str | None] = None
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -138,6 +143,10 @@ class DatasetAdapter(ABC):
     @abstractmethod
     def samples(self, protocol: str | None = None, split: str | None = None) -> pd.DataFrame:
         """Rows of the given protocol and split (all splits when ``split`` is None), manifest columns."""
+
+    def face_source(self) -> str | None:
+        """Where prepare finds this dataset's faces by default (``face_source_default``; the papers read shipped faces)."""
+        return self.face_source_default
 
     def face_annotations(self, path: str) -> dict[int, dict[str, Any]] | None:
         """The dataset's own face annotations for one file, by frame index, or None if it has none.

@@ -5,8 +5,8 @@
 ``<cache>/stores/<dataset>-<protocol>-<hash>`` (cache: ``cache_dir``, else
 ``$ANTISPOOF_CACHE``, else ``~/.cache/antispoof``), keyed by the dataset, its resolved
 root, the protocol, the crop size and the frames per video, and reused by every later
-run. Faces come from the dataset's own boxes when its manifest has them (the synthetic
-generator writes them), else from the default detector.
+run. Faces and frames come as the adapter says (its own crops, boxes or eye positions;
+see :func:`antispoof.data._prepare.store_acquisition`), else the default detector.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import logging
 import os
 from pathlib import Path
 from typing import Any
+
+from antispoof.data._prepare import INDEX_FILE
 
 __all__ = ["cache_root", "store_for", "resolve_data"]
 
@@ -45,7 +47,7 @@ def store_for(
     """The frame store folder for a dataset: ``store`` when given, else the cached one (prepared now if missing)."""
     if store is not None:
         path = Path(store)
-        if not (path / "index.parquet").is_file():
+        if not (path / INDEX_FILE).is_file():
             raise FileNotFoundError(
                 f"data.store={path} is not a frame store; build it with `antispoof prepare --dataset {dataset} --root DIR --out {path}` "
                 "or set data.store=null to prepare into the cache"
@@ -59,7 +61,7 @@ def store_for(
     key = json.dumps({"dataset": dataset, "root": str(root), "protocol": protocol, "size": size, "frames": frames_per_video}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     path = cache_root(cache_dir) / "stores" / f"{dataset}-{protocol or 'default'}-{digest}"
-    if (path / "index.parquet").is_file():
+    if (path / INDEX_FILE).is_file():
         return path
     _prepare(dataset, root, protocol, path, size=size, frames_per_video=frames_per_video, progress=progress)
     return path
@@ -67,22 +69,18 @@ def store_for(
 
 def _prepare(dataset: str, root: Path, protocol: str | None, out: Path, *, size: int, frames_per_video: int | None, progress: bool) -> None:
     from antispoof._registry import DATASETS, load_all
-    from antispoof.data._prepare import prepare_store
-    from antispoof.data.base import BOX_COLUMNS
+    from antispoof.data._prepare import prepare_store, store_acquisition
     from antispoof.data.sampling import FrameSampler
-    from antispoof.faces import DEFAULT_DETECTOR
 
-    load_all()
+    load_all("datasets")
     if not root.is_dir():
         raise FileNotFoundError(f"dataset root {root} does not exist or is not a folder; set data.root")
     adapter = DATASETS.create(dataset, root=root)
-    samples = adapter.samples(protocol)
-    has_boxes = all(c in samples.columns for c in BOX_COLUMNS) and samples[list(BOX_COLUMNS)].notna().all(axis=None)
-    detector = "dataset" if has_boxes else DEFAULT_DETECTOR
-    log.info("preparing %s (%s) into the frame store %s with the %s detector", dataset, root, out, detector)
+    sampler = FrameSampler.from_options(frames=frames_per_video) if frames_per_video else None
+    acquisition = store_acquisition(adapter, sampler=sampler, size=size)  # the dataset's own faces and sampling by default
+    log.info("preparing %s (%s) into the frame store %s, faces from %s", dataset, root, out, acquisition.face_source)
     out.parent.mkdir(parents=True, exist_ok=True)
-    sampler = FrameSampler.from_options(frames=frames_per_video)
-    prepare_store(adapter, out, dataset=dataset, protocol=protocol, detector=detector, sampler=sampler, size=size, progress=progress)
+    prepare_store(adapter, out, dataset=dataset, protocol=protocol, acquisition=acquisition, progress=progress)
 
 
 def resolve_data(

@@ -72,6 +72,9 @@ class CasiaSURF(DatasetAdapter):
 
     name = "casia-surf"
     default_protocol = "challenge"
+    # Seed 001, section 5.2: the release is face crops ("no detection algorithms were used"), already sampled.
+    face_source_default = "whole_image"
+    default_sampling = {"policy": "all"}
 
     def __init__(self, root: str | Path) -> None:
         super().__init__(root)

@@ -91,6 +91,7 @@ class CelebASpoof(DatasetAdapter):
     """CelebA-Spoof read from its JSON label files (protocol ``intra_test``)."""
 
     name = "celeba-spoof"
+    face_source_default = "dataset"  # its *_BB.txt face boxes
     default_protocol = "intra_test"
 
     def __init__(self, root: str | Path) -> None:

@@ -208,6 +208,11 @@ class ManifestDataset(DatasetAdapter):
         frame = frame.drop(columns=[c for c in frame.columns if c.startswith("split_")])
         return select_split(frame, split)
 
+    def face_source(self) -> str | None:
+        """``dataset`` when every row has a face box (the synthetic generator writes them), else a detector."""
+        has_boxes = all(c in self._frame.columns for c in BOX_COLUMNS) and self._frame[list(BOX_COLUMNS)].notna().all(axis=None)
+        return "dataset" if has_boxes else None
+
     def face_annotations(self, path: str) -> dict[int, dict[str, Any]] | None:
         """Boxes from the box_* columns: {frame: {"box": (x0, y0, x1, y1)}} for the rows of ``path``."""
         if not all(c in self._frame.columns for c in BOX_COLUMNS):

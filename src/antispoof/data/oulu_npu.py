@@ -137,6 +137,7 @@ class OuluNPU(DatasetAdapter):
     """OULU-NPU with Protocols 1, 2, 3_1..3_6, 4_1..4_6 (and the folder-based ``all``)."""
 
     name = "oulu-npu"
+    face_source_default = "dataset"  # its eye positions, one pair per frame
 
     def __init__(self, root: str | Path) -> None:
         super().__init__(root)

@@ -94,6 +94,7 @@ class ReplayAttack(DatasetAdapter):
 
     name = "replay-attack"
     default_protocol = "grandtest"
+    face_source_default = "dataset"  # its face-locations files, one box per frame
 
     def __init__(self, root: str | Path) -> None:
         super().__init__(root)

@@ -46,12 +46,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from antispoof.data._checks import as_text, column_kind
+from antispoof.data._prepare import INDEX_FILE
+from antispoof.data._prepare_worker import QUALITY_COLUMNS
 from antispoof.data.base import ATTRIBUTES, BONAFIDE, BOX_COLUMNS, pai_class_of
 
 __all__ = ["FrameStore", "FrameDataset", "MODALITIES", "clip_windows"]
@@ -61,7 +64,7 @@ logger = logging.getLogger(__name__)
 MODALITIES = ("rgb", "ir", "depth")
 _CROP_COLUMN = {"rgb": "crop", "ir": "ir_crop", "depth": "depth_crop"}
 # Index columns that are not item metadata (see the module docstring); label is served as an int.
-_NOT_METADATA = frozenset({*_CROP_COLUMN.values(), *BOX_COLUMNS, "confidence", "faces", *ATTRIBUTES, "label"})
+_NOT_METADATA = frozenset({*_CROP_COLUMN.values(), *BOX_COLUMNS, "confidence", "faces", *QUALITY_COLUMNS, *ATTRIBUTES, "label"})
 # Item keys the images and the fixed metadata take; an index column of that name is not served.
 _RESERVED = frozenset({"image", "frames", "attributes", *MODALITIES})
 
@@ -73,7 +76,7 @@ class FrameStore:
         import pandas as pd
 
         self.path = Path(path)
-        settings, index = self.path / "settings.json", self.path / "index.parquet"
+        settings, index = self.path / "settings.json", self.path / INDEX_FILE
         for needed in (settings, index):
             if not needed.is_file():
                 raise FileNotFoundError(
@@ -85,6 +88,13 @@ class FrameStore:
         if "pai_class" not in self.index.columns:  # a store of format 1
             classes = self.index["pai"].map({p: pai_class_of(p) for p in self.index["pai"].unique()})
             self.index.insert(int(self.index.columns.get_loc("pai")) + 1, "pai_class", classes.astype(str))
+
+    @cached_property
+    def acquisition(self) -> Any:
+        """How the store's frames became crops (:class:`~antispoof.data.acquisition.AcquisitionSpec`)."""
+        from antispoof.data.acquisition import AcquisitionSpec
+
+        return AcquisitionSpec.from_settings(self.settings)
 
     @property
     def extra_columns(self) -> list[str]:
@@ -110,7 +120,9 @@ class FrameStore:
         image = cv2.imread(str(path), flag)
         if image is None:
             raise FileNotFoundError(f"crop {path} is missing or unreadable; re-run `antispoof prepare` into {self.path}")
-        return np.ascontiguousarray(image[:, :, ::-1]) if modality == "rgb" else image
+        image = np.ascontiguousarray(image[:, :, ::-1]) if modality == "rgb" else image
+        views = len(self.acquisition.crop.views)
+        return image.reshape(views, -1, *image.shape[1:]) if views else image  # views are stored top to bottom
 
     def __len__(self) -> int:
         return len(self.index)
@@ -227,7 +239,7 @@ class FrameDataset(_torch_dataset_base()):  # type: ignore[misc]
         return len(self._clips) if self._clips is not None else len(self.rows)
 
     def _load(self, position: int) -> dict[str, Any]:
-        size = int(self.store.settings.get("size", 0)) or 1
+        size = self.store.acquisition.crop.size
         images: dict[str, np.ndarray] = {}
         for modality in self.modalities:
             relative = self._crops[modality][position]

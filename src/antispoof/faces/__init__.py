@@ -11,6 +11,8 @@ name           what                                                weights come 
 ``mtcnn``      accurate: MTCNN cascade with 5 landmarks (torch)    facenet-pytorch
 ``hog``        dlib HOG + SVM                                      dlib-bin
 ``dataset``    the dataset's own boxes / eye positions             the manifest
+``whole_       the whole image: datasets that ship face crops      (none)
+image``
 ``retinaface_  Silent-Face's RetinaFace (Caffe files, read here;    the files of Silent-Face
 caffe``        onnxruntime), boxes only                            (a bundle of the import)
 =============  ==================================================  =========================

@@ -55,6 +55,8 @@ class FaceDetector(ABC):
     name: ClassVar[str] = ""
     #: True when the detector needs the dataset's annotation of the frame (``dataset``).
     needs_annotation: ClassVar[bool] = False
+    #: True when the faces come from the dataset (its boxes, eyes or crops): no face is found in a new image.
+    from_dataset: ClassVar[bool] = False
 
     @abstractmethod
     def detect(self, image: np.ndarray, annotation: Annotation | None = None) -> list[Face]:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["box_region", "crop_box_in_image", "crop_views"]
+__all__ = ["box_region", "crop_box_in_image", "crop_resized", "crop_views"]
 
 
 def box_region(image_size: tuple[int, int], box: tuple[float, float, float, float], scale: float) -> tuple[int, int, int, int]:
@@ -62,6 +62,21 @@ def crop_box_in_image(image: np.ndarray, box: tuple[float, float, float, float],
     if patch.size == 0:
         raise ValueError(f"the crop region {(x0, y0, x1, y1)} of box {box} is empty in a {image.shape[1]}x{image.shape[0]} frame")
     out = cv2.resize(patch, (size, size), interpolation=cv2.INTER_LINEAR)
+    return out.reshape(size, size, *image.shape[2:]) if image.ndim == 3 else out
+
+
+def crop_resized(image: np.ndarray, box: tuple[float, float, float, float], *, size: int) -> np.ndarray:
+    """The pixels of ``box`` (rounded to whole pixels, clipped to the frame) resized to ``size`` x ``size``, aspect not kept."""
+    import cv2
+
+    h, w = image.shape[:2]
+    x0, y0 = max(int(round(box[0])), 0), max(int(round(box[1])), 0)
+    x1, y1 = min(int(round(box[2])), w), min(int(round(box[3])), h)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"the face box {box} lies outside the {w}x{h} frame")
+    patch = image[y0:y1, x0:x1]
+    interp = cv2.INTER_AREA if max(patch.shape[:2]) > size else cv2.INTER_LINEAR
+    out = cv2.resize(patch, (size, size), interpolation=interp)
     return out.reshape(size, size, *image.shape[2:]) if image.ndim == 3 else out
 
 

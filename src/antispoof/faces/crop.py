@@ -18,10 +18,12 @@ import math
 
 import numpy as np
 
-__all__ = ["MIN_SCALE", "MAX_SCALE", "square_region", "crop_face"]
+__all__ = ["MIN_SCALE", "MAX_SCALE", "DEFAULT_SCALE", "square_region", "crop_face"]
 
 MIN_SCALE = 1.0
 MAX_SCALE = 4.0
+#: Crop side / longer face-box side when none is chosen: our choice, context for device borders and fingers.
+DEFAULT_SCALE = 1.5
 
 
 def square_region(box: tuple[float, float, float, float], scale: float) -> tuple[float, float, float]:
@@ -39,7 +41,7 @@ def crop_face(
     box: tuple[float, float, float, float],
     *,
     size: int = 256,
-    scale: float = 1.5,
+    scale: float = DEFAULT_SCALE,
     eyes: tuple[tuple[float, float], tuple[float, float]] | None = None,
     align: bool = False,
 ) -> np.ndarray:

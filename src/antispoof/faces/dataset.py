@@ -1,4 +1,4 @@
-"""The ``dataset`` detector: the face boxes and eye positions the dataset itself provides.
+"""The dataset's own faces: ``dataset`` reads its boxes and eye positions, ``whole_image`` its face crops.
 
 Replay-Attack ships face locations per frame, OULU-NPU eye positions, CelebA-Spoof and
 the synthetic generator boxes. The frame store passes each frame's annotation (from the
@@ -17,7 +17,7 @@ import numpy as np
 from antispoof._registry import DETECTORS
 from antispoof.faces.base import Annotation, Face, FaceDetector
 
-__all__ = ["DatasetBoxes", "box_from_eyes"]
+__all__ = ["DatasetBoxes", "WholeImage", "box_from_eyes"]
 
 
 def box_from_eyes(eyes: tuple[tuple[float, float], tuple[float, float]]) -> tuple[float, float, float, float]:
@@ -37,6 +37,7 @@ class DatasetBoxes(FaceDetector):
 
     name = "dataset"
     needs_annotation = True
+    from_dataset = True
 
     def detect(self, image: np.ndarray, annotation: Annotation | None = None) -> list[Face]:
         if not annotation:
@@ -58,3 +59,18 @@ class DatasetBoxes(FaceDetector):
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "source": "dataset annotations (manifest box columns or face_annotations)"}
+
+
+@DETECTORS.register("whole_image")
+class WholeImage(FaceDetector):
+    """The whole image is the face: datasets that ship face crops (CASIA-SURF, seed 001 section 5.2), read as shipped."""
+
+    name = "whole_image"
+    from_dataset = True
+
+    def detect(self, image: np.ndarray, annotation: Annotation | None = None) -> list[Face]:
+        h, w = image.shape[:2]
+        return [Face((0.0, 0.0, float(w), float(h)), 1.0, None)]
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "source": "the dataset's own face crops, each image whole"}

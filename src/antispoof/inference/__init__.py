@@ -3,7 +3,7 @@
 - :mod:`~antispoof.inference.card`: the model card schema (validated, checksummed);
 - :mod:`~antispoof.inference.bundle`: the bundle folder (weights, ONNX graphs, card);
 - :mod:`~antispoof.inference.calibrate`: ``calibrate_run`` (dev-set threshold -> bundle);
-- :mod:`~antispoof.inference.quality`: the capture-quality gate;
+- :mod:`~antispoof.faces.quality`: the capture-quality gate (used through :mod:`antispoof.data.acquisition`);
 - :mod:`~antispoof.inference.predictor`: ``Predictor`` (image | video | frames -> decision);
 - :mod:`~antispoof.inference.export`: ``export_onnx`` with parity checks and int8.
 
@@ -21,7 +21,7 @@ _HOMES = {
     "Bundle": "antispoof.inference.bundle",
     "ModelCard": "antispoof.inference.card",
     "CardError": "antispoof.inference.card",
-    "QualityLimits": "antispoof.inference.card",
+    "QualityLimits": "antispoof.faces.quality",
     "Predictor": "antispoof.inference.predictor",
     "Prediction": "antispoof.inference.predictor",
     "FrameResult": "antispoof.inference.predictor",

@@ -146,14 +146,9 @@ def bundle_network(
     backbone: str,
     threshold: Any,
     training_data: Any,
-    crop_scale: float = 1.5,
-    crop_align: bool = False,
-    crop_views: tuple[float, ...] = (),
-    crop_geometry: str = "square",
+    acquisition: Any,
     detector: Any = None,
-    sampling: dict[str, Any] | None = None,
     aggregation: str = "mean",
-    quality: Any = None,
     config: Any = None,
     notes: list[str] | tuple[str, ...] = (),
     source: dict[str, Any] | None = None,
@@ -162,7 +157,9 @@ def bundle_network(
     """Write ``network`` (weights + its card) as a bundle: the one way calibration, imports and benchmarks make one.
 
     ``spec`` is the network's :class:`~antispoof.data.inputs.InputSpec`; ``threshold`` a
-    :class:`~antispoof.inference.card.ThresholdSpec`; the card's outputs and maps come
+    :class:`~antispoof.inference.card.ThresholdSpec`; ``acquisition`` the training data's
+    :class:`~antispoof.data.acquisition.AcquisitionSpec` (its crop size becomes the spec's);
+    ``detector`` the serving detector (default: the face source). The card's outputs and maps come
     from one probe of the network. ``config`` (the run's config schema object) is
     recorded with every path-typed field cleared; ``source`` names where imported weights come from.
     """
@@ -171,10 +168,11 @@ def bundle_network(
 
     from antispoof import __version__
     from antispoof.config import dump_without_paths
-    from antispoof.inference.card import CropSpec, DetectorSpec, NetworkSpec, QualityLimits
+    from antispoof.inference.card import DetectorSpec, NetworkSpec
     from antispoof.weights import network_spec, save_weights, weights_metadata
 
     cues, maps = explanation_names(network, spec)
+    acquisition = acquisition.model_copy(update={"crop": acquisition.crop.model_copy(update={"size": spec.crop_size})})
     card = ModelCard(
         package_version=__version__,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -185,18 +183,17 @@ def bundle_network(
         outputs=("score", *cues),
         maps=maps,
         input=spec,
-        crop=CropSpec(size=spec.crop_size, scale=crop_scale, align=crop_align, views=tuple(crop_views), geometry=crop_geometry),
-        detector=detector or DetectorSpec(name="blazeface"),
-        sampling=sampling or {"policy": "every", "n": 10},
+        acquisition=acquisition,
+        detector=detector or DetectorSpec(name=acquisition.face_source),
         aggregation=aggregation,
         threshold=threshold,
         training_data=training_data,
-        quality=quality or QualityLimits(),
         files={},
         notes=list(notes),
         source=dict(source or {}),
     )
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(tmp) / card.weights
-        save_weights(network, weights, weights_metadata(network, spec, method=method, backbone=backbone))
+        save_weights(network, weights, weights_metadata(network, spec, method=method, backbone=backbone,
+                                                         acquisition=acquisition.record()))
         return Bundle.create(path, card, weights, overwrite=overwrite)

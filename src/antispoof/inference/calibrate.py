@@ -4,9 +4,10 @@ The threshold is chosen by :func:`antispoof.metrics.calibration.dev_threshold` w
 ``target`` (``bpcer@apcer=0.01``, ``eer``, ``apcer@bpcer=0.05``, ...), on per-video
 scores aggregated like the Predictor aggregates; the dev-set metrics at that threshold
 go into the card. A target finer than the data can resolve (fewer than 1/X attack
-presentations for an APCER of X) is refused unless ``allow_coarse``. The crop, sampling
-and training detector come from the settings of the frame store the run was scored on,
-so preprocessing at inference is what training saw. The bundle holds no machine path;
+presentations for an APCER of X) is refused unless ``allow_coarse``. The card's acquisition
+record (sampling, face source, crop, quality gate) is the one the run's weights carry
+from their training store, so preprocessing at inference is what training saw; a
+calibration store acquired otherwise is refused unless ``allow_mismatch``. The bundle holds no machine path;
 the store it was calibrated on is recorded in the run folder (``calibration.json``),
 where ``antispoof export`` finds its parity crops.
 """
@@ -55,6 +56,7 @@ def calibrate_run(
     quality: Any = None,
     batch_size: int | None = None,
     allow_coarse: bool = False,
+    allow_mismatch: bool = False,
     progress: bool = True,
 ) -> Path:
     """Write the model bundle of ``run_dir`` (default ``RUN/bundle``) with a threshold chosen on ``split``; returns its folder.
@@ -67,14 +69,18 @@ def calibrate_run(
         aggregate: per-video aggregation (stored in the card; the Predictor uses it).
         detector: the detector the bundle uses at inference (default: the store's, or
             blazeface when the store used the dataset's own boxes).
-        quality: :class:`~antispoof.inference.card.QualityLimits` (default: the defaults,
-            with ``min_face`` raised to the store's own minimum face size).
+        quality: :class:`~antispoof.faces.quality.QualityLimits` (default: the defaults, with ``min_face`` the training
+            store's).
         allow_coarse: go on with a target finer than the split can resolve.
+        allow_mismatch: go on with a store acquired unlike the run's training data (noted in the card).
     """
+    from antispoof._registry import DETECTORS
+    from antispoof.data.acquisition import AcquisitionSpec, check_same_acquisition
     from antispoof.data.store import FrameStore
     from antispoof.faces import DEFAULT_DETECTOR
+    from antispoof.faces.quality import QualityLimits
     from antispoof.inference.bundle import bundle_network
-    from antispoof.inference.card import DetectorSpec, QualityLimits, ThresholdSpec, TrainingData, clear_paths
+    from antispoof.inference.card import DetectorSpec, ThresholdSpec, TrainingData, clear_paths
     from antispoof.inference.scoring import score_frames
     from antispoof.methods import read_run_config
     from antispoof.metrics.aggregate import parse_aggregation
@@ -91,10 +97,13 @@ def calibrate_run(
     spec = input_spec_of(meta)
     dataset, protocol, store_dir = resolve_store(config, dataset=dataset, root=root, protocol=protocol, store=store,
                                                  size=spec.crop_size, progress=progress)
-    settings = FrameStore(store_dir).settings
-    stored = int(settings.get("size", spec.crop_size))
-    if stored != spec.crop_size and spec.fit == "resize":
-        spec = spec.model_copy(update={"crop_size": stored})  # the Predictor cuts crops like the store's, then resizes
+    frame_store = FrameStore(store_dir)
+    settings, acquisition = frame_store.settings, frame_store.acquisition
+    trained = AcquisitionSpec.model_validate(meta["acquisition"]) if "acquisition" in meta else None
+    notes = [f"acquisition differs from the training data's (allowed): {d}"
+             for d in check_same_acquisition(trained, acquisition, data_name=f"the frame store {store_dir}", allow=allow_mismatch)]
+    if acquisition.crop.size != spec.crop_size and spec.fit == "resize":
+        spec = spec.model_copy(update={"crop_size": acquisition.crop.size})  # the Predictor cuts crops like the store's, then resizes
     # a centre-crop model keeps its trained crop size: the transform resizes any stored crop to it first
     bs = batch_size or max(config.train.batch_size, 32)
     scores, _ = score_frames(network, store_dir, split, spec=spec, batch_size=bs, progress=progress,
@@ -103,23 +112,19 @@ def calibrate_run(
     if len(scores) == 0:
         raise ValueError(f"the frame store {store_dir} has no {split!r} frames; calibrate on a split it has (dev)")
     report, problem = dev_threshold(scores, rule, aggregate, allow_coarse)
-    trained_detector = dict(settings.get("detector") or {})
-    if detector is None:
-        detector = trained_detector.get("name", DEFAULT_DETECTOR)
-        if detector == "dataset":
-            detector = DEFAULT_DETECTOR
-    notes = []
+    source = (trained or acquisition).face_source
+    if detector is None:  # a face source that reads the dataset's own faces finds none in a camera frame
+        detector = DEFAULT_DETECTOR if DETECTORS.get(source).from_dataset else source
     if problem:
         notes.append(f"threshold target finer than the calibration data resolves: {problem}")
-    if trained_detector.get("name") != detector:
-        notes.append(
-            f"training crops were cut around {trained_detector.get('name', 'unknown')!r} boxes; inference uses {detector!r}, "
-            "whose boxes may differ in size and centre (check on your own data)"
-        )
+    if source != detector:
+        notes.append(f"training crops were cut around {source!r} faces; inference uses {detector!r}, whose boxes may differ in "
+                     "size and centre (check on your own data)")
     notes.append("training crops were stored as JPEG (quality %s); inference crops are not re-encoded" % settings.get("quality")
                  if settings.get("image_format") == "jpg" else "training crops were stored losslessly (PNG)")
-    if quality is None:
-        quality = QualityLimits(min_face=float(settings.get("min_face", QualityLimits().min_face)))
+    record = trained or acquisition
+    # the serving gate: the given limits, else the defaults at the training store's minimum face size
+    record = record.model_copy(update={"quality": quality or QualityLimits(min_face=record.quality.min_face)})
     bundle = bundle_network(
         Path(out) if out is not None else run_dir / "bundle", network, spec,
         method=config.model.method, backbone=config.model.backbone, config=config,
@@ -130,10 +135,9 @@ def calibrate_run(
             description=f"{config.data.dataset} protocol {config.data.protocol or 'default'}, train split, "
                         f"{spec.describe()}; run {run_dir.name}",
         ),
-        crop_scale=float(settings.get("scale", 1.5)), crop_align=bool(settings.get("align", False)),
-        detector=DetectorSpec(name=detector, options={}, trained_with=clear_paths(trained_detector)),
-        sampling=dict(settings.get("sampling") or {"policy": "every", "n": 10}),
-        aggregation=aggregate, quality=quality, notes=notes,
+        acquisition=record.model_copy(update={"detector": clear_paths(record.detector)}),
+        detector=DetectorSpec(name=detector, options={}),
+        aggregation=aggregate, notes=notes,
     )
     record = {"bundle": str(bundle.path.resolve()), "store": str(store_dir.resolve()), "split": split, "target": str(rule),
               "threshold": report.threshold}

@@ -26,7 +26,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from antispoof.data.acquisition import AcquisitionSpec, CropSpec
 from antispoof.data.inputs import InputSpec
+from antispoof.faces.quality import QualityLimits
 
 __all__ = [
     "CARD_FILE",
@@ -34,6 +36,7 @@ __all__ = [
     "ModelCard",
     "InputSpec",
     "CropSpec",
+    "AcquisitionSpec",
     "NetworkSpec",
     "DetectorSpec",
     "ThresholdSpec",
@@ -65,24 +68,11 @@ class NetworkSpec(_Strict):
     kwargs: dict[str, Any] = Field(default_factory=dict, description="constructor keyword arguments")
 
 
-class CropSpec(_Strict):
-    """How the face crop is cut (:func:`antispoof.faces.crop.crop_face`): side, scale around the box, eye alignment."""
-
-    size: int = Field(..., ge=8, description="side of the crop in pixels (input.crop_size; fitted to input.input_size)")
-    scale: float = Field(..., ge=1.0, le=4.0, description="crop side relative to the longer side of the face box")
-    align: bool = Field(False, description="rotate so the eyes are level (when the detector gives eyes)")
-    views: tuple[float, ...] = Field((), description="crop scales of a model reading several views of a face (input.views), one crop each")
-    geometry: Literal["square", "box_in_image"] = Field(
-        "square", description="square: a padded square around the box (antispoof.faces.crop); box_in_image: the box scaled "
-                              "and shifted to lie inside the frame (antispoof.faces.box_crop, Silent-Face's crop)")
-
-
 class DetectorSpec(_Strict):
-    """The face detector used at inference, and the one that made the training crops."""
+    """The face detector used at inference (the training data's face source is ``acquisition.face_source``)."""
 
     name: str = Field(..., description="registered detector name (`antispoof list detectors`)")
     options: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the detector")
-    trained_with: dict[str, Any] = Field(default_factory=dict, description="the training store's detector record")
 
 
 class ThresholdSpec(_Strict):
@@ -103,20 +93,6 @@ class TrainingData(_Strict):
     description: str = ""
 
 
-class QualityLimits(_Strict):
-    """Limits of the capture-quality gate (see :mod:`antispoof.inference.quality` for each measure).
-
-    A frame outside a limit is ``failed_to_acquire`` with that reason, not scored.
-    """
-
-    min_face: float = Field(32.0, ge=0, description="shorter side of the face box in pixels, at least")
-    min_sharpness: float = Field(10.0, ge=0, description="variance of the Laplacian of the face (gray, 128 px wide), at least")
-    min_brightness: float = Field(40.0, ge=0, le=255, description="mean luma of the face box (0-255), at least")
-    max_brightness: float = Field(220.0, ge=0, le=255, description="mean luma of the face box (0-255), at most")
-    max_clipped: float = Field(0.25, ge=0, le=1, description="share of face pixels at luma >= 250 or <= 5, at most")
-    min_eye_ratio: float = Field(0.20, ge=0, le=1, description="eye distance / face box width, at least (head turned too far below)")
-
-
 class FileRecord(_Strict):
     """A file of the bundle and its checksum."""
 
@@ -128,7 +104,7 @@ class ModelCard(_Strict):
     """The facts of one deployable model (see the module docstring)."""
 
     format: Literal["antispoof-model-card"] = CARD_FORMAT
-    card_version: Literal[2] = 2
+    card_version: Literal[3] = 3
     package_version: str
     created: str
     method: str = Field(..., description="method name (METHODS registry)")
@@ -138,13 +114,12 @@ class ModelCard(_Strict):
     outputs: tuple[str, ...] = Field(..., min_length=1, description="columns of the scorer's output: score, then cue names")
     maps: tuple[str, ...] = Field((), description="names of the dense explanation maps (ONNX output 'maps' [B, M, H, W])")
     input: InputSpec
-    crop: CropSpec
+    acquisition: AcquisitionSpec = Field(..., description="how the training data's frames became crops; the Predictor does "
+                                                          "the same, with `detector` as the face source")
     detector: DetectorSpec
-    sampling: dict[str, Any] = Field(..., description="frames taken from a video (antispoof.data.sampling.FrameSampler)")
     aggregation: str = Field(..., description="per-video aggregation of frame scores (antispoof.metrics.aggregate)")
     threshold: ThresholdSpec
     training_data: TrainingData
-    quality: QualityLimits
     files: dict[str, FileRecord] = Field(..., description="bundle files (weights, ONNX graphs) and their sha256")
     weights: str = Field("model.safetensors", description="the safetensors weights file (a key of files)")
     onnx: dict[str, str] = Field(default_factory=dict, description="precision (fp32, int8) -> ONNX file (a key of files)")
@@ -156,13 +131,40 @@ class ModelCard(_Strict):
 
     def digest(self) -> str:
         """The sha256 this card must carry in ``card_sha256``."""
-        data = self.model_dump(mode="json")
-        data.pop("card_sha256")
-        return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        return _digest(self.model_dump(mode="json"))
+
+    @property
+    def crop(self) -> CropSpec:
+        return self.acquisition.crop
+
+    @property
+    def quality(self) -> QualityLimits:
+        return self.acquisition.quality
+
+    @property
+    def sampling(self) -> dict[str, Any]:
+        return self.acquisition.sampling
 
     def signed(self) -> ModelCard:
         """A copy with ``card_sha256`` set."""
         return self.model_copy(update={"card_sha256": self.digest()})
+
+
+def _digest(data: dict[str, Any]) -> str:
+    data = {k: v for k, v in data.items() if k != "card_sha256"}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _from_version_2(raw: dict[str, Any]) -> dict[str, Any]:
+    """A version 2 card's facts as version 3: crop, sampling, quality and the training detector become ``acquisition``."""
+    raw = dict(raw)
+    detector = dict(raw.pop("detector", {}))
+    trained = dict(detector.pop("trained_with", {}) or {})
+    raw["detector"] = detector
+    raw["acquisition"] = {"sampling": raw.pop("sampling", {}), "face_source": trained.get("name") or detector.get("name"),
+                          "detector": trained, "crop": raw.pop("crop", {}), "quality": raw.pop("quality", {})}
+    raw["card_version"] = 3
+    return raw
 
 
 def sha256_file(path: str | Path) -> str:
@@ -197,14 +199,22 @@ def read_card(directory: str | Path, *, check_files: bool = True) -> ModelCard:
         raise CardError(f"model card {path} is not valid JSON ({err}); restore it from the bundle's source") from None
     if not isinstance(raw, dict) or raw.get("format") != CARD_FORMAT:
         raise CardError(f"{path} is not an antispoof model card (no \"format\": \"{CARD_FORMAT}\")")
-    if raw.get("card_version") != 2:
-        raise CardError(f"model card {path} has card_version {raw.get('card_version')!r}; this toolkit reads version 2. "
+    if raw.get("card_version") not in (2, 3):
+        raise CardError(f"model card {path} has card_version {raw.get('card_version')!r}; this toolkit reads versions 2 and 3. "
                         "Calibrate the run again (`antispoof calibrate RUN`) to write a current bundle")
+    converted = raw["card_version"] == 2
+    if converted:  # the same facts before the acquisition record: checked as written, then read as version 3
+        if raw.get("card_sha256") != _digest(raw):
+            raise CardError(f"model card {path} was modified after it was written (card_sha256 does not match its content); "
+                            "restore the original card")
+        raw = _from_version_2(raw)
     try:
         card = ModelCard.model_validate(raw)
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'card'}: {e['msg']}" for e in err.errors()[:8])
         raise CardError(f"model card {path} is incomplete or malformed: {problems}") from None
+    if converted:
+        card = card.signed()
     if card.card_sha256 != card.digest():
         raise CardError(
             f"model card {path} was modified after it was written (card_sha256 does not match its content); "

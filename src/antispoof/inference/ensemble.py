@@ -131,7 +131,7 @@ def build_ensemble(members: Sequence[str | Path | Bundle], out: str | Path, *, o
     first = cards[0]
     all_notes = [f"ensemble of {len(cards)} members: the mean of their liveness scores (seed 001, Sec. 4.3); member_std is "
                  "their disagreement", *notes]
-    for field in ("detector", "sampling", "aggregation", "quality"):
+    for field in ("detector", "acquisition", "aggregation"):
         odd = [str(b.path) for b, c in zip(bundles, cards) if getattr(c, field) != getattr(first, field)]
         if odd:
             all_notes.append(f"{field} is the first member's ({bundles[0].path.name}); {', '.join(odd)} differ")
@@ -155,16 +155,25 @@ def build_ensemble(members: Sequence[str | Path | Bundle], out: str | Path, *, o
             threshold=threshold,
             training_data=TrainingData(dataset=first.training_data.dataset, protocol=first.training_data.protocol,
                                        description=f"{len(cards)} members ({', '.join(methods)})"),
-            crop_scale=max(scales) if adapters is not None and scales else first.crop.scale,
-            crop_align=first.crop.align, crop_views=tuple(scales) if spec.views > 1 else (),
-            crop_geometry=first.crop.geometry, detector=first.detector, sampling=first.sampling,
-            aggregation=first.aggregation, quality=first.quality, notes=all_notes, source=source, overwrite=overwrite)
+            acquisition=_shared_acquisition(first.acquisition, adapters is not None, scales, spec.views),
+            detector=first.detector, aggregation=first.aggregation, notes=all_notes, source=source, overwrite=overwrite)
     log.info("ensemble of %d members written to %s", len(cards), bundle.path)
     return bundle
 
 
-def _store_spec(bundle: Bundle, store: str | Path) -> Any:
-    """The bundle's input spec for scoring crops of ``store`` (cut like the store's, then fitted, as calibration does)."""
+def _shared_acquisition(first: Any, adapted: bool, scales: list[float], views: int) -> Any:
+    """The first member's acquisition, its crop cut at every member's scale when the members read different crops."""
+    if not adapted:
+        return first
+    crop = first.crop.model_copy(update={"scale": max(scales) if scales else first.crop.scale,
+                                         "views": tuple(scales) if views > 1 else ()})
+    return first.model_copy(update={"crop": crop})
+
+
+def _store_spec(bundle: Bundle, store: str | Path, allow_mismatch: bool = False) -> Any:
+    """The bundle's input spec for scoring crops of ``store`` (cut like the store's, then fitted, as calibration does);
+    a store acquired unlike the bundle's training data is refused unless ``allow_mismatch``."""
+    from antispoof.data.acquisition import check_same_acquisition
     from antispoof.data.store import FrameStore
 
     spec = bundle.card.input
@@ -172,14 +181,17 @@ def _store_spec(bundle: Bundle, store: str | Path) -> Any:
         raise ValueError(f"the members of {bundle.path} read several crops cut from the whole frame ({spec.views} views), "
                          "which a frame store's single crops cannot give; calibrate it with `antispoof calibrate BUNDLE "
                          "--dataset NAME --root DIR` (through the Predictor)")
-    stored = int(FrameStore(store).settings.get("size", spec.crop_size))
+    acquisition = FrameStore(store).acquisition
+    check_same_acquisition(bundle.card.acquisition, acquisition, data_name=f"the frame store {store}", allow=allow_mismatch)
+    stored = acquisition.crop.size
     if stored != spec.crop_size and spec.fit == "resize":
         spec = spec.model_copy(update={"crop_size": stored})
     return spec
 
 
 def calibrate_on_store(bundle: str | Path | Bundle, store: str | Path, *, split: str = "dev", target: str = "eer",
-                       aggregate: str | None = None, allow_coarse: bool = False, progress: bool = False) -> Bundle:
+                       aggregate: str | None = None, allow_coarse: bool = False, allow_mismatch: bool = False,
+                       progress: bool = False) -> Bundle:
     """Choose the bundle's threshold for ``target`` on ``split`` of a frame store (the crops its members were trained on)
     and write it into its card, with the metrics there; returns the bundle."""
     from antispoof.inference.card import ThresholdSpec, clear_paths
@@ -188,7 +200,7 @@ def calibrate_on_store(bundle: str | Path | Bundle, store: str | Path, *, split:
 
     bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
     rule = calibration_rule(target, split)
-    spec = _store_spec(bundle, store)
+    spec = _store_spec(bundle, store, allow_mismatch)
     scores, _ = score_frames(bundle.build_network(), Path(store), split, spec=spec, progress=progress)
     if len(scores) == 0:
         raise ValueError(f"the frame store {store} has no {split!r} frames; calibrate on a split it has (dev)")

@@ -1,7 +1,7 @@
 """The Predictor: a bundle loaded once, then images, videos and frame streams -> score, decision, reasons.
 
 Per frame: detect faces (the card's detector, on the RGB frame) -> take the largest ->
-capture-quality gate (:mod:`antispoof.inference.quality`, limits from the card) -> crop
+capture-quality gate (:mod:`antispoof.faces.quality`, limits from the card) -> crop
 every modality the card's input spec names with the one crop function and the same box
 -> the spec's evaluation transform -> score in batches (frames, or clips of the spec's
 length: one score per unit) -> aggregate the unit scores with the card's aggregation
@@ -30,9 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from antispoof.faces.quality import QualityLimits
 from antispoof.inference.bundle import Bundle
-from antispoof.inference.card import QualityLimits
-from antispoof.inference.quality import check_quality, measure_quality
 
 __all__ = ["Predictor", "Prediction", "FrameResult", "DECISIONS", "STAGES"]
 
@@ -183,9 +182,11 @@ class Predictor:
             from antispoof.faces.tracking import KeyFrameTracker
 
             self.detector = KeyFrameTracker(self.detector, every=detect_every)
-        if getattr(self.detector, "needs_annotation", False):
-            raise ValueError(f"detector {name!r} reads a dataset's own boxes and cannot find faces in new images; choose blazeface or mtcnn")
+        if getattr(self.detector, "from_dataset", False) and detector is None:
+            raise ValueError(f"detector {name!r} reads a dataset's own faces and cannot find faces in new images; choose blazeface or mtcnn")
         self.quality = quality or card.quality
+        # the training data's acquisition, with this detector and gate
+        self.acquisition = card.acquisition.model_copy(update={"quality": self.quality})
         self.sampling = sampling or FrameSampler.from_dict(card.sampling)
         self.batch_size = int(batch_size)
         self.keep_crops, self.keep_maps = keep_crops, keep_maps
@@ -329,9 +330,21 @@ class Predictor:
             raise ValueError(f"the {name} image {value} is missing or unreadable")
         return image
 
-    def inputs_for(self, image: np.ndarray) -> dict[str, np.ndarray] | None:
+    def acquire(self, image: np.ndarray, annotation: dict[str, Any] | None = None,
+                **modalities: np.ndarray | str | Path) -> tuple[FrameResult, dict[str, np.ndarray] | None]:
+        """One RGB uint8 frame (plus ``ir=``/``depth=``) acquired as ``prepare`` acquires it: its record and raw crops.
+
+        ``annotation``: the frame's own face (``{"box": ...}`` and/or ``{"eyes": ...}``) for a
+        Predictor made with ``detector="dataset"``.
+        """
+        self._check_modalities(modalities)
+        extra = {m: self._read_modality(v, m) for m, v in modalities.items()}
+        return self._frame(0, image, extra, _Timer(), annotation)
+
+    def inputs_for(self, image: np.ndarray, annotation: dict[str, Any] | None = None,
+                   **modalities: np.ndarray | str | Path) -> dict[str, np.ndarray] | None:
         """The network inputs of one RGB uint8 frame (detect, gate, crop, transform), ``{key: [1, ...]}``; None without a usable face."""
-        _, crops = self._frame(0, image, {}, _Timer())
+        _, crops = self.acquire(image, annotation, **modalities)
         if crops is None:
             return None
         prepared = self._transform.apply(crops)
@@ -343,10 +356,11 @@ class Predictor:
         frame = FrameResult(-1, failure=reason)
         return self._result(source, kind, [frame], timer)
 
-    def _frame(self, index: int, image: Any, extra: dict[str, Any], timer: _Timer) -> tuple[FrameResult, Any]:
-        """Detect, gate and crop one frame; returns the frame record and its raw crops per modality (None when not acquired)."""
+    def _frame(self, index: int, image: Any, extra: dict[str, Any], timer: _Timer,
+               annotation: dict[str, Any] | None = None) -> tuple[FrameResult, Any]:
+        """Acquire one frame (:func:`antispoof.data.acquisition.acquire`, as prepare does); the frame record and its crops."""
+        from antispoof.data.acquisition import acquire
         from antispoof.data.video import MediaError, to_rgb_uint8
-        from antispoof.faces import crop_face, select_face
 
         if not isinstance(image, np.ndarray):
             return FrameResult(index, failure=f"unreadable_frame: not an image array (got {type(image).__name__})"), None
@@ -354,41 +368,17 @@ class Predictor:
             image = to_rgb_uint8(image, source=f"frame {index}") if not _is_rgb_uint8(image) else image
         except MediaError as err:
             return FrameResult(index, failure=f"unreadable_frame: {err.reason}"), None
-        t = time.perf_counter()
-        face, count, reason = select_face(self.detector.detect(image))
-        t = timer.add("detect", t)
-        result = FrameResult(index, faces=count, failure=reason)
-        if face is None:
-            return result, None
-        result.box = tuple(float(v) for v in face.box)  # type: ignore[assignment]
-        result.detector_score = float(face.score)
-        measures = measure_quality(image, face)
-        result.quality = measures.to_dict()
-        result.failure = check_quality(measures, self.quality)
-        t = timer.add("quality", t)
-        if result.failure:
-            return result, None
-        c = self.card.crop
-        align = c.align and face.eyes is not None
-        if c.views:  # a network reading several crops of the face: one per scale, cut from the whole frame
-            from antispoof.faces.box_crop import crop_views
+        started = [time.perf_counter()]
 
-            crops = {"image": crop_views(image, face.box, c.views, c.size, c.geometry)}
-        elif c.geometry == "box_in_image":
-            from antispoof.faces.box_crop import crop_box_in_image
+        def lap(stage: str) -> None:
+            started[0] = timer.add(stage, started[0])
 
-            crops = {"image": crop_box_in_image(image, face.box, scale=c.scale, size=c.size)}
-        else:
-            crops = {"image": crop_face(image, face.box, size=c.size, scale=c.scale, eyes=face.eyes, align=align)}
-        for name, other in extra.items():
-            if other.shape[:2] != image.shape[:2]:
-                return FrameResult(index, faces=count, box=result.box,
-                                   failure=f"misaligned_{name}: {name} is {other.shape[1]}x{other.shape[0]}, "
-                                           f"RGB {image.shape[1]}x{image.shape[0]}"), None
-            crops[name] = crop_face(other, face.box, size=c.size, scale=c.scale, eyes=face.eyes, align=align)
-        if self.keep_crops:
+        acquired = acquire(image, self.acquisition, self.detector, extra=extra, annotation=annotation, lap=lap)
+        result = FrameResult(index, box=acquired.box, detector_score=acquired.score, faces=acquired.faces,
+                             failure=acquired.failure, quality=acquired.quality or None)
+        crops = acquired.crops
+        if crops is not None and self.keep_crops:
             result.crop = crops["image"] if crops["image"].ndim == 3 else crops["image"][0]  # of several views, the first
-        timer.add("crop", t)
         return result, crops
 
     def _predict(self, frames: Iterator[tuple[int, Any, dict[str, Any]]], source: str, kind: str, timer: _Timer,

@@ -101,7 +101,9 @@ def import_silentface(weights: str | Path, out: str | Path, *, detector: str | N
     """
     from antispoof.faces.retinaface import PROTOTXT_FILE, WEIGHTS_FILE
     from antispoof.inference.bundle import add_file, bundle_network
-    from antispoof.inference.card import DetectorSpec, QualityLimits, ThresholdSpec, TrainingData, sha256_file
+    from antispoof.data.acquisition import AcquisitionSpec, CropSpec
+    from antispoof.faces.quality import QualityLimits
+    from antispoof.inference.card import DetectorSpec, ThresholdSpec, TrainingData, sha256_file
     from antispoof.models.minifasnet import SilentFaceNet, silentface_member_name
 
     directory = Path(weights)
@@ -159,18 +161,18 @@ def import_silentface(weights: str | Path, out: str | Path, *, detector: str | N
          "centre, and the scores with them (by up to 0.16 on the source's sample photos)"),
         "no capture-quality gate: the source has none (all limits open); pass Predictor(quality=...) for one",
     ]
-    open_gate = QualityLimits(min_face=0.0, min_sharpness=0.0, min_brightness=0.0, max_brightness=255.0, max_clipped=1.0,
-                              min_eye_ratio=0.0)
+    acquisition = AcquisitionSpec(  # the source's own pipeline: its RetinaFace, its crops, no gate
+        face_source="retinaface_caffe", detector={"name": "retinaface_caffe", "weights": f"{WEIGHTS_FILE} (Silent-Face)"},
+        crop=CropSpec(size=size, scale=max(scales), views=scales, geometry="box_in_image"), quality=QualityLimits.open())
     bundle = bundle_network(
         out, net, spec, method="silentface", backbone="+".join(m[2] for m in members),
         threshold=threshold,
         training_data=TrainingData(dataset="Silent-Face (minivision, private)",
                                    description="minivision's own live and attack captures; weights imported, not trained here"),
-        crop_scale=max(scales), crop_views=scales, crop_geometry="box_in_image",
+        acquisition=acquisition,
         detector=DetectorSpec(name=detector,
-                              options={"weights": WEIGHTS_FILE, "prototxt": PROTOTXT_FILE} if detector == "retinaface_caffe" else {},
-                              trained_with={"name": "retinaface_caffe", "weights": f"{WEIGHTS_FILE} (Silent-Face)"}),
-        aggregation="mean", quality=open_gate, notes=notes, source=source,
+                              options={"weights": WEIGHTS_FILE, "prototxt": PROTOTXT_FILE} if detector == "retinaface_caffe" else {}),
+        aggregation="mean", notes=notes, source=source,
         overwrite=overwrite,
     )
     if detector == "retinaface_caffe":  # the detector's files travel in the bundle, checked like the weights

@@ -47,7 +47,7 @@ def protocol_folds(dataset: str, root: str | Path | None, protocol: str | None) 
         return [protocol]
     from antispoof._registry import DATASETS, load_all
 
-    load_all()
+    load_all("datasets")
     try:
         known = DATASETS.create(dataset, root=root).protocols()
     except Exception:  # an adapter that cannot list protocols here: take the name as given
@@ -72,9 +72,15 @@ def evaluate_run(
     store: str | Path | None = None,
     out: str | Path | None = None,
     batch_size: int | None = None,
+    allow_mismatch: bool = False,
     progress: bool = True,
 ) -> EvaluationResult:
-    """Evaluate the run in ``run_dir`` (dataset/root/protocol default to the run's own); see the module docstring."""
+    """Evaluate the run in ``run_dir`` (dataset/root/protocol default to the run's own); see the module docstring.
+
+    A store acquired unlike the run's training data (its weights' acquisition record) is refused unless ``allow_mismatch``.
+    """
+    from antispoof.data.acquisition import AcquisitionSpec, check_same_acquisition
+    from antispoof.data.store import FrameStore
     from antispoof.methods import read_run_config
     from antispoof.metrics import evaluate, evaluate_folds, write_scores
     from antispoof.weights import input_spec_of, load_network
@@ -87,6 +93,7 @@ def evaluate_run(
         raise ValueError(f"split must be test, dev or train, got {split!r}")
     network, meta = load_network(run_dir)
     spec = input_spec_of(meta)
+    trained = AcquisitionSpec.model_validate(meta["acquisition"]) if "acquisition" in meta else None
     bs = batch_size or max(config.train.batch_size, 32)
     out_dir = Path(out) if out is not None else run_dir / "eval" / f"{dataset}-{protocol or 'default'}-{split}"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +105,8 @@ def evaluate_run(
         fold_dir.mkdir(parents=True, exist_ok=True)
         fold_store = store_for(dataset, root, fold, size=spec.crop_size, store=store, cache_dir=d.cache_dir,
                                frames_per_video=d.frames_per_video, progress=progress)
+        check_same_acquisition(trained, FrameStore(fold_store).acquisition, data_name=f"the frame store {fold_store}",
+                               allow=allow_mismatch)
         # the threshold comes from the run's own dev split: without the attacks it was trained without
         dev, _ = score_frames(network, fold_store, "dev", spec=spec, batch_size=bs, progress=progress,
                               exclude_pai=getattr(d, "exclude_attacks", ()), exclude_domains=getattr(d, "exclude_domains", ()))

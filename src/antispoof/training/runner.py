@@ -31,14 +31,19 @@ log = logging.getLogger(__name__)
 Datasets = tuple[Any, Any]
 
 
-def build_trainer(config: EngineConfig, run_dir: Path, callbacks: Sequence[Any] = (), log_version: str = "") -> Any:
-    """A Lightning Trainer from ``config.train``: checkpoints every epoch, safetensors export, CSV logs."""
+def build_trainer(config: EngineConfig, run_dir: Path, callbacks: Sequence[Any] = (), log_version: str = "",
+                  acquisition: dict[str, Any] | None = None) -> Any:
+    """A Lightning Trainer from ``config.train``: checkpoints every epoch, safetensors export, CSV logs.
+
+    ``acquisition``: the training store's record, kept in the weights' metadata (evaluation and calibration check it).
+    """
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
     t = config.train
-    facts = {"method": config.model.method, "backbone": config.model.backbone, "image_size": config.data.image_size}
+    facts = {"method": config.model.method, "backbone": config.model.backbone, "image_size": config.data.image_size,
+             **({"acquisition": acquisition} if acquisition else {})}
     checkpoint = ModelCheckpoint(dirpath=run_dir / LAST_CHECKPOINT.parent, filename="last", save_top_k=1, every_n_epochs=1, enable_version_counter=False)
     all_callbacks: list[Any] = [checkpoint, ExportWeights(run_dir, facts), *callbacks]
     if t.progress:
@@ -134,7 +139,10 @@ def _fit_one(config: EngineConfig, run_dir: Path, datasets: Datasets | None = No
             raise FileNotFoundError(f"no checkpoint at {ckpt}: the run was killed before its first epoch ended; train it again")
         log.info("resuming %s from %s", run_dir, ckpt)
         log_version = f"resumed-{sum(1 for p in (run_dir / 'logs').glob('resumed-*')) + 1}"
-    trainer = build_trainer(config, run_dir, callbacks, log_version=log_version)
+    # the frame store's record (of a FrameDataset, or the one a Subset selects from); datasets of other kinds have none
+    store = getattr(train_set, "store", None) or getattr(getattr(train_set, "dataset", None), "store", None)
+    acquisition = store.acquisition.record() if store is not None and hasattr(store, "acquisition") else None
+    trainer = build_trainer(config, run_dir, callbacks, log_version=log_version, acquisition=acquisition)
     trainer.fit(method, datamodule=data, ckpt_path=ckpt, weights_only=True)
     return run_dir
 

@@ -32,13 +32,36 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from antispoof.faces.base import Face
-from antispoof.inference.card import QualityLimits
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["QualityMeasures", "measure_quality", "check_quality", "QUALITY_REASONS"]
+from antispoof.faces.base import Face
+
+__all__ = ["QualityLimits", "QualityMeasures", "measure_quality", "check_quality", "QUALITY_REASONS"]
 
 QUALITY_REASONS = ("face_too_small", "too_blurred", "too_dark", "overexposed", "clipped", "turned_away")
 _SHARPNESS_WIDTH = 128
+
+
+class QualityLimits(BaseModel):
+    """Limits of the capture-quality gate (each measure: the module docstring).
+
+    A frame outside a limit is ``failed_to_acquire`` with that reason, not scored.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_face: float = Field(32.0, ge=0, description="shorter side of the face box in pixels, at least")
+    min_sharpness: float = Field(10.0, ge=0, description="variance of the Laplacian of the face (gray, 128 px wide), at least")
+    min_brightness: float = Field(40.0, ge=0, le=255, description="mean luma of the face box (0-255), at least")
+    max_brightness: float = Field(220.0, ge=0, le=255, description="mean luma of the face box (0-255), at most")
+    max_clipped: float = Field(0.25, ge=0, le=1, description="share of face pixels at luma >= 250 or <= 5, at most")
+    min_eye_ratio: float = Field(0.20, ge=0, le=1, description="eye distance / face box width, at least (head turned too far below)")
+
+    @classmethod
+    def open(cls, min_face: float = 0.0) -> QualityLimits:
+        """A gate that refuses nothing but faces under ``min_face`` pixels."""
+        return cls(min_face=min_face, min_sharpness=0.0, min_brightness=0.0, max_brightness=255.0, max_clipped=1.0,
+                   min_eye_ratio=0.0)
 
 
 @dataclass(frozen=True)
