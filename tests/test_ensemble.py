@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from antispoof._registry import NETWORKS
+from antispoof.data.acquisition import AcquisitionSpec, CropSpec
 from antispoof.data.inputs import InputSpec, ModalitySpec
 from antispoof.inference.bundle import Bundle, bundle_network
 from antispoof.inference.card import ThresholdSpec, TrainingData
@@ -46,7 +47,8 @@ def make_member(path: Path, seed: int, spec: InputSpec | None = None, scale: flo
         net.head.weight.mul_(20.0)
     return bundle_network(path, net, spec or InputSpec.rgb(32), method="toy", backbone="none",
                           threshold=ThresholdSpec(value=threshold, rule="eer", split="dev", dataset="synthetic", metrics={}),
-                          training_data=TrainingData(dataset="synthetic"), crop_scale=scale).path
+                          training_data=TrainingData(dataset="synthetic"),
+                          acquisition=AcquisitionSpec(crop=CropSpec(size=(spec or InputSpec.rgb(32)).crop_size, scale=scale))).path
 
 
 @pytest.fixture(scope="module")

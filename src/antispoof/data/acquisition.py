@@ -125,12 +125,18 @@ def acquire(image: np.ndarray, spec: AcquisitionSpec, detector: FaceDetector, *,
     lap("quality")
     if out.failure:
         return out
+    images = {"image": image, **(extra or {})}
+    if spec.face_source == "whole_image":  # shipped face crops: each modality's image is its face
+        out.crops = {k: crop_modalities({k: v}, Face((0.0, 0.0, float(v.shape[1]), float(v.shape[0]))), spec.crop)[k]
+                     for k, v in images.items()}
+        lap("crop")
+        return out
     h, w = image.shape[:2]
     for name, other in (extra or {}).items():
         if other.shape[:2] != (h, w):
             out.failure = f"misaligned_{name}: {name} is {other.shape[1]}x{other.shape[0]}, RGB {w}x{h}"
             return out
-    out.crops = crop_modalities({"image": image, **(extra or {})}, face, spec.crop)
+    out.crops = crop_modalities(images, face, spec.crop)
     lap("crop")
     return out
 

@@ -146,7 +146,7 @@ def bundle_network(
     backbone: str,
     threshold: Any,
     training_data: Any,
-    acquisition: Any,
+    acquisition: Any = None,
     detector: Any = None,
     aggregation: str = "mean",
     config: Any = None,
@@ -168,10 +168,12 @@ def bundle_network(
 
     from antispoof import __version__
     from antispoof.config import dump_without_paths
+    from antispoof.data.acquisition import AcquisitionSpec, CropSpec
     from antispoof.inference.card import DetectorSpec, NetworkSpec
     from antispoof.weights import network_spec, save_weights, weights_metadata
 
     cues, maps = explanation_names(network, spec)
+    acquisition = acquisition or AcquisitionSpec(crop=CropSpec(size=spec.crop_size))  # default: blazeface, 1.5x square crop
     acquisition = acquisition.model_copy(update={"crop": acquisition.crop.model_copy(update={"size": spec.crop_size})})
     card = ModelCard(
         package_version=__version__,
@@ -184,7 +186,7 @@ def bundle_network(
         maps=maps,
         input=spec,
         acquisition=acquisition,
-        detector=detector or DetectorSpec(name=acquisition.face_source),
+        detector=detector or DetectorSpec(name=acquisition.face_source, options=acquisition.detector_options),
         aggregation=aggregation,
         threshold=threshold,
         training_data=training_data,
