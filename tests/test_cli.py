@@ -26,10 +26,32 @@ def test_help_does_not_import_torch():
 
 
 def test_list_prints_every_registry():
+    from antispoof._registry import ALL_REGISTRIES
+
     result = runner.invoke(app, ["list"])
     assert result.exit_code == 0, result.output
-    for kind in ("methods", "backbones", "datasets", "detectors"):
+    for kind in ALL_REGISTRIES:
         assert kind in result.output
+    assert "ssl (pretraining)" in result.output
+
+
+def test_every_list_command_the_package_suggests_works():
+    """Messages, help texts and configs say `antispoof list KIND`: each KIND lists names."""
+    import re
+    from pathlib import Path
+
+    from antispoof._registry import ALL_REGISTRIES
+
+    package = Path(__file__).resolve().parents[1] / "src" / "antispoof"
+    suggested = {m for f in package.rglob("*") if f.suffix in (".py", ".yaml")
+                 for m in re.findall(r"antispoof list (\w+)", f.read_text(encoding="utf-8"))}
+    assert {"datasets", "detectors", "methods", "backbones"} <= suggested
+    for kind in sorted(suggested | set(ALL_REGISTRIES)):
+        result = runner.invoke(app, ["list", kind])
+        assert result.exit_code == 0 and f"{kind} (" in result.output, (kind, result.output)
+    assert "reduced_focal" in runner.invoke(app, ["list", "losses"]).output
+    wrong = runner.invoke(app, ["list", "lossez"])
+    assert wrong.exit_code != 0 and "losses" in wrong.output
 
 
 def test_list_backbones_with_pattern():

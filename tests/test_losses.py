@@ -147,3 +147,93 @@ def test_distillation_does_not_train_the_teacher_and_binary_helper():
     teacher = torch.randn(2, 2, requires_grad=True)
     DistillationLoss(alpha=0.5)(two.requires_grad_(), teacher, torch.tensor([1, 0])).backward()
     assert teacher.grad is None
+
+
+# -- every registered loss against an independent computation ---------------------------------
+
+
+def _softmax(z: list[float]) -> list[float]:
+    e = [math.exp(v - max(z)) for v in z]
+    return [v / sum(e) for v in e]
+
+
+def _check_reduced_focal() -> None:
+    logits, targets = [2.0, -1.0, 0.3, -3.0], [1, 1, 0, 0]
+    got = create_loss("reduced_focal", gamma=2.0, threshold=0.5)(torch.tensor(logits), torch.tensor(targets, dtype=torch.float))
+    expected = sum(_rfl_by_hand(x, y, 2.0, 0.5) for x, y in zip(logits, targets)) / 4
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+
+
+def _check_distillation() -> None:
+    student, teacher, labels = [[0.2, 1.5], [-1.0, 0.4]], [[-0.5, 2.5], [1.0, -1.0]], [1, 0]
+    got = create_loss("distillation", alpha=0.4, tau=2.0)(torch.tensor(student), torch.tensor(teacher), torch.tensor(labels))
+    assert got.item() == pytest.approx(_eq1_by_hand(student, teacher, labels, 0.4, 2.0), rel=1e-6)
+
+
+def _check_weighted_focal() -> None:
+    logits, targets, weights, gamma = [[1.0, -0.5, 0.2], [0.3, 2.0, -1.0], [0.0, 0.0, 4.0]], [0, 2, -1], [0.5, 0.25, 0.25], 2.0
+    got = create_loss("weighted_focal", weights=weights, gamma=gamma)(torch.tensor(logits), torch.tensor(targets))
+    per = [-weights[y] * (1 - _softmax(z)[y]) ** gamma * math.log(_softmax(z)[y]) for z, y in zip(logits, targets) if y >= 0]
+    assert got.item() == pytest.approx(sum(per) / len(per), rel=1e-6)  # Lin et al. Eq. 5, the ignored target left out
+
+
+def _check_binary_weighted_focal() -> None:
+    logits, targets, alpha, gamma = [1.5, -0.7, 0.2, 3.0], [1, 0, 0, -1], 0.8, 2.0
+    got = create_loss("binary_weighted_focal", alpha=alpha, gamma=gamma)(torch.tensor(logits), torch.tensor(targets))
+    per = []
+    for x, y in zip(logits[:3], targets[:3]):
+        p_t = _sigmoid(x) if y == 1 else 1 - _sigmoid(x)
+        per.append(-(alpha if y == 1 else 1 - alpha) * (1 - p_t) ** gamma * math.log(p_t))
+    assert got.item() == pytest.approx(sum(per) / 3, rel=1e-6)
+
+
+def _check_live_anchor_triplet() -> None:
+    features = [[1.0, 0.0], [0.6, 0.8], [0.0, 1.0], [-1.0, 0.2], [0.9, 0.1]]
+    labels, margin = [1, 1, 0, 0, -1], 0.5
+    unit = [[v / math.hypot(*f) for v in f] for f in features]
+    dist = [[math.dist(a, b) for b in unit] for a in unit]
+    losses = [dist[a][p] - dist[a][n] + margin for a in range(5) for p in range(5) for n in range(5)
+              if labels[a] == labels[p] == 1 and a != p and labels[n] == 0]
+    positive = [v for v in losses if v > 0]
+    got = create_loss("live_anchor_triplet", margin=margin)(torch.tensor(features), torch.tensor(labels))
+    assert positive and got.item() == pytest.approx(sum(positive) / len(positive), rel=1e-5)  # Eq. 7, positive triplets
+
+
+def _check_live_cue_l1() -> None:
+    cues = torch.tensor([[[[1.0, -2.0], [0.5, 0.0]]], [[[9.0, 9.0], [9.0, 9.0]]], [[[-1.0, 1.0], [1.0, 1.0]]]])
+    labels = torch.tensor([1, 0, 1])  # the spoof map is left free
+    assert create_loss("live_cue_l1")(cues, labels).item() == pytest.approx((3.5 + 4.0) / 8)
+    assert create_loss("live_cue_l1", reduction="sample_sum")(cues, labels).item() == pytest.approx((3.5 + 4.0) / 2)
+
+
+def _check_gradient_reversal() -> None:
+    x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    upstream = torch.tensor([1.0, 2.0, -3.0])
+    y = create_loss("gradient_reversal", coefficient=0.3)(x)
+    (y * upstream).sum().backward()
+    assert torch.equal(y.detach(), x.detach())  # R(x) = x
+    assert torch.allclose(x.grad, -0.3 * upstream)  # dR/dx = -lambda I
+
+
+#: One check per registered loss (a new loss without one fails the test below).
+REFERENCE_CHECKS = {
+    "reduced_focal": _check_reduced_focal, "distillation": _check_distillation, "weighted_focal": _check_weighted_focal,
+    "binary_weighted_focal": _check_binary_weighted_focal, "live_anchor_triplet": _check_live_anchor_triplet,
+    "live_cue_l1": _check_live_cue_l1, "gradient_reversal": _check_gradient_reversal,
+}
+
+
+def _package_losses() -> list[str]:
+    from antispoof.losses import LOSSES
+
+    return [n for n in list_losses() if LOSSES.get(n).__module__.startswith("antispoof.")]  # not test-only ones
+
+
+def test_every_registered_loss_has_a_reference_check():
+    assert sorted(REFERENCE_CHECKS) == _package_losses(), "give each registered loss a check against its equation here"
+
+
+@pytest.mark.parametrize("name", _package_losses())
+def test_registered_loss_matches_its_equation(name):
+    assert name in REFERENCE_CHECKS, f"no reference check for the loss {name!r}"
+    REFERENCE_CHECKS[name]()

@@ -1,4 +1,4 @@
-"""The package's shape: configs by name, init_from, samplers, inference without Lightning, no import circles."""
+"""The package's shape: configs by name, init_from, samplers, inference without Lightning, layers one way, no import circles."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from antispoof.cli import app
 from antispoof.config import ConfigError, load_config
 from antispoof.methods import config_path, list_configs, load_method_config, method_class
 from antispoof.metrics.threshold import parse_threshold_rule, resolution_problem
-from antispoof.training.samplers import BalancedSampler
+from antispoof.data.samplers import BalancedSampler
 from antispoof.weights import WEIGHTS_FILE, load_matching, load_state, save_weights
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "antispoof"
@@ -205,7 +205,36 @@ def test_no_import_circles_in_the_package():
             visit(m, [m])
 
 
-def test_inference_never_imports_training_or_methods():
-    for f in (PACKAGE / "inference").glob("*.py"):
-        bad = {m for m in _imports(f, "antispoof") if m.startswith(("antispoof.training", "lightning"))}
-        assert not bad, f"{f.name} imports {bad}"
+def _all_imports(path: Path) -> set[str]:
+    """Every module a file imports (relative imports resolved), at module level or inside functions."""
+    rel = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    here = rel[:-1]  # the package holding the file (an __init__ is in its own package)
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(here[: len(here) - node.level + 1]) if node.level else ""
+            module = ".".join(p for p in (base, node.module or "") if p)
+            out.add(module)
+            out.update(f"{module}.{a.name}" for a in node.names)
+    return out
+
+
+def _offending(folder: str, banned: tuple[str, ...]) -> dict[str, set[str]]:
+    found = {}
+    for f in sorted((PACKAGE / folder).rglob("*.py")):
+        bad = {m for m in _all_imports(f) if any(m == b or m.startswith(b + ".") for b in banned)}
+        if bad:
+            found[str(f.relative_to(PACKAGE))] = bad
+    return found
+
+
+def test_layers_point_one_way():
+    """Inference and the service run a bundle: no method, no training engine, no study, no Lightning. Methods use no engine."""
+    engine = ("antispoof.training", "antispoof.studies")
+    for folder in ("inference", "serve"):
+        found = _offending(folder, ("antispoof.methods", *engine, "lightning", "pytorch_lightning"))
+        assert not found, f"{folder} imports what it must not: {found}"
+    found = _offending("methods", engine)
+    assert not found, f"methods import the training engine or the studies: {found}"

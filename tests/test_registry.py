@@ -1,6 +1,12 @@
+import re
+import sys
+from pathlib import Path
+
 import pytest
 
 from antispoof._registry import ALL_REGISTRIES, Registry, load_all
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "antispoof"
 
 
 def make() -> Registry:
@@ -53,5 +59,20 @@ def test_unknown_name_without_close_match_still_lists_names():
 
 def test_project_registries_load():
     registries = load_all()
-    assert set(registries) == {"methods", "networks", "backbones", "datasets", "detectors"}
+    assert set(registries) == {"methods", "networks", "backbones", "datasets", "detectors", "losses"}
     assert registries is ALL_REGISTRIES
+    assert all(len(r) for r in registries.values())
+    with pytest.raises(KeyError, match="choose among methods"):
+        load_all("widgets")
+
+
+def test_every_module_that_registers_is_imported_by_its_package():
+    """One way to fill a registry: the decorator in a module the family's package ``__init__`` imports."""
+    load_all()
+    for kind, registry in ALL_REGISTRIES.items():
+        assert registry.package, f"the {kind} registry names no package"
+        folder = PACKAGE.joinpath(*registry.package.split(".")[1:])
+        for f in sorted(folder.rglob("*.py")):
+            if re.search(rf"^\s*@?{kind.upper()}\.register\(", f.read_text(encoding="utf-8"), re.MULTILINE):
+                module = ".".join(f.relative_to(PACKAGE.parent).with_suffix("").parts)
+                assert module in sys.modules, f"{module} registers {kind} but {registry.package} does not import it"

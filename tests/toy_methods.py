@@ -26,7 +26,7 @@ from antispoof.config import ModelConfig
 from antispoof.data.inputs import InputSpec, ModalitySpec
 from antispoof.faces.base import Face
 from antispoof.methods.base import EngineConfig, Method
-from antispoof.training.samplers import BalancedSampler
+from antispoof.data.samplers import BalancedSampler
 
 
 def _branch(channels: int, width: int) -> nn.Module:

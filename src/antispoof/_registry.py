@@ -1,9 +1,23 @@
 """One small registry class: register once, look up by name.
 
-Every pluggable family (methods, backbones, datasets, face detectors) owns one
-``Registry`` instance beside its code. A decorator adds an entry; ``get``/``create``
-look it up; ``list`` filters with shell wildcards. A duplicate name is an error, and
-an unknown name lists the close matches and how to see all names.
+Every pluggable family (methods, networks, backbones, datasets, face detectors, losses)
+owns one ``Registry`` below. A decorator adds an entry; ``get``/``create`` look it up;
+``list`` filters with shell wildcards. A duplicate name is an error, and an unknown name
+lists the close matches and how to see all names.
+
+Every registry is filled one way:
+
+1. the entry is decorated where it is defined: ``@DATASETS.register("oulu-npu")``;
+2. its module is imported by its family's package ``__init__`` (the package named by
+   ``Registry.package``: ``antispoof.data`` for datasets), so importing the package
+   fills the registry. A new entry in a new module is that module plus one import line;
+   a module the ``__init__`` forgets fails ``tests/test_registry.py``;
+3. :func:`load_all` imports the packages (of some kinds, or of all: what
+   ``antispoof list`` does). Code that needs one family imports its package or calls
+   ``load_all(kind)``; nothing registers lazily on first lookup.
+
+``antispoof.methods`` imports Lightning: ``load_all()`` with no kind pays for it, so
+light callers name their kind (``load_all("datasets")``).
 """
 
 from __future__ import annotations
@@ -15,7 +29,7 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["Registry", "METHODS", "NETWORKS", "BACKBONES", "DATASETS", "DETECTORS", "LOSSES", "load_all"]
+__all__ = ["Registry", "METHODS", "NETWORKS", "BACKBONES", "DATASETS", "DETECTORS", "LOSSES", "ALL_REGISTRIES", "load_all"]
 
 
 class Registry(Generic[T]):
@@ -23,10 +37,12 @@ class Registry(Generic[T]):
 
     Args:
         kind: what the entries are, plural, used in messages ("methods", "datasets").
+        package: the package whose ``__init__`` imports every module registering here.
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, package: str | None = None) -> None:
         self.kind = kind
+        self.package = package
         self._entries: dict[str, T] = {}
 
     def register(self, name: str | None = None) -> Callable[[T], T]:
@@ -94,36 +110,29 @@ class Registry(Generic[T]):
         return f"Registry({self.kind!r}, {len(self)} entries)"
 
 
-# The project's registries. Entries register themselves when their package is imported;
-# ``load_all`` imports every package that holds entries (``antispoof list`` uses it).
-METHODS: Registry[Any] = Registry("methods")
+# The project's registries, each with the package that fills it (see the module docstring).
+METHODS: Registry[Any] = Registry("methods", "antispoof.methods")
 # Deployable networks (plain nn.Modules of antispoof.models): a bundle is rebuilt from a name here and its kwargs.
-NETWORKS: Registry[Any] = Registry("networks")
-BACKBONES: Registry[Any] = Registry("backbones")
-DATASETS: Registry[Any] = Registry("datasets")
-DETECTORS: Registry[Any] = Registry("detectors")
-LOSSES: Registry[Any] = Registry("losses")
+NETWORKS: Registry[Any] = Registry("networks", "antispoof.models")
+BACKBONES: Registry[Any] = Registry("backbones", "antispoof.models")
+DATASETS: Registry[Any] = Registry("datasets", "antispoof.data")
+DETECTORS: Registry[Any] = Registry("detectors", "antispoof.faces")
+LOSSES: Registry[Any] = Registry("losses", "antispoof.losses")
 
 ALL_REGISTRIES: dict[str, Registry[Any]] = {
-    r.kind: r for r in (METHODS, NETWORKS, BACKBONES, DATASETS, DETECTORS)
+    r.kind: r for r in (METHODS, NETWORKS, BACKBONES, DATASETS, DETECTORS, LOSSES)
 }
 
-_ENTRY_PACKAGES = ("antispoof.data", "antispoof.faces", "antispoof.models")
 
-
-def load_all() -> dict[str, Registry[Any]]:
-    """Import every package that registers entries, then return the registries by kind."""
+def load_all(*kinds: str) -> dict[str, Registry[Any]]:
+    """Import the packages that fill the registries of ``kinds`` (all when none is given); return every registry by kind."""
     import importlib
 
-    for package in _ENTRY_PACKAGES:
-        importlib.import_module(package)
-    return ALL_REGISTRIES
-
-
-def load_everything() -> dict[str, Registry[Any]]:
-    """:func:`load_all` and the method modules too (they import Lightning: only for listing and training)."""
-    import importlib
-
-    load_all()
-    importlib.import_module("antispoof.methods").list_methods()
+    unknown = [k for k in kinds if k not in ALL_REGISTRIES]
+    if unknown:
+        raise KeyError(f"unknown registry {unknown[0]!r}; choose among {', '.join(ALL_REGISTRIES)}")
+    for kind in kinds or tuple(ALL_REGISTRIES):
+        package = ALL_REGISTRIES[kind].package
+        if package is not None:
+            importlib.import_module(package)
     return ALL_REGISTRIES

@@ -118,9 +118,9 @@ def weights_metadata(network: Any, spec: Any, **facts: Any) -> dict[str, Any]:
 
 def build_network(spec: dict[str, Any]) -> Any:
     """The network a ``{"name", "kwargs"}`` spec describes, random weights, no backbone file."""
-    import antispoof.models  # noqa: F401  (registers the networks)
-    from antispoof._registry import NETWORKS
+    from antispoof._registry import NETWORKS, load_all
 
+    load_all("networks")
     return NETWORKS.create(spec["name"], **spec.get("kwargs", {}))
 
 

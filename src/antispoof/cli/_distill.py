@@ -25,9 +25,10 @@ def distill_command(
     from antispoof.config import split_config_args
     from antispoof.methods.entry_distill import distillation_config
     from antispoof.training.runner import train
+    from antispoof.weights import WEIGHTS_FILE
 
     path, overrides = split_config_args(args or ())
     config = distillation_config(teacher, path, overrides)
     run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
     typer.echo(f"student run: {run_dir}")
-    typer.echo(f"weights: {run_dir / 'model.safetensors'}")
+    typer.echo(f"weights: {run_dir / WEIGHTS_FILE}")

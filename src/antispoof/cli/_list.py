@@ -1,4 +1,4 @@
-"""``antispoof list``: what is registered (methods, backbones, datasets, detectors)."""
+"""``antispoof list``: what is registered, for every registry of :mod:`antispoof._registry`."""
 
 from __future__ import annotations
 
@@ -10,23 +10,26 @@ def register(app: typer.Typer) -> None:
 
 
 def list_command(
-    kind: str = typer.Argument(None, help="One of: methods, backbones, datasets, detectors. All when omitted."),
+    kind: str = typer.Argument(
+        None, help="One of: methods, networks, backbones, datasets, detectors, losses. All when omitted."
+    ),
     pattern: str = typer.Argument("*", help="Shell wildcard on names, e.g. 'resnet*'."),
 ) -> None:
     """List registered names. Backbones are every timm architecture (any timm name works)."""
     from rich.console import Console
 
-    from antispoof._registry import load_everything
-    from antispoof.models import list_backbones
+    from antispoof._registry import ALL_REGISTRIES, load_all
 
-    registries = load_everything()
+    if kind is not None and kind not in ALL_REGISTRIES:
+        raise typer.BadParameter(f"unknown kind {kind!r}; choose one of {', '.join(ALL_REGISTRIES)}", param_hint="KIND")
+    registries = load_all(*([kind] if kind is not None else []))
     console = Console()
-    if kind is not None and kind not in registries:
-        raise typer.BadParameter(f"unknown kind {kind!r}; choose one of {', '.join(registries)}", param_hint="KIND")
     for name, registry in registries.items():
         if kind is not None and name != kind:
             continue
         if name == "backbones":
+            from antispoof.models import list_backbones
+
             names = list_backbones(pattern)
             if kind is None and pattern == "*":
                 console.print(
@@ -34,6 +37,9 @@ def list_command(
                     "filter with `antispoof list backbones 'resnet*'`"
                 )
                 continue
+        elif name == "methods":  # pretraining methods make a backbone for another method; say which they are
+            names = [n if getattr(registry.get(n), "kind", "detector") == "detector" else f"{n} (pretraining)"
+                     for n in registry.list(pattern)]
         else:
             names = registry.list(pattern)
         console.print(f"[bold]{name}[/bold] ({len(names)}): " + (", ".join(names) if names else "none yet"))

@@ -30,6 +30,7 @@ def train_command(
     from antispoof.methods import load_method_config
     from antispoof.training.runner import resume as resume_run
     from antispoof.training.runner import train
+    from antispoof.weights import WEIGHTS_FILE
 
     if resume is not None:
         if args:
@@ -49,4 +50,4 @@ def train_command(
         config = load_method_config(path, overrides)
         run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
     typer.echo(f"run: {run_dir}")
-    typer.echo(f"weights: {run_dir / 'model.safetensors'}")
+    typer.echo(f"weights: {run_dir / WEIGHTS_FILE}")

@@ -56,6 +56,7 @@ def calibration_store(source: str | Path, bundle: Bundle) -> Path:
     """The frame store ``bundle`` was calibrated on, from the run folder's ``calibration.json``."""
     import json
 
+    from antispoof.data._prepare import INDEX_FILE
     from antispoof.inference.calibrate import CALIBRATION_FILE
 
     source = Path(source)
@@ -64,7 +65,7 @@ def calibration_store(source: str | Path, bundle: Bundle) -> Path:
         facts = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
         if facts is not None and Path(facts["bundle"]) == bundle.path.resolve():  # the record of this very bundle
             store = Path(facts["store"])
-            if (store / "index.parquet").is_file():
+            if (store / INDEX_FILE).is_file():
                 return store
             raise FileNotFoundError(f"the calibration store {store} named in {record} is not here; pass --store STORE")
     raise FileNotFoundError(f"no {CALIBRATION_FILE} beside {bundle.path}: say which frame store holds the parity crops "

@@ -114,7 +114,7 @@ def distillation_config(teacher: str | Path, path: str | Path | None = None, ove
     teacher's data.
     """
     from antispoof.config import load_config
-    from antispoof.methods import config_path, read_run_config
+    from antispoof.methods._configs import config_path, read_run_config
 
     teacher = Path(teacher)
     teacher_config = read_run_config(teacher)

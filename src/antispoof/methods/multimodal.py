@@ -341,7 +341,7 @@ def with_inputs(run: str | Path, inputs: list[str], out: str | Path, overwrite: 
     """
     from safetensors.torch import load_file
 
-    from antispoof.methods import read_run_config
+    from antispoof.methods._configs import read_run_config
     from antispoof.weights import WEIGHTS_FILE, read_metadata, save_weights
 
     run, out = Path(run), Path(out)

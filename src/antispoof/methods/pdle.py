@@ -153,7 +153,7 @@ class PDLEMethod(Method):
         return self.net
 
     def train_sampler(self, labels: np.ndarray, seed: int, num_replicas: int, rank: int) -> Any:
-        from antispoof.training.samplers import BalancedSampler
+        from antispoof.data.samplers import BalancedSampler
 
         return BalancedSampler(labels, seed, num_replicas, rank)
 

@@ -1,6 +1,8 @@
 """Plain ``nn.Module`` networks and blocks, usable without Lightning: backbones (timm), the method networks.
 
-Deployable networks register in ``antispoof._registry.NETWORKS`` and keep their
+Deployable networks register with ``@NETWORKS.register(NAME)``, local backbones with
+``@BACKBONES.register(NAME)`` (:mod:`antispoof._registry`); every module holding one is
+imported below, so importing this package fills both registries. Networks keep their
 constructor kwargs in ``arch``, so a bundle rebuilds them from its weights file alone
 (:mod:`antispoof.weights`). Any timm architecture name is a valid backbone;
 ``list_backbones`` merges timm's names with locally registered ones. The methods that
@@ -10,6 +12,18 @@ train these networks live in :mod:`antispoof.methods`.
 from __future__ import annotations
 
 from antispoof._registry import BACKBONES
+from antispoof.models import (  # noqa: F401  (each module registers its networks and backbones)
+    ensemble,
+    entry,
+    face_resnet,
+    lgsc,
+    minifasnet,
+    multimodal,
+    pdle,
+    plain_cnn,
+    sequence,
+    ssl,
+)
 
 __all__ = ["list_backbones"]
 
@@ -19,16 +33,3 @@ def list_backbones(pattern: str = "*") -> list[str]:
     import timm
 
     return sorted(set(timm.list_models(pattern)) | set(BACKBONES.list(pattern)))
-
-
-def _load_networks() -> None:
-    """Import every module of this package: local backbones register in BACKBONES, networks in NETWORKS."""
-    import importlib
-    import pkgutil
-
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
-
-
-_load_networks()

@@ -23,19 +23,10 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from antispoof.data.samplers import mix_seed
 from antispoof.data.transforms import Transform
 
 __all__ = ["EpochSampler", "Augmented", "mix_seed"]
-
-
-def mix_seed(*parts: int) -> int:
-    """One 63-bit seed from several integers (a splitmix-style hash, stable across runs and platforms)."""
-    h = 0x9E3779B97F4A7C15
-    for p in parts:
-        h ^= (int(p) + 0x9E3779B97F4A7C15 + ((h << 6) & 0xFFFFFFFFFFFFFFFF) + (h >> 2)) & 0xFFFFFFFFFFFFFFFF
-        h = (h * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        h ^= h >> 31
-    return h & 0x7FFFFFFFFFFFFFFF
 
 
 class EpochSampler(Sampler[int]):

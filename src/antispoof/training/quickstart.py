@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from antispoof.weights import WEIGHTS_FILE
+
 __all__ = ["run_quickstart", "quickstart_configs", "prepare_synthetic_store", "packaged_weights", "BUNDLE_TARGET", "DEFAULT_METHOD"]
 
 log = logging.getLogger(__name__)
@@ -168,7 +170,7 @@ def run_quickstart(
             "method": read_method(runs[name]),
             "run": str(runs[name]),
             "backbone": backbones[name],
-            "weights": str(runs[name] / "model.safetensors"),
+            "weights": str(runs[name] / WEIGHTS_FILE),
         }
     report["bundle"] = {"path": str(bundle), "model": deployed, "target": BUNDLE_TARGET, "split": "dev",
                         "dev_apcer": dev["apcer"], "dev_bpcer": dev["bpcer"], "dev_acer": dev["acer"],

@@ -1,8 +1,9 @@
-"""Training samplers a method can choose through its ``train_sampler`` hook.
+"""Samplers a method can choose through its ``train_sampler`` hook, and the seed hash they share.
 
 Like :class:`~antispoof.training.data.EpochSampler` they are pure functions of
 ``(seed, epoch)``, deal their order to the processes of a DDP run, and yield
-``epoch * n + index`` so that the augmentation is seeded per epoch and sample.
+``epoch * n + index`` so that the augmentation is seeded per epoch and sample. They live
+below the training engine so that methods choose one without importing it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,17 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
-from antispoof.training.data import mix_seed
+__all__ = ["BalancedSampler", "mix_seed"]
 
-__all__ = ["BalancedSampler"]
+
+def mix_seed(*parts: int) -> int:
+    """One 63-bit seed from several integers (a splitmix-style hash, stable across runs and platforms)."""
+    h = 0x9E3779B97F4A7C15
+    for p in parts:
+        h ^= (int(p) + 0x9E3779B97F4A7C15 + ((h << 6) & 0xFFFFFFFFFFFFFFFF) + (h >> 2)) & 0xFFFFFFFFFFFFFFFF
+        h = (h * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 31
+    return h & 0x7FFFFFFFFFFFFFFF
 
 
 class BalancedSampler(Sampler[int]):
