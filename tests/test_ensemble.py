@@ -14,7 +14,7 @@ from antispoof._registry import NETWORKS
 from antispoof.data.acquisition import AcquisitionSpec, CropSpec
 from antispoof.data.inputs import InputSpec, ModalitySpec
 from antispoof.inference.bundle import Bundle, bundle_network
-from antispoof.inference.card import ThresholdSpec, TrainingData
+from antispoof.inference.card import DetectorSpec, ThresholdSpec, TrainingData
 from antispoof.inference.ensemble import (build_ensemble, calibrate_on_store, disagreement, find_members, rank_by_disagreement,
                                           write_disagreement)
 from antispoof.inference.predictor import Predictor
@@ -48,7 +48,9 @@ def make_member(path: Path, seed: int, spec: InputSpec | None = None, scale: flo
     return bundle_network(path, net, spec or InputSpec.rgb(32), method="toy", backbone="none",
                           threshold=ThresholdSpec(value=threshold, rule="eer", split="dev", dataset="synthetic", metrics={}),
                           training_data=TrainingData(dataset="synthetic"),
-                          acquisition=AcquisitionSpec(crop=CropSpec(size=(spec or InputSpec.rgb(32)).crop_size, scale=scale))).path
+                          # trained on the synthetic store's own boxes, served with blazeface (as calibration writes it)
+                          acquisition=AcquisitionSpec(face_source="dataset", crop=CropSpec(size=32, scale=scale)),
+                          detector=DetectorSpec(name="blazeface")).path
 
 
 @pytest.fixture(scope="module")

@@ -75,7 +75,7 @@ def open_dataset(name: str, root: str | Path) -> DatasetAdapter:
     """The registered adapter ``name`` reading ``root`` (``KeyError`` with close matches if unknown)."""
     from antispoof._registry import load_all
 
-    load_all()  # registers the adapters
+    load_all("datasets")  # registers the adapters
     return DATASETS.get(name)(root)
 
 

@@ -161,7 +161,7 @@ def bundle_network(
     :class:`~antispoof.data.acquisition.AcquisitionSpec` (its crop size becomes the spec's);
     ``detector`` the serving detector (default: the face source). The card's outputs and maps come
     from one probe of the network. ``config`` (the run's config schema object) is
-    recorded with every path-typed field cleared; ``source`` names where imported weights come from.
+    recorded with every path-typed field cleared (a dict is taken as such a record); ``source`` names where imported weights come from.
     """
     import datetime as _dt
     import tempfile
@@ -180,7 +180,7 @@ def bundle_network(
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         method=method,
         backbone=backbone,
-        config={} if config is None else dump_without_paths(config),
+        config={} if config is None else config if isinstance(config, dict) else dump_without_paths(config),
         network=NetworkSpec.model_validate(network_spec(network)),
         outputs=("score", *cues),
         maps=maps,

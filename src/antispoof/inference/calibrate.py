@@ -41,6 +41,25 @@ def resolve_store(config: Any, *, dataset: str | None, root: str | Path | None, 
     return dataset, protocol, path
 
 
+def run_config(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
+    """A run's ``config.yaml`` read without its method (so without Lightning): ``(attribute view, record with paths cleared)``."""
+    from types import SimpleNamespace
+
+    import yaml
+
+    from antispoof.inference.card import clear_paths
+
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found; give a run folder made by `antispoof train`")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+    def view(value: Any) -> Any:
+        return SimpleNamespace(**{k: view(v) for k, v in value.items()}) if isinstance(value, dict) else value
+
+    return view(raw), clear_paths(raw)
+
+
 def calibrate_run(
     run_dir: str | Path,
     *,
@@ -82,14 +101,13 @@ def calibrate_run(
     from antispoof.inference.bundle import bundle_network
     from antispoof.inference.card import DetectorSpec, ThresholdSpec, TrainingData, clear_paths
     from antispoof.inference.scoring import score_frames
-    from antispoof.methods import read_run_config
     from antispoof.metrics.aggregate import parse_aggregation
     from antispoof.weights import WEIGHTS_FILE, input_spec_of, load_network
 
     run_dir = Path(run_dir)
     rule = calibration_rule(target, split)
     parse_aggregation(aggregate)
-    config = read_run_config(run_dir)
+    config, config_record = run_config(run_dir)
     weights = run_dir / WEIGHTS_FILE
     if not weights.is_file():
         raise FileNotFoundError(f"{weights} not found; {run_dir} has no trained weights yet (train it first)")
@@ -127,7 +145,7 @@ def calibrate_run(
     record = record.model_copy(update={"quality": quality or QualityLimits(min_face=record.quality.min_face)})
     bundle = bundle_network(
         Path(out) if out is not None else run_dir / "bundle", network, spec,
-        method=config.model.method, backbone=config.model.backbone, config=config,
+        method=config.model.method, backbone=config.model.backbone, config=config_record,
         threshold=ThresholdSpec(value=report.threshold, rule=str(rule), split=split,
                                 dataset=f"{dataset} {protocol or 'default protocol'}", metrics=clear_paths(report.to_dict())),
         training_data=TrainingData(
