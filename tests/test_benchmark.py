@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from antispoof.cli import app
 from antispoof.metrics import ScoreSet, evaluate
-from antispoof.training import benchmark as bm
-from antispoof.training import benchmark_runs
+from antispoof.studies import benchmark as bm
+from antispoof.studies import benchmark_runs
 
 DOMAINS = ("webcam_hd", "budget_phone")
 SPECIES = ("bonafide", "print_glossy", "replay_monitor", "mask_paper")

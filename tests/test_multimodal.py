@@ -342,7 +342,7 @@ def test_the_multimodal_quickstart_runs_end_to_end_at_a_reduced_size_and_narrows
 
 
 def test_the_table_refuses_unknown_rows_and_writes_the_unavailable_imagenet_row(tmp_path):
-    from antispoof.training.multimodal_table import ROWS, UNAVAILABLE, _markdown, run_table
+    from antispoof.studies.multimodal_table import ROWS, UNAVAILABLE, _markdown, run_table
 
     with pytest.raises(ValueError, match="unknown rows"):
         run_table(tmp_path, rows=["resnet-18"])
@@ -357,7 +357,7 @@ def test_the_table_refuses_unknown_rows_and_writes_the_unavailable_imagenet_row(
 
 
 def test_the_face_id_rows_share_one_pretraining_and_keep_their_own_overrides(tmp_path, monkeypatch):
-    import antispoof.training.multimodal_table as table
+    import antispoof.studies.multimodal_table as table
     import antispoof.training.runner as runner
     from antispoof.methods.face_id import BACKBONE_FILE
 
@@ -386,7 +386,10 @@ def test_the_face_id_rows_share_one_pretraining_and_keep_their_own_overrides(tmp
 
 
 def test_the_table_command_takes_overrides_after_its_rows(tmp_path, monkeypatch):
-    import antispoof.training.multimodal_table as table
+    from typer.testing import CliRunner
+
+    import antispoof.studies.multimodal_table as table
+    from antispoof.cli import app
 
     seen = {}
 
@@ -396,6 +399,8 @@ def test_the_table_command_takes_overrides_after_its_rows(tmp_path, monkeypatch)
         return {}
 
     monkeypatch.setattr(table, "run_table", fake_table)
-    table.main(["--out", str(tmp_path), "--rows", "ir x3", "depth x3", "train.max_epochs=2", "data.image_size=48"])
-    assert seen["rows"] == ["ir x3", "depth x3"]
+    result = CliRunner().invoke(app, ["study", "multimodal-table", "--out", str(tmp_path), "--rows", "ir x3", "--rows",
+                                      "depth x3", "--face-id", "train.lr=0.01", "train.max_epochs=2", "data.image_size=48"])
+    assert result.exit_code == 0, result.output
+    assert seen["rows"] == ["ir x3", "depth x3"] and seen["face_id_overrides"] == ["train.lr=0.01"]
     assert seen["overrides"] == ["train.max_epochs=2", "data.image_size=48"]

@@ -153,3 +153,22 @@ def test_pretrain_from_a_folder_of_images_and_the_clear_errors(tmp_path):
         FolderImages(tmp_path / "run" / "logs", 32)
     result = CliRunner().invoke(app, ["pretrain", "ssl", "--out", str(tmp_path / "x")])
     assert result.exit_code != 0 and "--store" in str(result.exception)
+
+
+def test_the_premise_command_sends_ssl_keys_to_the_pretraining_and_the_rest_to_entry(tmp_path, monkeypatch):
+    import antispoof.studies.ssl_premise as premise
+
+    seen = {}
+
+    def fake_premise(out, **kwargs):
+        seen.update(kwargs)
+        (Path(out) / "premise.md").write_text("", encoding="utf-8")
+        return {}
+
+    monkeypatch.setattr(premise, "run_ssl_premise", fake_premise)
+    # the advice the pretraining gives on few subjects (ssl.queue_size=N) works as written after the command
+    result = CliRunner().invoke(app, ["study", "ssl-premise", "--out", str(tmp_path), "--subjects", "6", "--ssl-epochs", "1",
+                                      "--ssl", "train.batch_size=16", "ssl.queue_size=4", "train.max_epochs=2"])
+    assert result.exit_code == 0, result.output
+    assert seen["ssl_overrides"] == ["train.batch_size=16", "ssl.queue_size=4"]
+    assert seen["overrides"] == ["train.max_epochs=2"] and seen["subjects"] == 6 and seen["ssl_epochs"] == 1

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from antispoof.cli import app
 from antispoof.data.store import FrameDataset
 from antispoof.metrics import ScoreSet
-from antispoof.training.unseen_attack import split_by_family
+from antispoof.studies.unseen_attack import split_by_family
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,7 @@ def test_split_by_family_by_hand() -> None:
 
 @pytest.mark.slow
 def test_run_unseen_attack_writes_the_table_plot_and_a_row_per_run(tmp_path: Path) -> None:
-    from antispoof.training.unseen_attack import run_unseen_attack
+    from antispoof.studies.unseen_attack import run_unseen_attack
 
     table = run_unseen_attack(tmp_path, methods=["entry"], families=["mask"], subjects=12, source_size=96,
                               overrides=["train.max_epochs=1", "data.image_size=48"], workers=1, progress=False)
@@ -82,7 +84,7 @@ def test_run_unseen_attack_writes_the_table_plot_and_a_row_per_run(tmp_path: Pat
 
 
 def test_finished_rows_are_kept_and_other_data_is_refused(tmp_path: Path) -> None:
-    from antispoof.training.unseen_attack import _finished_rows, run_unseen_attack
+    from antispoof.studies.unseen_attack import _finished_rows, run_unseen_attack
 
     run = tmp_path / "runs" / "entry-without-mask"
     run.mkdir(parents=True)
@@ -109,13 +111,21 @@ def test_exclude_domains_leaves_out_every_row_of_the_domain(store: Path) -> None
 
 
 def test_the_command_takes_overrides_after_its_families(tmp_path: Path, monkeypatch) -> None:
-    import antispoof.training.unseen_attack as ua
+    import antispoof.studies.unseen_attack as ua
 
     seen = {}
-    monkeypatch.setattr(ua, "run_unseen_attack", lambda out, **kwargs: seen.update(kwargs) or {})
-    monkeypatch.setattr(ua, "_markdown", lambda table: "")
-    ua.main(["--out", str(tmp_path), "--methods", "entry", "--families", "replay", "train.max_epochs=2", "seed=3"])
-    assert seen["methods"] == ["entry"] and seen["families"] == ["replay"]
+    def fake_run(out, **kwargs):
+        seen.update(kwargs)
+        (Path(out) / "table.md").write_text("", encoding="utf-8")
+        return {}
+
+    monkeypatch.setattr(ua, "run_unseen_attack", fake_run)
+    runner = CliRunner()
+    result = runner.invoke(app, ["study", "unseen-attack", "--out", str(tmp_path), "--methods", "entry,pdle", "--families",
+                                 "replay", "--families", "mask", "train.max_epochs=2", "seed=3"])
+    assert result.exit_code == 0, result.output
+    assert seen["methods"] == ["entry", "pdle"] and seen["families"] == ["replay", "mask"]
     assert seen["overrides"] == ["train.max_epochs=2", "seed=3"]
-    with pytest.raises(SystemExit):
-        ua.main(["--out", str(tmp_path), "--families", "train.max_epochs=2"])
+    # argparse's `--methods entry pdle` spelling: the bare word is refused with the spelling that works
+    result = runner.invoke(app, ["study", "unseen-attack", "--out", str(tmp_path), "--methods", "entry", "pdle"])
+    assert isinstance(result.exception, ValueError) and "--methods entry,pdle" in str(result.exception)

@@ -31,6 +31,7 @@ _COMMAND_MODULES = (
     "antispoof.cli._pretrain",
     "antispoof.cli._quickstart",
     "antispoof.cli._benchmark",
+    "antispoof.cli._study",
     "antispoof.cli._calibrate",
     "antispoof.cli._predict",
     "antispoof.cli._export",

@@ -25,8 +25,8 @@ def benchmark_command(
     no_methods: bool = typer.Option(False, "--no-methods", help="Score only the --bundles; train no method."),
 ) -> None:
     """Train and score every method on the same protocols; write DIR/table.md, DIR/table.json and DIR/benchmark.png."""
-    from antispoof.training.benchmark import bundle_entries, method_entries, run_benchmark
-    from antispoof.training.benchmark_table import markdown
+    from antispoof.studies.benchmark import bundle_entries, method_entries, run_benchmark
+    from antispoof.studies.benchmark_table import markdown
 
     names = [n.strip() for m in methods for n in m.split(",") if n.strip()]
     entries = ([] if no_methods else method_entries(names)) + bundle_entries(bundles)

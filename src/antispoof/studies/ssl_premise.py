@@ -1,6 +1,6 @@
 """Seed 000's premise on synthetic data: does a frozen self-supervised backbone generalise to an unseen capture domain?
 
-``python -m antispoof.training.ssl_premise --out DIR [--ssl-epochs N]`` generates the
+``antispoof study ssl-premise --out DIR [--ssl-epochs N]`` generates the
 quickstart's data (100 subjects), pretrains EfficientNet-Lite0 with MoCo v2
 (``antispoof pretrain ssl``, the packaged ``ssl`` config) twice on the unlabelled crops of
 the train and dev splits: once without the held-out domain (``ssl-seen``), once on every
@@ -19,13 +19,12 @@ Writes the benchmark's ``table.json`` / ``table.md`` / ``benchmark.png`` and ``p
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["run_ssl_premise", "premise_markdown", "main"]
+__all__ = ["run_ssl_premise", "premise_markdown"]
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +37,8 @@ def run_ssl_premise(out: str | Path, *, seed: int = 0, subjects: int = 100, doma
     """Pretrain the two SSL backbones, train entry on four frozen backbones; returns the benchmark table (see module doc)."""
     from antispoof.methods import load_method_config, method_class
     from antispoof.methods.ssl import BACKBONE_FILE
-    from antispoof.training.benchmark import ModelEntry, make_protocol, run_benchmark
-    from antispoof.training.benchmark_runs import BenchmarkData
+    from antispoof.studies.benchmark import ModelEntry, make_protocol, run_benchmark
+    from antispoof.studies.benchmark_runs import BenchmarkData
     from antispoof.training.runner import resume, train
 
     out = Path(out)
@@ -91,22 +90,3 @@ def premise_markdown(table: dict[str, Any], ssl_epochs: int) -> str:
         lines.append(f"| {name} | {100 * r['hter']:.1f}% [{100 * hlo:.1f}, {100 * hhi:.1f}] | {100 * r['seen']['hter']:.1f}% | "
                      f"{r['auc']:.3f} [{alo:.3f}, {ahi:.3f}] | {r['seen']['auc']:.3f} | {r['n_bonafide']} / {r['n_attack']} |")
     return "\n".join(lines) + "\n"
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m antispoof.training.ssl_premise", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, type=Path, help="folder for data, pretraining runs, entry runs and the tables")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--subjects", type=int, default=100)
-    parser.add_argument("--domain", default="budget_phone", help="the capture domain held out of training")
-    parser.add_argument("--ssl-epochs", type=int, default=8)
-    parser.add_argument("overrides", nargs="*", help="key=value overrides for every entry run (e.g. train.max_epochs=2)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    table = run_ssl_premise(args.out, seed=args.seed, subjects=args.subjects, domain=args.domain, ssl_epochs=args.ssl_epochs,
-                            overrides=args.overrides)
-    print(premise_markdown(table, args.ssl_epochs))
-
-
-if __name__ == "__main__":
-    main()

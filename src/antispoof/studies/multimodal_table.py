@@ -21,21 +21,20 @@ Rows:
 - ``ImageNet init``: not available (no ImageNet weights of the face ResNet exist, and none
   of any ResNet are on disk); the row says so.
 
-``python -m antispoof.training.multimodal_table --out DIR [--rows ...] [key=value ...]``
+``antispoof study multimodal-table --out DIR [--rows ROW ...] [key=value ...]``
 writes ``DIR/table.md`` and ``DIR/table.json``; a row that finished with the same
 overrides is kept when the command runs again on the same folder.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ROWS", "run_table", "main"]
+__all__ = ["ROWS", "run_table"]
 
 log = logging.getLogger(__name__)
 
@@ -217,30 +216,3 @@ def _markdown(content: dict[str, Any]) -> str:
             lines.append(f"| {r['name']} | {_pct(r['acer'])} | {r['auc']:.3f} | {_pct(tpr.get('1e-2'))} | "
                          f"{_pct(tpr.get('1e-3'))} | {_pct(tpr.get('1e-4'))} | {r['seconds']:.0f} |")
     return "\n".join(lines) + "\n"
-
-
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """``python -m antispoof.training.multimodal_table --out DIR [--rows A B] [--subjects 100] [key=value ...]``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="folder for data, store, runs and the table")
-    parser.add_argument("--rows", nargs="*", default=None, help=f"rows to run (default all: {', '.join(ROWS)})")
-    parser.add_argument("--subjects", type=int, default=100, help="synthetic subjects")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the data and of every run")
-    parser.add_argument("--from-quickstart", type=Path, default=None,
-                        help="read the data and frame store of this `quickstart --method multimodal` folder")
-    parser.add_argument("--face-id", nargs="*", default=[], metavar="KEY=VALUE", help="overrides of the face-id pretraining")
-    parser.add_argument("overrides", nargs="*", help="overrides of every row (e.g. train.max_epochs=2)")
-    args = parser.parse_args(argv)
-    from antispoof._logging import setup_console_logging
-    from antispoof.config import split_overrides
-
-    rows, extra = split_overrides(args.rows or [])  # `--rows A B key=value`: the overrides are not rows
-    setup_console_logging()
-    table = run_table(args.out, rows=rows or None, overrides=[*extra, *args.overrides], face_id_overrides=args.face_id,
-                      seed=args.seed, subjects=args.subjects, from_quickstart=args.from_quickstart)
-    print((args.out / "table.md").read_text(encoding="utf-8"))
-    return table
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """The benchmark's data and its two steps per model: train a method's run, score a run or a bundle on dev and test.
 
-See :mod:`antispoof.training.benchmark` for the protocol and the table.
+See :mod:`antispoof.studies.benchmark` for the protocol and the table.
 """
 
 from __future__ import annotations

@@ -13,15 +13,14 @@ free). The bona fide units, hence BPCER, are the same on both sides: the gap bet
 two HTERs is the APCER gap. Each method trains with its packaged quickstart config
 (``quickstart_<method>``, the entry teacher for ``entry``) on the same data and seed.
 
-``python -m antispoof.training.unseen_attack --out DIR [--methods entry pdle lgsc]``
-writes ``DIR/table.md``, ``DIR/table.json`` and ``DIR/unseen_attack.png``. Run again on the
+``antispoof study unseen-attack --out DIR [--methods entry,pdle,lgsc]`` writes
+``DIR/table.md``, ``DIR/table.json`` and ``DIR/unseen_attack.png``. Run again on the
 same ``DIR``, it keeps the rows that finished with the same config and overrides, so a
 killed run or a new method continues the table instead of starting over.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
@@ -29,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FAMILIES", "run_unseen_attack", "split_by_family", "main"]
+__all__ = ["FAMILIES", "run_unseen_attack", "split_by_family"]
 
 log = logging.getLogger(__name__)
 
@@ -200,28 +199,3 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m antispoof.training.unseen_attack", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, type=Path, help="folder for data, stores, runs and the table")
-    parser.add_argument("--methods", nargs="+", default=["entry", "pdle", "lgsc"], help="registered methods")
-    parser.add_argument("--families", nargs="+", default=list(FAMILIES), help="attack families to hold out, one run each")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--subjects", type=int, default=100)
-    parser.add_argument("overrides", nargs="*", help="key=value overrides for every run (e.g. train.max_epochs=2)")
-    args = parser.parse_args(argv)
-    from antispoof.config import split_overrides
-
-    methods, extra_m = split_overrides(args.methods)  # `--families replay key=value`: the overrides are not families
-    families, extra_f = split_overrides(args.families)
-    if not methods or not families:
-        parser.error("--methods and --families need at least one name each (key=value overrides go after them)")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    table = run_unseen_attack(args.out, methods=methods, families=families, seed=args.seed,
-                              subjects=args.subjects, overrides=[*extra_m, *extra_f, *args.overrides])
-    print(_markdown(table))
-
-
-if __name__ == "__main__":
-    main()

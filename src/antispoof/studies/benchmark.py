@@ -87,7 +87,7 @@ def make_protocol(name: str, *, family: str = DEFAULT_UNSEEN_FAMILY, domain: str
     """The protocol ``name`` (``intra``, ``unseen-attack``, ``cross-domain``) holding out ``family`` / ``domain``."""
     from antispoof.data.base import pai_class_of
     from antispoof.data.synthetic import domain_names
-    from antispoof.training.unseen_attack import FAMILIES
+    from antispoof.studies.unseen_attack import FAMILIES
 
     if name == "intra":
         return Protocol("intra")
@@ -191,7 +191,7 @@ def run_benchmark(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Train, score and report every (entry, protocol); returns the content of ``table.json`` (see module doc)."""
-    from antispoof.training.benchmark_runs import BenchmarkData, score_entry, train_entry
+    from antispoof.studies.benchmark_runs import BenchmarkData, score_entry, train_entry
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -315,7 +315,7 @@ def _earlier_rows(out: Path, settings: dict[str, Any]) -> dict[tuple[str, str], 
 
 def _write(out: Path, rows: list[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
     from antispoof.runs import git_revision
-    from antispoof.training.benchmark_table import markdown, plot, summary
+    from antispoof.studies.benchmark_table import markdown, plot, summary
 
     revision, dirty = git_revision()
     table = {"settings": settings, "git_revision": revision, "git_dirty": dirty,
