@@ -201,3 +201,16 @@ def test_casia_surf_prepares_every_listed_image_with_no_detector(tmp_path, monke
     expected = cv2.resize(image, (32, 32), interpolation=cv2.INTER_AREA)
     assert np.array_equal(store.read(first["crop"]), expected)  # the whole crop resized, no padding, no re-crop
     assert store.read(first["ir_crop"], "ir").shape == (32, 32)
+
+
+def test_fine_tuning_weights_of_another_acquisition_is_refused_unless_allowed(tmp_path):
+    from antispoof.training.runner import _check_init_acquisition
+    from antispoof.weights import WEIGHTS_FILE, save_weights
+
+    trained = AcquisitionSpec(face_source="mtcnn", crop=CropSpec(size=32, scale=2.0))
+    save_weights(ToyModalNet((3,)), tmp_path / WEIGHTS_FILE, {"acquisition": trained.record()})
+    store = AcquisitionSpec(face_source="mtcnn", crop=CropSpec(size=64, scale=1.5))
+    with pytest.raises(AcquisitionMismatch, match=r"crop.scale: the model was trained with 2.0, this run's frame store has 1.5"):
+        _check_init_acquisition(tmp_path, store, allow=False)
+    _check_init_acquisition(tmp_path, store, allow=True)
+    _check_init_acquisition(tmp_path, trained.model_copy(update={"crop": CropSpec(size=64, scale=2.0)}), allow=False)

@@ -186,7 +186,7 @@ def check_same_acquisition(trained: AcquisitionSpec | None, data: AcquisitionSpe
         raise AcquisitionMismatch(
             f"{data_name} was prepared unlike the model's training data ({'; '.join(diffs)}); scores there would not mean what "
             f"they mean on the training data. Prepare it again with the model's settings ({fix}), or pass --allow-mismatch "
-            "if the difference is intended")
+            "(train: allow_mismatch=true) if the difference is intended")
     return diffs
 
 

@@ -102,6 +102,8 @@ class EngineConfig(ExperimentConfig):
     """Base of every method's config: the shared keys plus the engine's."""
 
     init_from: Path | None = Field(None, description="run folder, bundle or weights file to start from (matching tensors); null = fresh")
+    allow_mismatch: bool = Field(False, description="start from init_from weights whose training data was acquired unlike this "
+                                                    "run's store (another face source, crop scale, geometry, alignment or views)")
     data: EngineDataConfig = Field(default_factory=EngineDataConfig, description="which data the run reads")
     train: EngineTrainConfig = Field(default_factory=EngineTrainConfig, description="how the run trains")
 

@@ -142,9 +142,28 @@ def _fit_one(config: EngineConfig, run_dir: Path, datasets: Datasets | None = No
     # the frame store's record (of a FrameDataset, or the one a Subset selects from); datasets of other kinds have none
     store = getattr(train_set, "store", None) or getattr(getattr(train_set, "dataset", None), "store", None)
     acquisition = store.acquisition.record() if store is not None and hasattr(store, "acquisition") else None
+    if acquisition and config.init_from is not None and not resume:
+        _check_init_acquisition(config.init_from, store.acquisition, config.allow_mismatch)
     trainer = build_trainer(config, run_dir, callbacks, log_version=log_version, acquisition=acquisition)
     trainer.fit(method, datamodule=data, ckpt_path=ckpt, weights_only=True)
     return run_dir
+
+
+def _check_init_acquisition(source: Path, data: Any, allow: bool) -> None:
+    """Refuse to fine-tune ``source``'s weights on a store acquired unlike their training data, unless ``allow``."""
+    from safetensors import SafetensorError
+
+    from antispoof.data.acquisition import AcquisitionSpec, check_same_acquisition
+    from antispoof.weights import read_metadata, weights_file
+
+    try:
+        meta = read_metadata(weights_file(source))
+    except (OSError, SafetensorError):  # a weights file of another format records no acquisition; loading it says more
+        return
+    if "acquisition" in meta:
+        for diff in check_same_acquisition(AcquisitionSpec.model_validate(meta["acquisition"]), data,
+                                           data_name="this run's frame store", allow=allow):
+            log.warning("init_from=%s: %s (allowed by allow_mismatch)", source, diff)
 
 
 def train(
