@@ -42,7 +42,9 @@ def test_protocol_sides_cut_the_test_units_as_documented() -> None:
     pai = np.array(["bonafide", "replay_monitor", "print_glossy", "bonafide", "mask_paper"])
     domain = np.array(["webcam_hd", "webcam_hd", "budget_phone", "budget_phone", "webcam_hd"])
     live = pai == "bonafide"
-    attack = bm.make_protocol("unseen-attack", family="replay").sides(pai, domain, live)
+    unseen_attack = bm.make_protocol("unseen-attack", family="replay")
+    assert unseen_attack.overrides == ("data.exclude_attacks=[replay_monitor,replay_phone,replay_tablet]",)  # what test marks
+    attack = unseen_attack.sides(pai, domain, live)
     assert attack["target"].tolist() == [True, True, False, True, False]  # bona fide + replay attacks
     assert attack["seen"].tolist() == [True, False, True, True, True]  # bona fide + the other families
     cross = bm.make_protocol("cross-domain", domain="budget_phone").sides(pai, domain, live)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from antispoof.cli import app
 from antispoof.data.store import FrameDataset
 from antispoof.metrics import ScoreSet
-from antispoof.studies.unseen_attack import split_by_family
+from antispoof.studies.unseen_attack import family_species, split_by_family
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +47,20 @@ def test_exclude_attacks_reaches_train_and_dev_but_the_test_split_keeps_the_fami
     assert "mask_rigid" in set(FrameDataset(store, split="test").rows["pai"])
 
 
+def test_a_family_is_its_species_by_name() -> None:
+    assert family_species("replay") == ["replay_monitor", "replay_phone", "replay_tablet"]
+    assert family_species("mask") == ["mask_rigid"] and all(s.startswith("print_") for s in family_species("print"))
+    with pytest.raises(ValueError, match="families are replay, print, mask"):
+        family_species("paper")
+
+
 def test_split_by_family_by_hand() -> None:
     # 4 bona fide (one rejected at 0.5), 2 replays (one accepted), 2 prints (both rejected), 1 mask (accepted)
     scores = [0.9, 0.8, 0.7, 0.2, 0.6, 0.1, 0.3, 0.4, 0.55]
     labels = [1, 1, 1, 1, 0, 0, 0, 0, 0]
     pai = ["bonafide"] * 4 + ["replay_phone", "replay_tablet", "print_flat", "print_bent", "mask_rigid"]
     units = ScoreSet.from_arrays(scores, labels, pai=pai)
-    out = split_by_family(units, "replay", threshold=0.5)
+    out = split_by_family(units, family_species("replay"), threshold=0.5)
     assert out["unseen"]["attacks"] == 2 and out["seen"]["attacks"] == 3
     assert out["unseen"]["apcer"] == pytest.approx(1 / 2) and out["seen"]["apcer"] == pytest.approx(1 / 3)
     assert out["unseen"]["bpcer"] == out["seen"]["bpcer"] == pytest.approx(1 / 4)
@@ -61,7 +68,7 @@ def test_split_by_family_by_hand() -> None:
     # AUC of the unseen side: 4 live x 2 replays; 0.6 beats only the live 0.2, 0.1 loses to all four
     assert out["unseen"]["auc"] == pytest.approx((3 + 4) / 8)
     with pytest.raises(ValueError, match="no unseen attacks"):
-        split_by_family(ScoreSet.from_arrays([0.9, 0.1], [1, 0], pai=["bonafide", "print_flat"]), "mask", 0.5)
+        split_by_family(ScoreSet.from_arrays([0.9, 0.1], [1, 0], pai=["bonafide", "print_flat"]), family_species("mask"), 0.5)
 
 
 @pytest.mark.slow
@@ -77,7 +84,7 @@ def test_run_unseen_attack_writes_the_table_plot_and_a_row_per_run(tmp_path: Pat
     assert "| entry | mask |" in (tmp_path / "table.md").read_text()
     assert (tmp_path / "unseen_attack.png").stat().st_size > 0
     config = (tmp_path / "runs" / "entry-without-mask" / "config.yaml").read_text()
-    assert "mask_*" in config
+    assert "mask_rigid" in config  # the family's species, as the test side marks them unseen
     dev = (tmp_path / "eval" / "entry-without-mask" / "scores_dev.csv").read_text()
     test = (tmp_path / "eval" / "entry-without-mask" / "scores_test.csv").read_text()
     assert "mask_rigid" not in dev and "mask_rigid" in test  # the threshold never saw the held-out family

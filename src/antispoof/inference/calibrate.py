@@ -99,7 +99,7 @@ def calibrate_run(
     from antispoof.faces import DEFAULT_DETECTOR
     from antispoof.faces.quality import QualityLimits
     from antispoof.inference.bundle import bundle_network
-    from antispoof.inference.card import DetectorSpec, ThresholdSpec, TrainingData, clear_paths
+    from antispoof.inference.card import DetectorSpec, ThresholdSpec, TrainingData, clear_paths, coarse_notes
     from antispoof.inference.scoring import score_frames
     from antispoof.metrics.aggregate import parse_aggregation
     from antispoof.weights import WEIGHTS_FILE, input_spec_of, load_network
@@ -133,8 +133,7 @@ def calibrate_run(
     source = (trained or acquisition).face_source
     if detector is None:  # a face source that reads the dataset's own faces finds none in a camera frame
         detector = DEFAULT_DETECTOR if DETECTORS.get(source).from_dataset else source
-    if problem:
-        notes.append(f"threshold target finer than the calibration data resolves: {problem}")
+    notes += coarse_notes(problem)
     if source != detector:
         notes.append(f"training crops were cut around {source!r} faces; inference uses {detector!r}, whose boxes may differ in "
                      "size and centre (check on your own data)")
@@ -146,8 +145,7 @@ def calibrate_run(
     bundle = bundle_network(
         Path(out) if out is not None else run_dir / "bundle", network, spec,
         method=config.model.method, backbone=config.model.backbone, config=config_record,
-        threshold=ThresholdSpec(value=report.threshold, rule=str(rule), split=split,
-                                dataset=f"{dataset} {protocol or 'default protocol'}", metrics=clear_paths(report.to_dict())),
+        threshold=ThresholdSpec.from_report(report, rule, split, f"{dataset} {protocol or 'default protocol'}"),
         training_data=TrainingData(
             dataset=config.data.dataset, protocol=config.data.protocol,
             description=f"{config.data.dataset} protocol {config.data.protocol or 'default'}, train split, "

@@ -66,7 +66,7 @@ def calibrate_bundle(
 ) -> Path:
     """Choose ``bundle_dir``'s threshold on ``split`` of a dataset and write it into the card (of ``out``, a copy, when given)."""
     from antispoof.inference.bundle import Bundle
-    from antispoof.inference.card import ThresholdSpec, clear_paths
+    from antispoof.inference.card import ThresholdSpec
     from antispoof.inference.predictor import Predictor
     from antispoof.metrics.calibration import calibration_rule, dev_threshold
 
@@ -87,8 +87,7 @@ def calibrate_bundle(
     notes.append(f"threshold calibrated by `antispoof calibrate` ({rule}) on {dataset} {protocol or 'default protocol'} "
                  f"{split}; it replaced {previous.value:g} ({previous.rule})"
                  + (f"; {problem}" if problem else ""))
-    threshold = ThresholdSpec(value=report.threshold, rule=str(rule), split=split,
-                              dataset=f"{dataset} {protocol or 'default protocol'}", metrics=clear_paths(report.to_dict()))
+    threshold = ThresholdSpec.from_report(report, rule, split, f"{dataset} {protocol or 'default protocol'}")
     bundle.save_card(card.model_copy(update={"threshold": threshold, "notes": notes}))
     log.info("calibrated %s on %s %s: threshold %.6g (%s); APCER %.4f BPCER %.4f", bundle.path, dataset, split,
              report.threshold, rule, report.apcer, report.bpcer)

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from antispoof.data.acquisition import AcquisitionSpec, CropSpec
 from antispoof.data.inputs import InputSpec
 from antispoof.faces.quality import QualityLimits
+from antispoof.weights import WEIGHTS_FILE
 
 __all__ = [
     "CARD_FILE",
@@ -40,6 +41,7 @@ __all__ = [
     "NetworkSpec",
     "DetectorSpec",
     "ThresholdSpec",
+    "coarse_notes",
     "TrainingData",
     "QualityLimits",
     "FileRecord",
@@ -84,6 +86,16 @@ class ThresholdSpec(_Strict):
     dataset: str = Field(..., description="the dataset (and protocol) of that split")
     metrics: dict[str, Any] = Field(..., description="the metrics report of that split at this threshold")
 
+    @classmethod
+    def from_report(cls, report: Any, rule: Any, split: str, dataset: str) -> ThresholdSpec:
+        """The threshold of a calibration ``report`` (:func:`antispoof.metrics.calibration.dev_threshold`), paths cleared."""
+        return cls(value=report.threshold, rule=str(rule), split=split, dataset=dataset, metrics=clear_paths(report.to_dict()))
+
+
+def coarse_notes(problem: str) -> list[str]:
+    """The card note for a threshold target finer than the calibration data resolves (none when ``problem`` is '')."""
+    return [f"threshold target finer than the calibration data resolves: {problem}"] if problem else []
+
 
 class TrainingData(_Strict):
     """What the model was trained on."""
@@ -121,7 +133,7 @@ class ModelCard(_Strict):
     threshold: ThresholdSpec
     training_data: TrainingData
     files: dict[str, FileRecord] = Field(..., description="bundle files (weights, ONNX graphs) and their sha256")
-    weights: str = Field("model.safetensors", description="the safetensors weights file (a key of files)")
+    weights: str = Field(WEIGHTS_FILE, description="the safetensors weights file (a key of files)")
     onnx: dict[str, str] = Field(default_factory=dict, description="precision (fp32, int8) -> ONNX file (a key of files)")
     export: dict[str, Any] = Field(default_factory=dict, description="export facts: opset, parity checks, int8 metric change")
     source: dict[str, Any] = Field(default_factory=dict, description="imported weights: the project they come from, its licence, "

@@ -40,11 +40,12 @@ def find_members(paths: Sequence[str | Path]) -> list[Path]:
     """The member folders of ``paths``: a bundle, a run (its ``bundle/`` when calibrated), or a folder of runs/bundles
     (searched below for ``model_card.json`` or ``config.yaml`` + ``model.safetensors``), in sorted order."""
     from antispoof.inference.card import CARD_FILE
+    from antispoof.weights import WEIGHTS_FILE
 
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if (path / CARD_FILE).is_file() or (path / "config.yaml").is_file() and (path / "model.safetensors").is_file():
+        if (path / CARD_FILE).is_file() or (path / "config.yaml").is_file() and (path / WEIGHTS_FILE).is_file():
             found.append(path)
             continue
         if (path / "bundle" / CARD_FILE).is_file():
@@ -194,7 +195,7 @@ def calibrate_on_store(bundle: str | Path | Bundle, store: str | Path, *, split:
                        progress: bool = False) -> Bundle:
     """Choose the bundle's threshold for ``target`` on ``split`` of a frame store (the crops its members were trained on)
     and write it into its card, with the metrics there; returns the bundle."""
-    from antispoof.inference.card import ThresholdSpec, clear_paths
+    from antispoof.inference.card import ThresholdSpec, coarse_notes
     from antispoof.inference.scoring import score_frames
     from antispoof.metrics.calibration import calibration_rule, dev_threshold
 
@@ -206,12 +207,9 @@ def calibrate_on_store(bundle: str | Path | Bundle, store: str | Path, *, split:
         raise ValueError(f"the frame store {store} has no {split!r} frames; calibrate on a split it has (dev)")
     report, problem = dev_threshold(scores, rule, aggregate or bundle.card.aggregation, allow_coarse)
     card = bundle.card
-    notes = [n for n in card.notes if "not a calibration" not in n]
-    if problem:
-        notes.append(f"threshold target finer than the calibration data resolves: {problem}")
-    threshold = ThresholdSpec(value=report.threshold, rule=str(rule), split=split,
-                              dataset=f"frame store {Path(store).name} ({card.training_data.dataset})",
-                              metrics=clear_paths(report.to_dict()))
+    notes = [n for n in card.notes if "not a calibration" not in n] + coarse_notes(problem)
+    threshold = ThresholdSpec.from_report(report, rule, split,
+                                          f"frame store {Path(store).name} ({card.training_data.dataset})")
     bundle.save_card(card.model_copy(update={"threshold": threshold, "notes": notes}))
     log.info("ensemble %s calibrated on %s %s: threshold %.6g (%s)", bundle.path, store, split, report.threshold, rule)
     return bundle

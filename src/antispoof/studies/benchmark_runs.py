@@ -67,12 +67,13 @@ class BenchmarkData:
         Each method reads as many frames per video as its quickstart did (a clip method more),
         so that a per-frame method's training set does not grow with another method's clips.
         """
+        from antispoof.data._prepare import INDEX_FILE
         from antispoof.training.quickstart import prepare_synthetic_store
 
         key = (crop, frames)
         if key not in self.stores:
             path = self.root.parent / f"store_{crop}px_{frames}f"
-            if (path / "index.parquet").is_file():  # prepared by an earlier call on the same data
+            if (path / INDEX_FILE).is_file():  # prepared by an earlier call on the same data
                 self.stores[key] = path
             else:
                 self.stores[key] = prepare_synthetic_store(self.root, path, crop_size=crop, frames=frames,

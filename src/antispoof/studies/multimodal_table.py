@@ -65,6 +65,7 @@ def run_table(out: str | Path, *, rows: list[str] | None = None, overrides: list
     ``from_quickstart``: the folder of an ``antispoof quickstart --method multimodal`` run whose
     generated data the rows read (and its frame store, when its crops have the rows' size).
     """
+    from antispoof.data._prepare import INDEX_FILE
     from antispoof.data.synthetic.writer import generate_dataset
     from antispoof.methods import load_method_config, method_class
     from antispoof.training.quickstart import prepare_synthetic_store
@@ -91,7 +92,7 @@ def run_table(out: str | Path, *, rows: list[str] | None = None, overrides: list
     if not (data / "manifest.csv").is_file():
         generate_dataset(data, subjects=subjects, frames=frames, size=source_size, seed=seed, modalities=("rgb", "ir", "depth"),
                          difficulty=0.0, workers=workers, show_progress=progress)  # the quickstart's data
-    if not (store / "index.parquet").is_file():
+    if not (store / INDEX_FILE).is_file():
         prepare_synthetic_store(data, store, crop_size=spec.crop_size, frames=frames, workers=workers, progress=progress)
     table = _read(out)
     data_args = [f"data.root={data}", f"data.store={store}"]

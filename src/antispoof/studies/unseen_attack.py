@@ -1,11 +1,11 @@
 """Cross-attack generalisation on synthetic data: train without one attack family, test on it.
 
 For every method and every family (replay, print, mask) one run trains on the generated
-data with ``data.exclude_attacks=[<family>_*]`` (all species of the family leave train
-*and* dev, so the dev-EER threshold is chosen without them), and is tested on the whole
-test split. The test units (videos, frame scores averaged) are then cut in two:
+data with ``data.exclude_attacks=[<family_species(family)>]`` (they leave train *and* dev, so
+the dev-EER threshold is chosen without them), and is tested on the whole test split. The
+test units (videos, frame scores averaged) are then cut in two:
 
-- unseen: the bona fide units + the held-out family's attacks;
+- unseen: the bona fide units + the held-out species' attacks;
 - seen: the bona fide units + the other families' attacks.
 
 Each side gets HTER = (pooled APCER + BPCER) / 2 at the dev threshold, and AUC (threshold
@@ -28,27 +28,40 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FAMILIES", "run_unseen_attack", "split_by_family"]
+__all__ = ["FAMILIES", "family_species", "run_unseen_attack", "split_by_family"]
 
 log = logging.getLogger(__name__)
 
 FAMILIES: tuple[str, ...] = ("replay", "print", "mask")
 
 
-def split_by_family(units: Any, family: str, threshold: float) -> dict[str, dict[str, float]]:
-    """``{"unseen": {...}, "seen": {...}}`` metrics of a ScoreSet of test units (see module doc)."""
+def family_species(family: str) -> list[str]:
+    """The generator's attack species of ``family``, grouped by :func:`antispoof.data.protocols.attack_types`."""
+    import pandas as pd
+
+    from antispoof.data.base import ATTACK
+    from antispoof.data.protocols import attack_types
+    from antispoof.data.synthetic.species import ATTACK_SPECIES
+
+    types = attack_types(pd.DataFrame({"label": ATTACK, "pai": ATTACK_SPECIES}), "attack")
+    if family not in types:
+        raise ValueError(f"unknown attack family {family!r}; the generator's families are {', '.join(FAMILIES)}")
+    return types[family]
+
+
+def split_by_family(units: Any, species: Sequence[str], threshold: float) -> dict[str, dict[str, float]]:
+    """``{"unseen": {...}, "seen": {...}}`` metrics of a ScoreSet of test units, ``species`` held out (see module doc)."""
     import numpy as np
 
-    from antispoof.data.base import pai_class_of
     from antispoof.metrics import auc, far_frr
 
     scores, live = np.asarray(units.scores, dtype=float), np.asarray(units.is_bonafide, dtype=bool)
-    in_family = np.array([pai_class_of(str(p)) == family for p in units.pai])
+    held = np.isin(np.asarray(units.pai, dtype=str), list(species))
     out = {}
-    for side, attacks in (("unseen", ~live & in_family), ("seen", ~live & ~in_family)):
+    for side, attacks in (("unseen", ~live & held), ("seen", ~live & ~held)):
         keep = live | attacks
         if not attacks.any():
-            raise ValueError(f"the test split has no {side} attacks for family {family!r}")
+            raise ValueError(f"the test split has no {side} attacks for the held-out species {', '.join(species)}")
         apcer, bpcer = far_frr(scores[keep], live[keep], threshold)
         out[side] = {"hter": (apcer + bpcer) / 2, "apcer": apcer, "bpcer": bpcer, "auc": auc(scores[keep], live[keep]),
                      "attacks": int(attacks.sum()), "bonafide": int(live.sum())}
@@ -73,6 +86,7 @@ def run_unseen_attack(
 
     ``configs`` replaces a method's packaged quickstart config (a YAML path or a packaged name).
     """
+    from antispoof.data._prepare import INDEX_FILE
     from antispoof.data.synthetic.writer import generate_dataset
     from antispoof.methods import load_method_config, method_class
     from antispoof.metrics import aggregate_videos, read_scores
@@ -106,15 +120,16 @@ def run_unseen_attack(
     for method in methods:
         base = load_method_config(plans[method], common)
         crop = method_class(method).input_spec_for(base).crop_size
-        if crop not in stores and (out / f"store_{crop}" / "index.parquet").is_file():
+        if crop not in stores and (out / f"store_{crop}" / INDEX_FILE).is_file():
             stores[crop] = out / f"store_{crop}"  # prepared by an earlier call on the same data
         if crop not in stores:
             stores[crop] = prepare_synthetic_store(data, out / f"store_{crop}", crop_size=crop, frames=frames,
                                                    workers=workers, progress=progress)
         for family in families:
             run_dir = out / "runs" / f"{method}-without-{family}"
+            species = family_species(family)
             config = load_method_config(plans[method], [f"data.root={data}", f"data.store={stores[crop]}",
-                                                        f"data.exclude_attacks=[{family}_*]", *packaged_weights(base),
+                                                        f"data.exclude_attacks=[{','.join(species)}]", *packaged_weights(base),
                                                         *common])
             row: dict[str, Any] = {"method": method, "config": plans[method], "overrides": list(common), "held_out": family,
                                    "run": str(run_dir)}
@@ -131,7 +146,7 @@ def run_unseen_attack(
                                       progress=progress)
                 units, _ = aggregate_videos(read_scores(result.out_dir / "scores_test.csv"), "mean")
                 units = units.subset(~units.failed_to_acquire)
-                row.update(threshold=result.report.threshold, **split_by_family(units, family, result.report.threshold))
+                row.update(threshold=result.report.threshold, **split_by_family(units, species, result.report.threshold))
             except Exception as err:  # one failed run writes its error in its row; the table goes on
                 log.exception("unseen attack: %s without %s failed", method, family)
                 row["error"] = f"{type(err).__name__}: {err}"
@@ -143,12 +158,14 @@ def run_unseen_attack(
 
 def _finished_rows(out: Path) -> dict[tuple[Any, ...], dict[str, Any]]:
     """Rows of an earlier ``table.json`` in ``out`` that finished without error, by (method, family, config, overrides)."""
+    from antispoof.weights import WEIGHTS_FILE
+
     path = out / "table.json"
     if not path.is_file():
         return {}
     rows = json.loads(path.read_text(encoding="utf-8")).get("rows", [])
     return {(r["method"], r["held_out"], r["config"], tuple(r.get("overrides", ()))): r for r in rows
-            if "error" not in r and (Path(r["run"]) / "model.safetensors").is_file()}
+            if "error" not in r and (Path(r["run"]) / WEIGHTS_FILE).is_file()}
 
 
 def _write(out: Path, rows: list[dict[str, Any]], seed: int, subjects: int) -> dict[str, Any]:

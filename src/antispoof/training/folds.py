@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from antispoof.data.protocols import FOLD_KINDS, AttackFold, attack_folds
+from antispoof.weights import WEIGHTS_FILE
 
 __all__ = ["GridSpec", "GRID_KEYS", "FOLDS_FILE", "make_folds", "fold_overrides", "split_grid_args", "train_grid"]
 
@@ -208,7 +209,7 @@ def _finished(out: Path, summary: dict[str, Any], overwrite: bool) -> dict[str, 
             return {}
         raise FileExistsError(f"{out} holds a grid of another plan (config, overrides, folds, seeds or inits differ); "
                               "choose another --out or pass --overwrite")
-    return {k: v for k, v in had.get("results", {}).items() if (out / k / "model.safetensors").is_file()}
+    return {k: v for k, v in had.get("results", {}).items() if (out / k / WEIGHTS_FILE).is_file()}
 
 
 def _write(out: Path, summary: dict[str, Any], results: dict[str, Any]) -> Path:
