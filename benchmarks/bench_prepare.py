@@ -149,7 +149,7 @@ def bench_detectors(video: Path) -> None:
 def bench_formats(video: Path) -> None:
     import cv2
 
-    from antispoof.data._prepare import encode_image
+    from antispoof.data.prepare import encode_image
     from antispoof.data.video import VideoReader
     from antispoof.faces import crop_face
 
@@ -181,7 +181,7 @@ def _decode_all(args: tuple[str, str, int]) -> int:
 def bench_prepare(videos: list[Path], workers: int, policy: str, n: int, detector: str, repeats: int) -> None:
     import pandas as pd
 
-    from antispoof.data._prepare import prepare_store
+    from antispoof.data.prepare import prepare_store
     from antispoof.data.base import DatasetAdapter
     from antispoof.data.sampling import FrameSampler
 

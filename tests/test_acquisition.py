@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from antispoof._registry import DETECTORS, NETWORKS
-from antispoof.data._prepare import prepare_store, store_acquisition
+from antispoof.data.prepare import prepare_store, store_acquisition
 from antispoof.data.acquisition import AcquisitionMismatch, AcquisitionSpec, CropSpec, check_same_acquisition
 from antispoof.data.inputs import InputSpec, ModalitySpec
 from antispoof.data.store import FrameStore

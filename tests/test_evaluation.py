@@ -10,7 +10,7 @@ from frames_double import write_manifest_dataset
 from antispoof.metrics import read_scores
 from antispoof.methods.entry import EntryConfig
 from antispoof.training.evaluation import evaluate_run
-from antispoof.data.cache import store_for
+from antispoof.data._cache import store_for
 from antispoof.training.runner import train
 
 

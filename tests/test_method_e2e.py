@@ -77,7 +77,7 @@ def test_a_multimodal_bundle_predicts_from_aligned_frames_and_refuses_rgb_alone(
 
 
 def test_explanation_maps_are_written_as_overlays(modal, tmp_path):
-    from antispoof.cli._predict import _save_explanations
+    from antispoof.cli.predict import _save_explanations
 
     root = Path(modal["data"]["root"])
     row = _frames(modal).iloc[0]

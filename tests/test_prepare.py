@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from _media import write_video
-from antispoof.data._prepare import INDEX_COLUMNS, prepare_store
+from antispoof.data.prepare import INDEX_COLUMNS, prepare_store
 from antispoof.data.base import ATTRIBUTES, DatasetAdapter
 from antispoof.data.sampling import FrameSampler
 from antispoof.data.store import FrameStore

@@ -6,7 +6,7 @@ import yaml
 
 from antispoof import __version__
 from antispoof.config import ExperimentConfig, load_config
-from antispoof.runs import RunExistsError, create_run, git_revision
+from antispoof._runs import RunExistsError, create_run, git_revision
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from _media import write_video
-from antispoof.data._prepare import prepare_store
+from antispoof.data.prepare import prepare_store
 from antispoof.data.base import ATTRIBUTES
 from antispoof.data.sampling import FrameSampler
 from antispoof.data.store import FrameDataset, FrameStore

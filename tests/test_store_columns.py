@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from antispoof.data._checks import DatasetError, check_pai_class
-from antispoof.data._prepare import INDEX_COLUMNS, prepare_store
+from antispoof.data.prepare import INDEX_COLUMNS, prepare_store
 from antispoof.data.base import ATTRIBUTES, PAI_CLASSES, pai_class_of
 from antispoof.data.store import FrameDataset, FrameStore
 from test_prepare import ToyDataset, _row

@@ -19,25 +19,25 @@ from antispoof import __version__
 __all__ = ["app", "main"]
 
 _COMMAND_MODULES = (
-    "antispoof.cli._list",
-    "antispoof.cli._config",
-    "antispoof.cli._synth",
-    "antispoof.cli._data",
-    "antispoof.cli._prepare",
-    "antispoof.cli._metrics",
-    "antispoof.cli._train",
-    "antispoof.cli._evaluate",
-    "antispoof.cli._distill",
-    "antispoof.cli._pretrain",
-    "antispoof.cli._quickstart",
-    "antispoof.cli._benchmark",
-    "antispoof.cli._study",
-    "antispoof.cli._calibrate",
-    "antispoof.cli._predict",
-    "antispoof.cli._export",
-    "antispoof.cli._import",
-    "antispoof.cli._ensemble",
-    "antispoof.cli._serve",
+    "antispoof.cli.list",
+    "antispoof.cli.config",
+    "antispoof.cli.synth",
+    "antispoof.cli.data",
+    "antispoof.cli.prepare",
+    "antispoof.cli.metrics",
+    "antispoof.cli.train",
+    "antispoof.cli.evaluate",
+    "antispoof.cli.distill",
+    "antispoof.cli.pretrain",
+    "antispoof.cli.quickstart",
+    "antispoof.cli.benchmark",
+    "antispoof.cli.study",
+    "antispoof.cli.calibrate",
+    "antispoof.cli.predict",
+    "antispoof.cli.export",
+    "antispoof.cli.import_weights",
+    "antispoof.cli.ensemble",
+    "antispoof.cli.serve",
 )
 
 app = typer.Typer(
@@ -77,7 +77,7 @@ def main() -> None:
     Set ``ANTISPOOF_DEBUG=1`` to see the full traceback instead.
     """
     from antispoof.config import ConfigError
-    from antispoof.runs import RunExistsError
+    from antispoof._runs import RunExistsError
 
     try:
         app()

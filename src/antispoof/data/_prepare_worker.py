@@ -2,7 +2,7 @@
 
 Each worker process builds its detector once (:func:`init_worker`) and then turns one
 unit (a source file, or a video of frame images) into crops plus one part file
-(:func:`process_unit`). The driver is :func:`antispoof.data._prepare.prepare_store`.
+(:func:`process_unit`). The driver is :func:`antispoof.data.prepare.prepare_store`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The frame store on disk and the PyTorch Dataset every method trains on.
 
-``antispoof prepare`` (see :func:`antispoof.data._prepare.prepare_store`) writes a store:
+``antispoof prepare`` (see :func:`antispoof.data.prepare.prepare_store`) writes a store:
 face crops plus one Parquet index with a row per sampled frame. :class:`FrameStore`
 opens it; :class:`FrameDataset` serves its frames, clips of frames, and pixel-aligned
 RGB/IR/Depth crops.
@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from antispoof.data._checks import as_text, column_kind
-from antispoof.data._prepare import INDEX_FILE
+from antispoof.data.prepare import INDEX_FILE
 from antispoof.data._prepare_worker import QUALITY_COLUMNS
 from antispoof.data.base import ATTRIBUTES, BONAFIDE, BOX_COLUMNS, pai_class_of
 

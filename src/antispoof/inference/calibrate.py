@@ -32,7 +32,7 @@ CALIBRATION_FILE = "calibration.json"
 def resolve_store(config: Any, *, dataset: str | None, root: str | Path | None, protocol: str | None,
                   store: str | Path | None, size: int, progress: bool) -> tuple[str, str | None, Path]:
     """``(dataset, protocol, store folder)`` to score: the run's own data unless told otherwise (as ``evaluate`` does)."""
-    from antispoof.data.cache import resolve_data, store_for
+    from antispoof.data._cache import resolve_data, store_for
 
     d = config.data
     dataset, root, protocol, store = resolve_data(config, dataset=dataset, root=root, protocol=protocol, store=store)

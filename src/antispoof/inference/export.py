@@ -56,7 +56,7 @@ def calibration_store(source: str | Path, bundle: Bundle) -> Path:
     """The frame store ``bundle`` was calibrated on, from the run folder's ``calibration.json``."""
     import json
 
-    from antispoof.data._prepare import INDEX_FILE
+    from antispoof.data.prepare import INDEX_FILE
     from antispoof.inference.calibrate import CALIBRATION_FILE
 
     source = Path(source)

@@ -22,7 +22,7 @@ BACKBONE_CARD = "backbone.json"
 
 def write_backbone(method: Any, backbone: Any, run_dir: Path, facts: dict[str, Any], use: str) -> Path:
     """Write ``backbone`` and its card (``facts`` first, then the shared ones; ``use`` = the overrides that load it)."""
-    from antispoof.runs import git_revision
+    from antispoof._runs import git_revision
     from antispoof.weights import save_weights
 
     c = method.config

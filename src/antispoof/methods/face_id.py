@@ -175,7 +175,7 @@ class FaceIDMethod(Method):
         from torch.utils.data import ConcatDataset, Subset
 
         from antispoof.data.base import BONAFIDE
-        from antispoof.data.cache import store_for
+        from antispoof.data._cache import store_for
         from antispoof.data.store import FrameDataset
 
         d, f = self.config.data, self.config.face_id

@@ -193,7 +193,7 @@ class SSLMethod(Method):
         else:
             from torch.utils.data import ConcatDataset
 
-            from antispoof.data.cache import store_for
+            from antispoof.data._cache import store_for
             from antispoof.data.store import FrameDataset
 
             d = self.config.data

@@ -33,7 +33,7 @@ def efficientnet_lite_weights(architecture: str = "tf_efficientnet_lite0", cache
     """Path of a timm-format ImageNet state dict for ``architecture`` (written into the cache on first use)."""
     import torch
 
-    from antispoof.data.cache import cache_root
+    from antispoof.data._cache import cache_root
 
     if architecture not in LITE_PACKAGES:
         raise KeyError(f"no packaged weights for {architecture!r}; choose one of {', '.join(LITE_PACKAGES)}")

@@ -312,7 +312,7 @@ def _earlier_rows(out: Path, settings: dict[str, Any]) -> dict[tuple[str, str], 
 
 
 def _write(out: Path, rows: list[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
-    from antispoof.runs import git_revision
+    from antispoof._runs import git_revision
     from antispoof.studies.benchmark_table import markdown, plot, summary
 
     revision, dirty = git_revision()

@@ -67,7 +67,7 @@ class BenchmarkData:
         Each method reads as many frames per video as its quickstart did (a clip method more),
         so that a per-frame method's training set does not grow with another method's clips.
         """
-        from antispoof.data._prepare import INDEX_FILE
+        from antispoof.data.prepare import INDEX_FILE
         from antispoof.training.quickstart import prepare_synthetic_store
 
         key = (crop, frames)

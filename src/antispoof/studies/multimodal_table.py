@@ -65,7 +65,7 @@ def run_table(out: str | Path, *, rows: list[str] | None = None, overrides: list
     ``from_quickstart``: the folder of an ``antispoof quickstart --method multimodal`` run whose
     generated data the rows read (and its frame store, when its crops have the rows' size).
     """
-    from antispoof.data._prepare import INDEX_FILE
+    from antispoof.data.prepare import INDEX_FILE
     from antispoof.data.synthetic.writer import generate_dataset
     from antispoof.methods import load_method_config, method_class
     from antispoof.training.quickstart import prepare_synthetic_store

@@ -86,7 +86,7 @@ def run_unseen_attack(
 
     ``configs`` replaces a method's packaged quickstart config (a YAML path or a packaged name).
     """
-    from antispoof.data._prepare import INDEX_FILE
+    from antispoof.data.prepare import INDEX_FILE
     from antispoof.data.synthetic.writer import generate_dataset
     from antispoof.methods import load_method_config, method_class
     from antispoof.metrics import aggregate_videos, read_scores

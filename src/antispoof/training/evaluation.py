@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from antispoof.data.cache import resolve_data, store_for
+from antispoof.data._cache import resolve_data, store_for
 from antispoof.inference.scoring import score_frames
 
 __all__ = ["score_frames", "evaluate_run", "EvaluationResult", "protocol_folds", "resolve_data"]

@@ -1,6 +1,6 @@
 """From a config's ``data`` section to the datasets a method trains on, shaped by its input spec.
 
-The store comes from :func:`antispoof.data.cache.store_for` (``data.store``, or the
+The store comes from :func:`antispoof.data._cache.store_for` (``data.store``, or the
 dataset prepared into the cache on first use).
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from torch.utils.data import ConcatDataset, Dataset
 
-from antispoof.data.cache import cache_root, store_for
+from antispoof.data._cache import cache_root, store_for
 
 __all__ = ["cache_root", "store_for", "open_split", "select_rows", "Selected", "training_datasets", "dataset_labels", "Unlabelled"]
 

@@ -189,7 +189,7 @@ def run_quickstart(
 def prepare_synthetic_store(data: Path, store: Path, *, crop_size: int, frames: int, workers: int = 2,
                             progress: bool = True) -> Path:
     """A fresh frame store of the generated dataset ``data`` (its own boxes, ``crop_size`` px crops) at ``store``."""
-    from antispoof.data._prepare import prepare_store
+    from antispoof.data.prepare import prepare_store
     from antispoof.data.manifest import ManifestDataset
     from antispoof.data.sampling import FrameSampler
 

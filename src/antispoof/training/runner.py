@@ -176,7 +176,7 @@ def train(
     command: list[str] | None = None,
 ) -> Path:
     """Train ``config`` into a new run folder (``out``, or an automatic name under ``runs/``); returns the folder."""
-    from antispoof.runs import create_run
+    from antispoof._runs import create_run
 
     if out is None:
         run = create_run(config, command=command)

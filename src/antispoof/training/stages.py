@@ -115,7 +115,7 @@ def fit_stages(config: EngineConfig, run_dir: Path, stages: list[Stage], fit_one
                callbacks: Sequence[Any] = ()) -> Path:
     """Train ``stages`` of ``config`` in order into ``run_dir/stages/NAME`` (see the module docstring); returns ``run_dir``."""
     from antispoof._logging import add_file_handler, remove_file_handler
-    from antispoof.runs import create_run
+    from antispoof._runs import create_run
 
     run_dir = Path(run_dir)
     configs = stage_configs(config, run_dir, stages)

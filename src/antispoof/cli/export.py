@@ -25,7 +25,7 @@ def export_command(
         raise ValueError(f"unknown export format {format!r}; the one format is onnx")
     from antispoof.inference.export import export_onnx, open_bundle
 
-    from antispoof.cli._predict import expand_paths
+    from antispoof.cli.predict import expand_paths
 
     photos = expand_paths(list(images)) if images else None
     record = export_onnx(run, quantize=quantize, opset=opset, max_crops=max_crops, store=store, images=photos)

@@ -77,7 +77,7 @@ def _stem(number: int, path: Path) -> str:
 
 
 def _save_crops(result: object, folder: Path, number: int, path: Path) -> None:
-    from antispoof.data._prepare import encode_image
+    from antispoof.data.prepare import encode_image
 
     for frame in result.frames:  # type: ignore[attr-defined]
         if frame.crop is not None:
@@ -86,7 +86,7 @@ def _save_crops(result: object, folder: Path, number: int, path: Path) -> None:
 
 
 def _save_explanations(result: object, folder: Path, number: int, path: Path) -> None:
-    from antispoof.data._prepare import encode_image
+    from antispoof.data.prepare import encode_image
     from antispoof.inference.overlay import heatmap_overlay
 
     for frame in result.frames:  # type: ignore[attr-defined]

@@ -35,7 +35,7 @@ def prepare_command(
 ) -> None:
     """Sample frames, detect and crop faces, and write a resumable frame store with one Parquet index."""
     from antispoof._registry import DATASETS, load_all
-    from antispoof.data._prepare import prepare_store
+    from antispoof.data.prepare import prepare_store
     from antispoof.data.sampling import FrameSampler
 
     load_all("datasets")

@@ -6,7 +6,7 @@
 ``$ANTISPOOF_CACHE``, else ``~/.cache/antispoof``), keyed by the dataset, its resolved
 root, the protocol, the crop size and the frames per video, and reused by every later
 run. Faces and frames come as the adapter says (its own crops, boxes or eye positions;
-see :func:`antispoof.data._prepare.store_acquisition`), else the default detector.
+see :func:`antispoof.data.prepare.store_acquisition`), else the default detector.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from antispoof.data._prepare import INDEX_FILE
+from antispoof.data.prepare import INDEX_FILE
 
 __all__ = ["cache_root", "store_for", "resolve_data"]
 
@@ -69,7 +69,7 @@ def store_for(
 
 def _prepare(dataset: str, root: Path, protocol: str | None, out: Path, *, size: int, frames_per_video: int | None, progress: bool) -> None:
     from antispoof._registry import DATASETS, load_all
-    from antispoof.data._prepare import prepare_store, store_acquisition
+    from antispoof.data.prepare import prepare_store, store_acquisition
     from antispoof.data.sampling import FrameSampler
 
     load_all("datasets")
