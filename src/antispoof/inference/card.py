@@ -10,9 +10,15 @@ at prediction time. Integrity:
   edited by hand (a threshold changed, a limit loosened) is refused. Change a card through
   :meth:`antispoof.inference.bundle.Bundle.save_card`, which signs it again.
 
-The card's ``input`` is the method's :class:`~antispoof.data.inputs.InputSpec`
+The card's ``acquisition`` is the training store's
+:class:`~antispoof.data.acquisition.AcquisitionSpec` (sampling, face source, crop,
+quality gate) and its ``input`` the method's :class:`~antispoof.data.inputs.InputSpec`
 (modalities, clip length, crop and input size, colour order, value range): the
-Predictor and the ONNX graph read it, so preprocessing cannot drift from training.
+Predictor applies the one with :func:`~antispoof.data.acquisition.acquire` and the ONNX
+graph reads the other, so preprocessing cannot drift from training. ``detector`` is the
+serving face detector (a dataset's own boxes or crops cannot be found in a camera frame).
+Version 2 cards (crop, sampling, quality and the training detector at the top level) are
+read as the same facts.
 ``network`` rebuilds the plain network without Lightning. A shipped bundle holds no
 machine paths: the run's config is recorded with every path cleared.
 """

@@ -1,9 +1,9 @@
 """The Predictor: a bundle loaded once, then images, videos and frame streams -> score, decision, reasons.
 
-Per frame: detect faces (the card's detector, on the RGB frame) -> take the largest ->
-capture-quality gate (:mod:`antispoof.faces.quality`, limits from the card) -> crop
-every modality the card's input spec names with the one crop function and the same box
--> the spec's evaluation transform -> score in batches (frames, or clips of the spec's
+Per frame: :func:`antispoof.data.acquisition.acquire` with the card's acquisition record,
+as ``prepare`` does (detect faces with the card's detector on the RGB frame -> take the
+largest -> capture-quality gate, :mod:`antispoof.faces.quality` -> crop every modality
+the card's input spec names on the same box) -> the spec's evaluation transform -> score in batches (frames, or clips of the spec's
 length: one score per unit) -> aggregate the unit scores with the card's aggregation
 (:mod:`antispoof.metrics.aggregate`) -> decide with the card's threshold (bona fide iff
 ``score >= threshold``, the metrics convention). A frame without a usable face is
