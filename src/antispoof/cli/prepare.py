@@ -28,6 +28,10 @@ def prepare_command(
     size: int = typer.Option(256, "--size", help="Crop side in pixels."),
     scale: float = typer.Option(None, "--scale", help="Crop side / face box side, 1.0 to 4.0 (default 1.5; 1.0 for shipped crops)."),
     align: bool = typer.Option(False, "--align/--no-align", help="Level the eyes (detectors with landmarks)."),
+    geometry: str = typer.Option(None, "--geometry", help="Crop geometry: square (default), box_in_image (Silent-Face's), "
+                                                          "resize (the box itself; the default for shipped crops)."),
+    views: str = typer.Option(None, "--views", help="Several crops of each face at these scales, e.g. 2.7,4.0 (a model "
+                                                    "reading views, as the Silent-Face import)."),
     min_face: float = typer.Option(None, "--min-face", help="Faces whose shorter side is under this many pixels fail as "
                                                             "face_too_small (default 32; 0 for shipped crops)."),
     image_format: str = typer.Option("jpg", "--format", help="Crop file format: jpg (default) or png."),
@@ -39,6 +43,13 @@ def prepare_command(
     from antispoof.data.sampling import FrameSampler
 
     load_all("datasets")
+    if geometry not in (None, "square", "box_in_image", "resize"):
+        raise typer.BadParameter(f"unknown crop geometry {geometry!r}; choose square, box_in_image or resize", param_hint="--geometry")
+    try:
+        scales = tuple(float(v) for v in views.split(",")) if views else ()
+    except ValueError:
+        raise typer.BadParameter(f"{views!r} is not a list of crop scales; give numbers with commas, e.g. 2.7,4.0",
+                                 param_hint="--views") from None
     if not root.exists():
         raise FileNotFoundError(f"dataset root {root} does not exist; give the folder holding the dataset")
     adapter = DATASETS.create(dataset, root=root)
@@ -56,6 +67,8 @@ def prepare_command(
         size=size,
         scale=scale,
         align=align,
+        geometry=geometry,
+        views=scales,
         min_face=min_face,
         image_format=image_format,
         workers=workers,
