@@ -81,6 +81,11 @@ class AcquisitionSpec(_Frozen):
         return self.model_dump(mode="json")
 
     @classmethod
+    def of_weights(cls, metadata: dict[str, Any]) -> AcquisitionSpec | None:
+        """The record a weights file's metadata carries (None for weights written before the record, or not from a store)."""
+        return cls.model_validate(metadata["acquisition"]) if "acquisition" in metadata else None
+
+    @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> AcquisitionSpec:
         """The record of a store's ``settings.json`` (stores before format 3 kept its fields at the top level)."""
         if "acquisition" in settings:

@@ -117,7 +117,7 @@ def calibrate_run(
                                                  size=spec.crop_size, progress=progress)
     frame_store = FrameStore(store_dir)
     settings, acquisition = frame_store.settings, frame_store.acquisition
-    trained = AcquisitionSpec.model_validate(meta["acquisition"]) if "acquisition" in meta else None
+    trained = AcquisitionSpec.of_weights(meta)
     notes = [f"acquisition differs from the training data's (allowed): {d}"
              for d in check_same_acquisition(trained, acquisition, data_name=f"the frame store {store_dir}", allow=allow_mismatch)]
     if acquisition.crop.size != spec.crop_size and spec.fit == "resize":
@@ -130,7 +130,12 @@ def calibrate_run(
     if len(scores) == 0:
         raise ValueError(f"the frame store {store_dir} has no {split!r} frames; calibrate on a split it has (dev)")
     report, problem = dev_threshold(scores, rule, aggregate, allow_coarse)
-    source = (trained or acquisition).face_source
+    # the card keeps the training data's record (this store's for runs trained before the record), with the serving gate:
+    # the given limits, else the defaults at the training store's minimum face size
+    served = trained or acquisition
+    served = served.model_copy(update={"quality": quality or QualityLimits(min_face=served.quality.min_face),
+                                       "detector": clear_paths(served.detector)})
+    source = served.face_source
     if detector is None:  # a face source that reads the dataset's own faces finds none in a camera frame
         detector = DEFAULT_DETECTOR if DETECTORS.get(source).from_dataset else source
     notes += coarse_notes(problem)
@@ -139,9 +144,6 @@ def calibrate_run(
                      "size and centre (check on your own data)")
     notes.append("training crops were stored as JPEG (quality %s); inference crops are not re-encoded" % settings.get("quality")
                  if settings.get("image_format") == "jpg" else "training crops were stored losslessly (PNG)")
-    record = trained or acquisition
-    # the serving gate: the given limits, else the defaults at the training store's minimum face size
-    record = record.model_copy(update={"quality": quality or QualityLimits(min_face=record.quality.min_face)})
     bundle = bundle_network(
         Path(out) if out is not None else run_dir / "bundle", network, spec,
         method=config.model.method, backbone=config.model.backbone, config=config_record,
@@ -151,7 +153,7 @@ def calibrate_run(
             description=f"{config.data.dataset} protocol {config.data.protocol or 'default'}, train split, "
                         f"{spec.describe()}; run {run_dir.name}",
         ),
-        acquisition=record.model_copy(update={"detector": clear_paths(record.detector)}),
+        acquisition=served,
         detector=DetectorSpec(name=detector, options={}),
         aggregation=aggregate, notes=notes,
     )

@@ -184,9 +184,8 @@ class Predictor:
             self.detector = KeyFrameTracker(self.detector, every=detect_every)
         if getattr(self.detector, "from_dataset", False) and detector is None:
             raise ValueError(f"detector {name!r} reads a dataset's own faces and cannot find faces in new images; choose blazeface or mtcnn")
-        self.quality = quality or card.quality
         # the training data's acquisition, with this detector and gate
-        self.acquisition = card.acquisition.model_copy(update={"quality": self.quality})
+        self.acquisition = card.acquisition.model_copy(update={"quality": quality or card.quality})
         self.sampling = sampling or FrameSampler.from_dict(card.sampling)
         self.batch_size = int(batch_size)
         self.keep_crops, self.keep_maps = keep_crops, keep_maps
@@ -221,6 +220,11 @@ class Predictor:
         except Exception as err:  # noqa: BLE001 - one bad file must not stop a batch
             log.warning("%s: prediction failed (%s: %s)", path, type(err).__name__, err, exc_info=True)
             return self._failed(str(path), kind, f"error: {type(err).__name__}: {err}", _Timer())
+
+    @property
+    def quality(self) -> QualityLimits:
+        """The capture-quality gate this Predictor applies (the card's, or the one given)."""
+        return self.acquisition.quality
 
     @property
     def extra_modalities(self) -> tuple[str, ...]:

@@ -93,7 +93,7 @@ def evaluate_run(
         raise ValueError(f"split must be test, dev or train, got {split!r}")
     network, meta = load_network(run_dir)
     spec = input_spec_of(meta)
-    trained = AcquisitionSpec.model_validate(meta["acquisition"]) if "acquisition" in meta else None
+    trained = AcquisitionSpec.of_weights(meta)
     bs = batch_size or max(config.train.batch_size, 32)
     out_dir = Path(out) if out is not None else run_dir / "eval" / f"{dataset}-{protocol or 'default'}-{split}"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -141,10 +141,11 @@ def _fit_one(config: EngineConfig, run_dir: Path, datasets: Datasets | None = No
         log_version = f"resumed-{sum(1 for p in (run_dir / 'logs').glob('resumed-*')) + 1}"
     # the frame store's record (of a FrameDataset, or the one a Subset selects from); datasets of other kinds have none
     store = getattr(train_set, "store", None) or getattr(getattr(train_set, "dataset", None), "store", None)
-    acquisition = store.acquisition.record() if store is not None and hasattr(store, "acquisition") else None
-    if acquisition and config.init_from is not None and not resume:
-        _check_init_acquisition(config.init_from, store.acquisition, config.allow_mismatch)
-    trainer = build_trainer(config, run_dir, callbacks, log_version=log_version, acquisition=acquisition)
+    acquisition = getattr(store, "acquisition", None)
+    if acquisition is not None and config.init_from is not None and not resume:
+        _check_init_acquisition(config.init_from, acquisition, config.allow_mismatch)
+    trainer = build_trainer(config, run_dir, callbacks, log_version=log_version,
+                            acquisition=acquisition.record() if acquisition is not None else None)
     trainer.fit(method, datamodule=data, ckpt_path=ckpt, weights_only=True)
     return run_dir
 
@@ -160,10 +161,8 @@ def _check_init_acquisition(source: Path, data: Any, allow: bool) -> None:
         meta = read_metadata(weights_file(source))
     except (OSError, SafetensorError):  # a weights file of another format records no acquisition; loading it says more
         return
-    if "acquisition" in meta:
-        for diff in check_same_acquisition(AcquisitionSpec.model_validate(meta["acquisition"]), data,
-                                           data_name="this run's frame store", allow=allow):
-            log.warning("init_from=%s: %s (allowed by allow_mismatch)", source, diff)
+    for diff in check_same_acquisition(AcquisitionSpec.of_weights(meta), data, data_name="this run's frame store", allow=allow):
+        log.warning("init_from=%s: %s (allowed by allow_mismatch)", source, diff)
 
 
 def train(
