@@ -31,7 +31,6 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from antispoof.faces.base import Face
