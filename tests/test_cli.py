@@ -93,3 +93,84 @@ def test_config_show_reads_a_method_config_with_its_own_keys():
     result = runner.invoke(app, ["config", "show", str(entry), "loss.gamma=3"])
     assert result.exit_code == 0, result.output
     assert "gamma: 3" in result.output and "heads: all" in result.output
+
+
+def _main(*args, env=None, cwd=None):
+    import os
+
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("ANTISPOOF_DEBUG", None) if not (env or {}).get("ANTISPOOF_DEBUG") else None
+    return subprocess.run([sys.executable, "-c", "from antispoof.cli import main; main()", *args],
+                          capture_output=True, text=True, env=full_env, cwd=cwd)
+
+
+def test_malformed_yaml_is_one_line_naming_file_and_line_and_debug_shows_the_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: 3\ntrain:\n  lr: [0.1\n  x: 2\n")
+    for command in (["config", "show", str(bad)], ["train", str(bad), "--out", str(tmp_path / "run")]):
+        proc = _main(*command)
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {bad} line 4"), proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "run").exists()
+    debug = _main("--debug", "config", "show", str(bad))
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+    assert "Traceback" in _main("config", "show", str(bad), env={"ANTISPOOF_DEBUG": "1"}).stderr
+
+
+def test_operating_system_errors_on_named_paths_are_one_line_with_what_to_do():
+    import errno
+
+    from antispoof.cli import user_message
+
+    taken = FileExistsError(errno.EEXIST, "File exists", "models/x")
+    assert user_message(taken).startswith("models/x already exists; choose another --out")
+    assert user_message(FileNotFoundError(errno.ENOENT, "No such file", "a.csv")) == "a.csv does not exist; check the path"
+    assert user_message(ValueError("two\n  lines")) == "two lines"
+    assert user_message(KeyError("unknown method 'x'")) == "unknown method 'x'"
+
+
+def test_import_refuses_an_existing_out_before_reading_weights(tmp_path):
+    out = tmp_path / "bundle"
+    out.mkdir()
+    (out / "file").write_text("x")
+    proc = _main("import", "silentface", "--weights", str(tmp_path / "none"), "--out", str(out))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"error: --out {out} exists and is not empty" in proc.stderr and "--overwrite" in proc.stderr
+
+
+def test_other_libraries_log_records_reach_the_run_log_not_the_terminal(tmp_path):
+    code = (
+        "import logging, sys\n"
+        "from antispoof._logging import setup_console_logging, add_file_handler\n"
+        "setup_console_logging()\n"
+        f"add_file_handler(__import__('pathlib').Path({str(tmp_path / 'run.log')!r}))\n"
+        "logging.warning('Please consider to run pre-processing before quantization')\n"
+        "logging.getLogger('antispoof').warning('our own line')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "Please consider" not in proc.stderr and "our own line" in proc.stderr
+    log = (tmp_path / "run.log").read_text()
+    assert "Please consider" in log and log.count("our own line") == 1
+
+
+def test_native_stderr_noise_goes_to_the_run_log_and_the_rest_passes(tmp_path):
+    code = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from antispoof._logging import filter_native_stderr, add_file_handler\n"
+        f"add_file_handler(Path({str(tmp_path / 'run.log')!r}))\n"
+        "assert filter_native_stderr()\n"
+        "os.write(2, b'INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\\n')\n"
+        "os.write(2, b'I0000 00:00:1733580000.123456    1234 gl_context.cc:357] GL version\\n')\n"
+        "os.write(2, b'a native line we keep\\n')\n"
+        "print('python stderr', file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "XNNPACK" not in proc.stderr and "GL version" not in proc.stderr, repr(proc.stderr)
+    assert "a native line we keep" in proc.stderr and "python stderr" in proc.stderr
+    log = (tmp_path / "run.log").read_text()
+    assert "XNNPACK" in log and "GL version" in log

@@ -61,8 +61,12 @@ def _root(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages too."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an error (as ANTISPOOF_DEBUG=1 does)."),
 ) -> None:
     from antispoof._logging import setup_console_logging
+
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
 
     setup_console_logging(logging.DEBUG if verbose else logging.INFO)
 
@@ -71,19 +75,87 @@ for _module in _COMMAND_MODULES:
     importlib.import_module(_module).register(app)
 
 
+DEBUG_ENV = "ANTISPOOF_DEBUG"
+
+
 def main() -> None:
-    """Entry point: run the app; a user error prints one clear line and exits with status 2.
+    """Entry point: run the app; a user mistake prints one line (``error: ...`` and what to do) and exits with status 2.
 
-    Set ``ANTISPOOF_DEBUG=1`` to see the full traceback instead.
+    ``antispoof --debug COMMAND`` (or ``ANTISPOOF_DEBUG=1``) shows the full traceback instead.
     """
-    from antispoof.config import ConfigError
-    from antispoof._runs import RunExistsError
+    import yaml
 
+    from antispoof._runs import RunExistsError
+    from antispoof.config import ConfigError
+
+    from antispoof._logging import filter_native_stderr
+
+    filter_native_stderr(verbose=any(a in ("-v", "--verbose") for a in sys.argv[1:2]))
     try:
         app()
-    except (ConfigError, RunExistsError, FileNotFoundError, KeyError, ValueError) as err:
-        if os.environ.get("ANTISPOOF_DEBUG"):
+    except (ConfigError, RunExistsError, OSError, KeyError, ValueError, yaml.YAMLError) as err:
+        if os.environ.get(DEBUG_ENV) or (isinstance(err, OSError) and not _is_user_oserror(err)):
             raise
-        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        typer.echo(f"error: {message}", err=True)
+        typer.echo(f"error: {user_message(err)}", err=True)
         sys.exit(2)
+
+
+_USER_OSERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+def _is_user_oserror(err: OSError) -> bool:
+    """A path the user named is missing, taken, of the wrong kind or not theirs to write; other OS errors are bugs or the machine's."""
+    return isinstance(err, _USER_OSERRORS)
+
+
+def user_message(err: BaseException) -> str:
+    """One line for a user's mistake: what is wrong and what to do (our own messages already say both)."""
+    import yaml
+
+    if isinstance(err, yaml.YAMLError):
+        return _yaml_message(err)
+    if isinstance(err, KeyError) and err.args:
+        return str(err.args[0])
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        # the operating system's own words ("[Errno 17] File exists: 'x'"): say which path and what to do
+        path = err.filename
+        if isinstance(err, FileExistsError):
+            return f"{path} already exists; choose another --out, or delete it (or pass --overwrite where the command has it)"
+        if isinstance(err, FileNotFoundError):
+            return f"{path} does not exist; check the path"
+        if isinstance(err, PermissionError):
+            return f"{path}: permission denied; choose a path you can write, or fix its permissions"
+        if isinstance(err, IsADirectoryError):
+            return f"{path} is a folder; give a file"
+        if isinstance(err, NotADirectoryError):
+            return f"{path} is not a folder; give a folder"
+    return " ".join(str(err).split()) if "\n" in str(err) else str(err)
+
+
+def _yaml_message(err: BaseException) -> str:
+    """``FILE line N, column M: problem`` from a YAML error; the file found from the error or the failing frame."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    problem = getattr(err, "problem", None) or getattr(err, "context", None) or str(err).splitlines()[0]
+    name = getattr(mark, "name", None)
+    if not name or name.startswith("<"):
+        name = _yaml_file_in_traceback(err) or "the YAML config"
+    where = f"{name} line {mark.line + 1}, column {mark.column + 1}" if mark is not None else str(name)
+    return f"{where} is not valid YAML: {problem}; fix that line (a list is [a, b], a mapping key: value, indented by spaces)"
+
+
+def _yaml_file_in_traceback(err: BaseException) -> str | None:
+    """The .yaml/.yml path a frame outside the yaml package was reading when ``err`` was raised."""
+    from pathlib import Path
+
+    found = None
+    tb = err.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if not frame.f_globals.get("__name__", "").startswith("yaml"):
+            for value in frame.f_locals.values():
+                if isinstance(value, (str, Path)) and str(value).endswith((".yaml", ".yml")) and Path(value).is_file():
+                    found = str(value)
+        tb = tb.tb_next
+    if found is None:
+        found = next((a for a in sys.argv[1:] if a.endswith((".yaml", ".yml")) and Path(a).is_file()), None)
+    return found

@@ -23,6 +23,8 @@ def silentface_command(
     """The Silent-Face MiniFASNets (minivision, Apache-2.0) as one bundle: both members, their crops, the source's fusion and threshold."""
     from antispoof.inference.silentface import import_silentface
 
+    if out.exists() and not overwrite and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"--out {out} exists and is not empty; choose another --out, or pass --overwrite to replace it")
     bundle = import_silentface(weights, out, detector=detector, overwrite=overwrite)
     card = bundle.card
     for record in card.source["files"]:
