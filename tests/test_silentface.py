@@ -158,6 +158,61 @@ def test_bundle_weights_start_a_minifasnet_backbone(bundle: Path) -> None:
         create_backbone("minifasnet_v1", weights=bundle / "model.safetensors")
 
 
+def test_split_prelu_is_bit_identical_on_the_real_weights(bundle: Path) -> None:
+    """The graph form (padded channels, PReLU as relu(x) - a * relu(-x)) gives the plain network's numbers."""
+    import torch
+
+    from antispoof.models.minifasnet import SplitPReLU
+
+    network = Bundle.load(bundle).build_network()
+    graph = network.inference_copy(graph=True)
+    assert sum(isinstance(m, SplitPReLU) for m in graph.modules()) == 66
+    assert not any(isinstance(m, torch.nn.PReLU) for m in graph.modules())
+    x = torch.rand(4, 2, 3, 80, 80) * 255
+    x[0] = 0.0  # PReLU at exactly zero, and negative pre-activations everywhere
+    with torch.no_grad():
+        prelu = network.members[0].conv1.prelu
+        y = torch.randn(3, prelu.weight.numel(), 5, 5) * 100
+        assert torch.equal(SplitPReLU(prelu)(y), prelu(y))  # bit for bit, on the real slopes (some negative)
+        assert (network(x) - graph(x)).abs().max() < 1e-5  # the padded channels reorder sums: float-close
+
+
+def test_import_writes_a_checked_onnx_graph_that_is_the_default(bundle: Path, samples_dir: Path) -> None:
+    card = read_card(bundle)
+    assert card.onnx == {"fp32": "model.onnx"} and "model.onnx" in card.files
+    assert card.export["fp32"]["max_abs_score_diff"] < 1e-5 and card.export["parity_crops"] == 8
+    assert "graph=True" in card.export["graph_form"] and "generated" in card.export["parity_crops_from"]
+    default = Predictor(bundle, threads=1)
+    assert default.backend.name == "onnxruntime"
+    image = read_image(samples_dir / "silentface_image_T1.jpg")
+    plain = Predictor(bundle, backend="torch", threads=1).predict_image(image)
+    assert abs(default.predict_image(image).score - plain.score) < 1e-5
+
+
+def test_import_and_export_warn_nothing(silentface_dir: Path, tmp_path: Path) -> None:
+    import warnings
+
+    from antispoof.inference.silentface import import_silentface
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        import_silentface(silentface_dir, tmp_path / "b")
+    assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.parametrize("backend", ["auto", "onnx", "torch", "torchscript"])
+def test_no_warning_on_any_backend(bundle: Path, samples_dir: Path, backend: str) -> None:
+    """torch.jit and the TorchScript ONNX exporter are deprecated in torch 2.9+: no path may show it to a user."""
+    import warnings
+
+    image = read_image(samples_dir / "silentface_image_F1.jpg")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = Predictor(bundle, backend=backend, threads=1).predict_frames([image, image])
+    assert result.decision == "attack"
+    assert [str(w.message) for w in caught] == []
+
+
 def test_torchscript_backend_and_key_frames_keep_the_scores(bundle: Path, samples_dir: Path) -> None:
     """The fast paths: the padded, traced network gives the same scores; key-frame detection on a still stream too."""
     image = read_image(samples_dir / "silentface_image_T1.jpg")

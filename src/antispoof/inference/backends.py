@@ -67,13 +67,31 @@ class TorchScriptBackend(TorchBackend):
         tensors = tuple(torch.from_numpy(np.ascontiguousarray(inputs[k], dtype=np.float32)).to(self.dtype) for k in self.keys)
         with torch.inference_mode():
             if self._traced is None:
-                with torch.no_grad():
-                    traced = torch.jit.trace(self.module, tensors, check_trace=False)
-                self._traced = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
+                self._traced = _trace_quietly(self.module, tensors)
             out = self._traced(*tensors)
         if isinstance(out, tuple):
             return out[0].float().numpy(), out[1].float().numpy()
         return out.float().numpy(), None
+
+
+def _trace_quietly(module: object, tensors: tuple[object, ...]) -> object:
+    """``module`` traced, frozen and optimised, without the warnings torch >= 2.9 gives for each step.
+
+    torch.jit is deprecated (FutureWarning on trace, freeze and optimize_for_inference) and its
+    tracer warns about shape checks it records as constants; the traced graph is checked
+    against the module by tests/test_silentface.py, so the warnings tell a user nothing here.
+    Kept as an option: onnxruntime is the default backend of a bundle with an ONNX graph.
+    """
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        traced = torch.jit.trace(module, tensors, check_trace=False)
+        return torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
 
 
 class OnnxBackend:

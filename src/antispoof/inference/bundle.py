@@ -104,13 +104,25 @@ class Bundle:
         load_weights(network, self.weights_path)
         return network.eval()
 
-    def scorer_module(self, fast: bool = False) -> ScoreOutputs:
-        """:class:`ScoreOutputs` of the bundle's network (eval mode); ``fast``: its ``inference_copy()`` where it has one."""
+    def scorer_module(self, fast: bool = False, graph: bool = False) -> ScoreOutputs:
+        """:class:`ScoreOutputs` of the bundle's network (eval mode).
+
+        ``fast``: its ``inference_copy()`` where it has one (an equivalent, faster form);
+        ``graph``: the form for an ONNX graph, ``inference_copy(graph=True)``, where the network offers it.
+        """
+        import inspect
+
         card = self.card
         network = self.build_network()
-        if fast and hasattr(network, "inference_copy"):
-            network = network.inference_copy()
-        return ScoreOutputs(network, card.input.keys, tuple(card.outputs[1:]), tuple(card.maps)).eval()
+        copy = getattr(network, "inference_copy", None)
+        form = "as trained"
+        if graph and copy is not None and "graph" in inspect.signature(copy).parameters:
+            network, form = copy(graph=True), "inference_copy(graph=True)"
+        elif fast and copy is not None:
+            network, form = copy(), "inference_copy()"
+        module = ScoreOutputs(network, card.input.keys, tuple(card.outputs[1:]), tuple(card.maps)).eval()
+        module.form = form  # which equivalent form of the network this is (recorded by the export)
+        return module
 
     def save_card(self, card: ModelCard) -> None:
         """Write ``card`` (signed) as this bundle's card and keep it."""

@@ -1,7 +1,10 @@
 """ONNX export of a bundle, checked against PyTorch on real crops; optional int8 quantisation.
 
 The graph is :class:`~antispoof.inference.bundle.ScoreOutputs` (score, then cue
-probabilities; dense maps as a second output) traced with the TorchScript exporter at
+probabilities; dense maps as a second output) of the network's graph form
+(``inference_copy(graph=True)`` where the network has one, e.g. MiniFASNet's padded
+channels and PReLUs written as ReLUs, which onnxruntime fuses; else the network as
+trained), checked against the network as trained, traced with the TorchScript exporter at
 opset :data:`DEFAULT_OPSET` (supported by every onnxruntime since 1.14). It has one
 named input per modality of the card's input spec (``image``, ``ir``, ``depth``;
 ``[batch, C, H, W]``, or ``[batch, T, C, H, W]`` with a clip axis), float32 normalised
@@ -130,6 +133,7 @@ def export_onnx(
     store: str | Path | None = None,
     crops: dict[str, np.ndarray] | np.ndarray | None = None,
     images: list[str | Path] | None = None,
+    crops_from: str = "given crops",
     max_crops: int = 64,
     dev_metrics: bool = True,
     progress: bool = False,
@@ -137,7 +141,8 @@ def export_onnx(
     """Export the bundle of ``source`` to ONNX (and int8 with ``quantize="int8"``); returns the export record.
 
     ``images``: photos whose faces are the parity inputs instead of a frame store's crops
-    (for a bundle that was never calibrated on a store, such as an imported one).
+    (for a bundle that was never calibrated on a store, such as an imported one);
+    ``crops_from`` says where given ``crops`` come from, for the record.
     The record (also stored in the card's ``export``) holds the opset, the number of
     parity crops and the max absolute differences to PyTorch; for int8 also the dev-set
     metrics of the int8 graph at the card's threshold and their change.
@@ -147,7 +152,8 @@ def export_onnx(
     if quantize not in (None, "int8"):
         raise ValueError(f"unknown quantisation {quantize!r}; the choice is int8 (or none)")
     bundle = open_bundle(source)
-    module = bundle.scorer_module()
+    module = bundle.scorer_module()  # the reference: the network as trained
+    graph_module = bundle.scorer_module(graph=True)  # what is exported: its graph form where it has one (same outputs)
     keys = bundle.card.input.keys
     parity_store = None
     if crops is None and images:  # photos: the faces in them, cut as the Predictor cuts them
@@ -160,7 +166,7 @@ def export_onnx(
         missing = [k for k in keys if k not in given]
         if missing:
             raise ValueError(f"crops= lacks the inputs {missing}; this model reads {', '.join(keys)}")
-        crops, crops_from = {k: np.asarray(given[k], dtype=np.float32) for k in keys}, "given crops"
+        crops = {k: np.asarray(given[k], dtype=np.float32) for k in keys}
     n = len(crops[keys[0]])
 
     with torch.inference_mode():
@@ -173,9 +179,11 @@ def export_onnx(
         tmp_path = Path(tmp) / FP32_FILE
         import warnings
 
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # the TorchScript exporter's deprecation and tracer notes: parity is checked below
             warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(module, example, str(tmp_path), dynamo=False, opset_version=opset,
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            torch.onnx.export(graph_module, example, str(tmp_path), dynamo=False, opset_version=opset,
                               input_names=list(keys), output_names=outputs,
                               dynamic_axes={name: {0: "batch"} for name in (*keys, *outputs)})
         session = _session(tmp_path)
@@ -198,6 +206,7 @@ def export_onnx(
     record: dict[str, Any] = {
         "opset": opset,
         "exporter": f"torch {torch.__version__} (TorchScript exporter)",
+        "graph_form": f"{type(graph_module.network).__name__} {graph_module.form}",
         "input": {k: ["batch", *spec.shape(name)] for k, name in zip(keys, spec.names)},
         "output": "outputs [batch, 1 + K]: the card's outputs (score, then cues)"
                   + ("; maps [batch, M, H, W]: the card's maps" if bundle.card.maps else ""),

@@ -32,7 +32,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-__all__ = ["import_silentface", "silentface_input_spec", "SOURCE_REPOSITORY", "SOURCE_LICENCE", "DEFAULT_THRESHOLD"]
+__all__ = ["import_silentface", "silentface_input_spec", "parity_views", "SOURCE_REPOSITORY", "SOURCE_LICENCE", "DEFAULT_THRESHOLD"]
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +92,31 @@ def _load_member(path: Path, variant: str, size: int) -> tuple[Any, dict[str, An
     return member, report
 
 
-def import_silentface(weights: str | Path, out: str | Path, *, detector: str | None = None, overwrite: bool = False) -> Any:
+def parity_views(views: int, size: int, n: int = 8, seed: int = 0) -> Any:
+    """``[n, views, 3, size, size]`` float32 inputs in the model's raw 0-255 range for the import's ONNX parity check.
+
+    Half uniform noise, half smooth gradients with noise (closer to faces' statistics), from a
+    fixed seed: the check is of the graph against the network, for which no face data is needed.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    noise = rng.uniform(0, 255, size=(n - n // 2, views, 3, size, size))
+    ramp = np.linspace(0, 1, size)
+    smooth = (rng.uniform(0, 255, size=(n // 2, views, 3, 1, 1)) * ramp[None, None, None, :, None] * ramp[::-1][None, None, None, None, :]
+              + rng.normal(0, 8, size=(n // 2, views, 3, size, size)))
+    return np.clip(np.concatenate([noise, smooth]), 0, 255).astype(np.float32)
+
+
+def import_silentface(weights: str | Path, out: str | Path, *, detector: str | None = None, overwrite: bool = False,
+                      onnx: bool = True) -> Any:
     """Write the bundle of the Silent-Face ``.pth`` files in ``weights`` to ``out``; returns the opened bundle.
 
     ``detector``: the bundle's face detector; by default the source's own RetinaFace
     (``retinaface_caffe``, its two files copied into the bundle) when ``weights`` holds
-    them, else ``blazeface``.
+    them, else ``blazeface``. ``onnx``: also export the fp32 ONNX graph (the default
+    backend then runs it with onnxruntime), refused unless it reproduces the PyTorch scores
+    within :data:`~antispoof.inference.export.FP32_TOLERANCE` on :func:`parity_views`.
     """
     from antispoof.faces.retinaface import PROTOTXT_FILE, WEIGHTS_FILE
     from antispoof.inference.bundle import add_file, bundle_network
@@ -185,6 +204,15 @@ def import_silentface(weights: str | Path, out: str | Path, *, detector: str | N
         source = dict(card.source)
         source["detector_files"] = [{"file": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size} for p in detector_files]
         bundle.save_card(card.model_copy(update={"source": source}))
+    if onnx:  # onnxruntime is the default backend: the graph is written and checked now
+        from antispoof.inference.bundle import Bundle
+        from antispoof.inference.export import export_onnx
+
+        record = export_onnx(bundle.path, crops=parity_views(len(members), size),
+                             crops_from="generated inputs (silentface.parity_views: seeded noise and gradients, 0-255)")
+        log.info("ONNX graph checked on %d generated inputs: max |score - torch| = %.2g", record["parity_crops"],
+                 record["fp32"]["max_abs_score_diff"])
+        bundle = Bundle.load(bundle.path)
     log.info("Silent-Face bundle written to %s: %s at crop scales %s, threshold %.2f (%s)", bundle.path,
              " + ".join(m[2] for m in members), scales, DEFAULT_THRESHOLD, THRESHOLD_RULE)
     return bundle
