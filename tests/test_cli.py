@@ -174,3 +174,39 @@ def test_native_stderr_noise_goes_to_the_run_log_and_the_rest_passes(tmp_path):
     assert "a native line we keep" in proc.stderr and "python stderr" in proc.stderr
     log = (tmp_path / "run.log").read_text()
     assert "XNNPACK" in log and "GL version" in log
+
+
+def test_metrics_json_dash_writes_the_report_to_stdout_alone(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    scores = tmp_path / "s.csv"
+    scores.write_text("score,label\n0.9,bonafide\n0.8,bonafide\n0.2,attack\n0.6,attack\n")
+    proc = _main("metrics", "--test", str(scores), "--json", "-", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["n_bonafide"] == 2 and report["n_attack"] == 2
+    assert "APCER" in proc.stderr  # the table still shows, on stderr
+    assert not (tmp_path / "-").exists()
+
+
+def test_config_keys_are_never_cut(monkeypatch):
+    from antispoof.config import iter_fields
+    from antispoof.methods import method_class
+
+    monkeypatch.setenv("COLUMNS", "80")
+    result = runner.invoke(app, ["config", "keys"])
+    assert result.exit_code == 0, result.output
+    keys = [key for key, *_ in iter_fields(method_class("entry").config_schema)]
+    assert max(map(len, keys)) > 20 and "…" not in result.output
+    for key in keys:
+        assert f" {key} " in result.output, key
+
+
+def test_data_protocols_of_a_dataset_with_fixed_protocols_need_no_root():
+    result = runner.invoke(app, ["data", "protocols", "--dataset", "oulu-npu"])
+    assert result.exit_code == 0, result.output
+    assert "Protocol_1" in result.output and "Protocol_4_6" in result.output
+    assert "grandtest  (default)" in runner.invoke(app, ["data", "protocols", "--dataset", "replay-attack"]).output
+    manifest = runner.invoke(app, ["data", "protocols", "--dataset", "manifest"])
+    assert manifest.exit_code != 0 and "give --root DIR" in str(manifest.exception)

@@ -50,6 +50,14 @@ def keys(
     from antispoof.methods import method_class
 
     table = Table("key", "type", "default", "meaning")
-    for key, annotation, default, description in iter_fields(method_class(method).config_schema):
-        table.add_row(key, type_name(annotation), repr(default), description)
-    Console().print(table)
+    rows = [(key, type_name(annotation), repr(default), description)
+            for key, annotation, default, description in iter_fields(method_class(method).config_schema)]
+    # the key column is never cut or wrapped (a key is what the user types); the meaning wraps instead
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = max(len(row[0]) for row in rows)
+    for row in rows:
+        table.add_row(*row)
+    console = Console()
+    if not console.is_terminal:  # piped or captured: no terminal width to fit, so nothing is cut at 80 columns
+        console = Console(width=max(120, table.columns[0].min_width + 80))
+    console.print(table)

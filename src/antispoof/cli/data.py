@@ -94,10 +94,27 @@ def stats(
 
 
 @data_app.command("protocols")
-def protocols(dataset: str = _DATASET, root: str = _ROOT) -> None:
-    """The protocols (and folds) the dataset at ROOT offers; the default is marked."""
+def protocols(
+    dataset: str = _DATASET,
+    root: str = typer.Option(None, "--root", "-r", help="Dataset root folder; needed only by datasets whose protocols "
+                             "depend on their files (manifest's split columns, CelebA-Spoof's metas)."),
+) -> None:
+    """The protocols (and folds) the dataset offers; the default is marked."""
+    from antispoof._registry import load_all
     from antispoof.data import open_dataset
+    from antispoof.data.protocols import DATASETS
 
-    adapter = open_dataset(dataset, root)
-    for name in adapter.protocols():
-        typer.echo(name + ("  (default)" if name == adapter.default_protocol else ""))
+    if root is not None:
+        adapter = open_dataset(dataset, root)
+        names, default = adapter.protocols(), adapter.default_protocol
+    else:
+        load_all("datasets")
+        adapter_class = DATASETS.get(dataset)
+        try:  # a dataset whose protocols are fixed names lists them without reading a root
+            names = adapter_class.protocols(adapter_class.__new__(adapter_class))
+        except AttributeError:
+            raise ValueError(f"the protocols of {dataset} depend on its files; give --root DIR "
+                             f"(antispoof data protocols --dataset {dataset} --root DIR)") from None
+        default = adapter_class.default_protocol
+    for name in names:
+        typer.echo(name + ("  (default)" if name == default else ""))

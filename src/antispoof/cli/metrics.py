@@ -33,7 +33,7 @@ def metrics_command(
         help="bob (default: eer/min-hter exactly as bob.measure picks them) | exact (ties always to the higher "
         "threshold) | bob-pad (also bob.pad's bpcerXX/apcerXX thresholds).",
     ),
-    json_path: Path = typer.Option(None, "--json", help="Write the report as JSON here."),
+    json_path: Path = typer.Option(None, "--json", help="Write the report as JSON here ('-': to stdout, instead of the table)."),
     markdown_path: Path = typer.Option(None, "--markdown", help="Write the report as Markdown here."),
     plots: Path = typer.Option(None, "--plots", help="Write roc.png, det.png and scores_hist.png into this folder."),
 ) -> None:
@@ -43,26 +43,29 @@ def metrics_command(
     test_set = read_scores(test)
     dev_set = read_scores(dev) if dev is not None else None
     report = evaluate(test_set, dev_set, threshold=threshold, aggregate=aggregate, ci=ci, n_resamples=n_resamples, seed=seed, convention=convention)
-    _print_report(report)
-    if json_path is not None:
+    to_stdout = json_path is not None and str(json_path) == "-"
+    if to_stdout:  # stdout holds the JSON alone, so it can be piped; the table and "wrote" lines go to stderr
+        typer.echo(report.to_json())
+    _print_report(report, stderr=to_stdout)
+    if json_path is not None and not to_stdout:
         report.to_json(json_path)
         typer.echo(f"wrote {json_path}")
     if markdown_path is not None:
         markdown_path.parent.mkdir(parents=True, exist_ok=True)
         markdown_path.write_text(report.to_markdown(), encoding="utf-8")
-        typer.echo(f"wrote {markdown_path}")
+        typer.echo(f"wrote {markdown_path}", err=to_stdout)
     if plots is not None:
         from antispoof.metrics.plots import plot_report
 
         for path in plot_report(test_set, report, plots):
-            typer.echo(f"wrote {path}")
+            typer.echo(f"wrote {path}", err=to_stdout)
 
 
-def _print_report(report: Any) -> None:
+def _print_report(report: Any, stderr: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(stderr=stderr)
     ci = report.ci or {}
     table = Table(title=f"threshold {report.threshold:.6g} (rule {report.threshold_rule})")
     table.add_column("metric")
