@@ -150,6 +150,29 @@ def test_quality_measures_by_hand():
     assert check_quality(QualityMeasures(**{**ok.__dict__, "eye_ratio": None}), limits) == ""  # no eyes: pose unchecked
 
 
+def test_a_disabled_quality_limit_is_not_measured(monkeypatch, bundle, samples_dir):
+    import cv2
+
+    image = np.zeros((100, 100, 3), np.uint8)
+    image[20:80, 20:80:2] = 255
+    face = Face((20.0, 20.0, 80.0, 80.0), 1.0, ((30.0, 40.0), (50.0, 40.0)))
+
+    def boom(*args, **kwargs):
+        raise AssertionError("a pixel of the face was read for a gate with every limit open")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cv2, "cvtColor", boom)
+        m = measure_quality(image, face, QualityLimits.open())
+        assert (m.face_size, m.sharpness, m.brightness, m.clipped, m.eye_ratio) == (60.0, None, None, None, None)
+        assert check_quality(m, QualityLimits.open()) == ""
+    only = measure_quality(image, face, QualityLimits.open().model_copy(update={"min_sharpness": 5.0}))
+    assert only.sharpness > 100 and only.brightness is None and only.clipped is None and only.eye_ratio is None
+    assert check_quality(only, QualityLimits.open().model_copy(update={"min_sharpness": 1e6})) == "too_blurred"
+    # the Predictor's road (acquire) passes its gate: an open gate leaves the pixel measures out
+    result = Predictor(bundle, backend="torch", quality=QualityLimits.open()).predict_path(samples_dir / "silentface_image_T1.jpg")
+    assert result.frames[0].quality["sharpness"] is None and result.frames[0].quality["face_size"] > 100
+
+
 def test_turned_face_is_refused():
     image = np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)
     frontal = Face((50.0, 50.0, 150.0, 150.0), 1.0, ((75.0, 90.0), (115.0, 90.0)))

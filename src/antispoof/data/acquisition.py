@@ -124,7 +124,7 @@ def acquire(image: np.ndarray, spec: AcquisitionSpec, detector: FaceDetector, *,
     if face is None:
         return out
     out.box, out.score = tuple(float(v) for v in face.box), float(face.score)  # type: ignore[assignment]
-    measures = measure_quality(image, face)
+    measures = measure_quality(image, face, spec.quality)  # only what an enabled limit reads
     out.quality = measures.to_dict()
     out.failure = check_quality(measures, spec.quality)
     lap("quality")

@@ -21,8 +21,10 @@ reason             measure                                                      
                     detector gives no eye positions
 =================  ===============================================================  ==================
 
-The first failing check in the order above is the frame's reason; all measures are
-returned so a caller can show them.
+The first failing check in the order above is the frame's reason; the measures are
+returned so a caller can show them. Given the limits, :func:`measure_quality` computes
+only the measures of enabled limits (a disabled one is ``None``): a gate with every limit
+open, as the imported Silent-Face card has, costs nothing per frame.
 """
 
 from __future__ import annotations
@@ -56,6 +58,21 @@ class QualityLimits(BaseModel):
     max_clipped: float = Field(0.25, ge=0, le=1, description="share of face pixels at luma >= 250 or <= 5, at most")
     min_eye_ratio: float = Field(0.20, ge=0, le=1, description="eye distance / face box width, at least (head turned too far below)")
 
+    def enabled(self) -> frozenset[str]:
+        """The measures some limit of this gate reads (a limit at its open end reads nothing)."""
+        on = set()
+        if self.min_face > 0:
+            on.add("face_size")
+        if self.min_sharpness > 0:
+            on.add("sharpness")
+        if self.min_brightness > 0 or self.max_brightness < 255:
+            on.add("brightness")
+        if self.max_clipped < 1:
+            on.add("clipped")
+        if self.min_eye_ratio > 0:
+            on.add("eye_ratio")
+        return frozenset(on)
+
     @classmethod
     def open(cls, min_face: float = 0.0) -> QualityLimits:
         """A gate that refuses nothing but faces under ``min_face`` pixels."""
@@ -68,52 +85,64 @@ class QualityMeasures:
     """The gate's measures of one face (see the module docstring)."""
 
     face_size: float
-    sharpness: float
-    brightness: float
-    clipped: float
+    sharpness: float | None
+    brightness: float | None
+    clipped: float | None
     eye_ratio: float | None
 
     def to_dict(self) -> dict[str, float | None]:
         return {k: (None if v is None else round(float(v), 4)) for k, v in asdict(self).items()}
 
 
-def measure_quality(image: np.ndarray, face: Face) -> QualityMeasures:
-    """Measure the face of ``image`` (RGB uint8 HxWx3) inside ``face.box``."""
+_PIXEL_MEASURES = frozenset({"sharpness", "brightness", "clipped"})
+
+
+def measure_quality(image: np.ndarray, face: Face, limits: QualityLimits | None = None) -> QualityMeasures:
+    """Measure the face of ``image`` (RGB uint8 HxWx3) inside ``face.box``.
+
+    ``limits``: measure only what its enabled limits read (:meth:`QualityLimits.enabled`;
+    the others are ``None``, the face size is always given); None measures everything.
+    """
+    wanted = _PIXEL_MEASURES | {"eye_ratio"} if limits is None else limits.enabled()
+    size = float(min(face.width, face.height))
+    eye_ratio = None
+    if "eye_ratio" in wanted and face.eyes is not None and face.width > 0:
+        (ax, ay), (bx, by) = face.eyes
+        eye_ratio = math.hypot(bx - ax, by - ay) / face.width
+    if not wanted & _PIXEL_MEASURES:  # no pixel of the face is read
+        return QualityMeasures(size, None, None, None, eye_ratio)
     import cv2
 
     h, w = image.shape[:2]
     x0, y0, x1, y1 = face.box
     ix0, iy0 = max(int(math.floor(x0)), 0), max(int(math.floor(y0)), 0)
     ix1, iy1 = min(int(math.ceil(x1)), w), min(int(math.ceil(y1)), h)
-    size = float(min(face.width, face.height))
     if ix1 - ix0 < 2 or iy1 - iy0 < 2:
         return QualityMeasures(size, 0.0, 0.0, 1.0, None)
     gray = cv2.cvtColor(np.ascontiguousarray(image[iy0:iy1, ix0:ix1]), cv2.COLOR_RGB2GRAY)
-    brightness = float(gray.mean())
-    clipped = float(((gray >= 250) | (gray <= 5)).mean())
-    small = gray
-    if gray.shape[1] > _SHARPNESS_WIDTH:  # larger faces are brought down; smaller ones are not blown up (that blurs)
-        height = max(int(round(gray.shape[0] * _SHARPNESS_WIDTH / gray.shape[1])), 2)
-        small = cv2.resize(gray, (_SHARPNESS_WIDTH, height), interpolation=cv2.INTER_AREA)
-    sharpness = float(cv2.Laplacian(small, cv2.CV_64F, ksize=1).var())
-    eye_ratio = None
-    if face.eyes is not None and face.width > 0:
-        (ax, ay), (bx, by) = face.eyes
-        eye_ratio = math.hypot(bx - ax, by - ay) / face.width
+    brightness = float(gray.mean()) if "brightness" in wanted else None
+    clipped = float(((gray >= 250) | (gray <= 5)).mean()) if "clipped" in wanted else None
+    sharpness = None
+    if "sharpness" in wanted:
+        small = gray
+        if gray.shape[1] > _SHARPNESS_WIDTH:  # larger faces are brought down; smaller ones are not blown up (that blurs)
+            height = max(int(round(gray.shape[0] * _SHARPNESS_WIDTH / gray.shape[1])), 2)
+            small = cv2.resize(gray, (_SHARPNESS_WIDTH, height), interpolation=cv2.INTER_AREA)
+        sharpness = float(cv2.Laplacian(small, cv2.CV_64F, ksize=1).var())
     return QualityMeasures(size, sharpness, brightness, clipped, eye_ratio)
 
 
 def check_quality(measures: QualityMeasures, limits: QualityLimits) -> str:
-    """The first reason the frame fails the gate, or '' when it passes."""
+    """The first reason the frame fails the gate, or '' when it passes (a measure not taken, ``None``, is not checked)."""
     if measures.face_size < limits.min_face:
         return "face_too_small"
-    if measures.sharpness < limits.min_sharpness:
+    if measures.sharpness is not None and measures.sharpness < limits.min_sharpness:
         return "too_blurred"
-    if measures.brightness < limits.min_brightness:
+    if measures.brightness is not None and measures.brightness < limits.min_brightness:
         return "too_dark"
-    if measures.brightness > limits.max_brightness:
+    if measures.brightness is not None and measures.brightness > limits.max_brightness:
         return "overexposed"
-    if measures.clipped > limits.max_clipped:
+    if measures.clipped is not None and measures.clipped > limits.max_clipped:
         return "clipped"
     if measures.eye_ratio is not None and measures.eye_ratio < limits.min_eye_ratio:
         return "turned_away"
