@@ -100,6 +100,8 @@ def test_a_short_video(client, tmp_path):
     r = client.post("/v1/liveness", files={"video": ("clip.mp4", path.read_bytes(), "video/mp4")}, headers=AUTH)
     assert r.status_code == 200, r.text
     assert r.json()["n_frames"] >= 1
+    assert r.json()["kind"] == "video"  # what was sent, though the Predictor scored decoded frames
+    assert client.post("/v1/liveness", files=frames(jpeg()), headers=AUTH).json()["kind"] == "frames"
 
 
 @pytest.mark.parametrize("name,kwargs,status,message", [
@@ -252,3 +254,143 @@ def test_a_model_with_cue_maps_returns_them_as_overlays(tmp_path):
     assert set(body["maps"]) == {"spoof_map"} and body["maps"]["spoof_map"].startswith("data:image/png;base64,")
     image = cv2.imdecode(np.frombuffer(base64.b64decode(body["maps"]["spoof_map"].partition(",")[2]), np.uint8), cv2.IMREAD_COLOR)
     assert image.shape == (32, 32, 3)
+
+
+def test_docs_render_from_packaged_swagger_ui_with_no_other_host(client):
+    from antispoof.serve.app import STATIC_FILES
+
+    page = client.get("/docs")
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    assert not re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page.text), "the docs page names another host"
+    for url in re.findall(r'(?:src|href)="([^"]+)"', page.text):
+        asset = client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 500, url
+    assert client.get("/static/swagger-ui-bundle.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/static/swagger-ui.css").headers["content-type"].startswith("text/css")
+    assert client.get("/static/../app.py").status_code == 404 and client.get("/static/swagger-ui.LICENSE").status_code == 404
+    assert client.get("/redoc").status_code == 404  # ReDoc would load from a CDN
+    static = Path(__file__).resolve().parents[1] / "src" / "antispoof" / "serve" / "static"
+    assert "Apache License" in (static / "swagger-ui.LICENSE").read_text() and set(STATIC_FILES) <= {p.name for p in static.iterdir()}
+
+
+def test_draining_fails_readyz_first_then_refuses_new_requests(bundle):
+    app = _app(bundle)
+    service = app.state.service
+    with TestClient(app) as c:
+        assert c.get("/readyz").status_code == 200
+        service.drain()
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["draining"] is True
+        assert c.post("/v1/liveness", files=frames(jpeg()), headers=AUTH).status_code == 200  # still accepting (drain delay)
+        service.accepting = False
+        refused = c.post("/v1/liveness", files=frames(jpeg()), headers=AUTH)
+        assert refused.status_code == 503 and refused.json()["error"].startswith("shutting_down")
+        assert refused.headers["Retry-After"] == "1"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(port: int, path: str):
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_sigterm_drains_a_real_server_answering_every_request_in_flight_then_exits_0(bundle, tmp_path):
+    """A uvicorn subprocess gets SIGTERM while three uploads are half sent: /readyz fails at once, a new request is
+    refused, the three are answered 200, and the process exits 0 (none dropped)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    port = _free_port()
+    token = tmp_path / "token.txt"
+    token.write_text(TOKEN)
+    server = subprocess.Popen([sys.executable, "-c", "from antispoof.cli import main; main()", "serve", "--model", str(bundle),
+                               "--port", str(port), "--token-file", str(token), "--workers", "2", "--queue", "4"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    uploads: list[socket.socket] = []
+    try:
+        for _ in range(600):  # up to a minute for torch and the model to load
+            try:
+                if _get(port, "/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not start: " + server.stderr.read() if server.poll() is not None else "no answer")
+        body = json.dumps({"frames": [base64.b64encode(jpeg(0)).decode()]}).encode()
+        head = (f"POST /v1/liveness HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        for _ in range(3):  # three requests in flight: headers and half of each body sent
+            upload = socket.create_connection(("127.0.0.1", port), timeout=30)
+            upload.sendall(head + body[: len(body) // 2])
+            uploads.append(upload)
+        for _ in range(200):
+            if _get(port, "/readyz")[1]["in_flight"] == 3:
+                break
+            time.sleep(0.05)
+        assert _get(port, "/readyz")[1]["in_flight"] == 3
+
+        server.send_signal(signal.SIGTERM)
+        for _ in range(200):  # the handler runs between two bytecodes of the server's main thread
+            status, ready = _get(port, "/readyz")
+            if status == 503:
+                break
+            time.sleep(0.05)
+        assert status == 503 and ready["draining"] is True and ready["in_flight"] == 3
+        import http.client
+
+        late = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        late.request("POST", "/v1/liveness", body=body, headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+        refused = late.getresponse()
+        assert refused.status == 503 and b"shutting_down" in refused.read()
+        late.close()
+
+        answers = []
+        for upload in uploads:
+            upload.sendall(body[len(body) // 2:])
+            reply = b""
+            while b"\r\n\r\n" not in reply or len(reply.split(b"\r\n\r\n", 1)[1]) < _length(reply):
+                chunk = upload.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+            answers.append(reply)
+        statuses = [reply.split(b"\r\n", 1)[0] for reply in answers]
+        assert statuses == [b"HTTP/1.1 200 OK"] * 3, answers
+        assert all(json.loads(reply.split(b"\r\n\r\n", 1)[1])["request_id"] for reply in answers)
+        assert server.wait(timeout=60) == 0, server.stderr.read()
+        lines = [json.loads(line) for line in server.stderr.read().splitlines() if line.startswith("{")]
+        assert [line["status"] for line in lines if "status" in line].count(200) == 3
+        assert os.path.exists(bundle)
+    finally:
+        for upload in uploads:
+            upload.close()
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def _length(reply: bytes) -> int:
+    for line in reply.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0

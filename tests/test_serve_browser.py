@@ -246,3 +246,22 @@ def test_with_a_token_the_page_asks_for_it_and_sends_it(bundle, browser, records
     line = next((r for r in records.lines if r["request_id"] == _request_id(shown)), None)
     assert line is not None and line["status"] == 200 and line["n_frames"] == 10, (line, records.lines)
     assert any(r["status"] == 401 for r in records.lines), records.lines  # the first, token-less request
+
+
+@pytest.mark.slow
+def test_the_api_docs_render_in_a_browser_from_the_package_alone(bundle, browser):
+    """/docs on a closed network: Swagger UI's script and style come from the service, and the operations show."""
+    app = create_app(bundle, insecure=True, workers=1, queue=4)
+    with _Server(app) as url:
+        browser.get(url + "/docs")
+        deadline = time.monotonic() + WAIT_S
+        paths: list[str] = []
+        while time.monotonic() < deadline and "/v1/liveness" not in paths:
+            paths = browser.execute_script(
+                "return Array.from(document.querySelectorAll('.opblock-summary-path')).map(e => e.innerText);")
+            time.sleep(0.2)
+        title = browser.execute_script("const t = document.querySelector('.swagger-ui .info .title'); return t ? t.innerText : null;")
+        loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name);")
+    assert "/v1/liveness" in paths and "/v1/model" in paths, (paths, [e["message"] for e in browser.get_log("browser")])
+    assert title and title.startswith("antispoof liveness service"), title
+    assert loaded and all(name.startswith(url) for name in loaded), loaded  # nothing from another host

@@ -24,15 +24,21 @@ def serve_command(
     max_side: int = typer.Option(4096, "--max-side", help="Image width and height limit in pixels (read from the header)."),
     timeout: float = typer.Option(30.0, "--timeout", help="Seconds a request may take before it gets 504."),
     keep_failures: Path = typer.Option(None, "--keep-failures", help="Store the frames of failed requests here (off: nothing is stored)."),
+    drain_delay: float = typer.Option(0.0, "--drain-delay", help="On SIGTERM, seconds to keep accepting requests after /readyz "
+                                      "starts failing (time for a load balancer to notice); the requests in flight are always answered."),
 ) -> None:
-    """Serve POST /v1/liveness, GET /v1/model, /healthz, /readyz and the webcam page at / (FastAPI + uvicorn)."""
+    """Serve POST /v1/liveness, GET /v1/model, /healthz, /readyz, /docs and the webcam page at / (FastAPI + uvicorn).
+
+    SIGTERM drains: /readyz fails at once, the requests in flight are answered, then the process exits 0.
+    """
     import logging
 
-    import uvicorn
-
     from antispoof.serve.app import create_app, load_token
+    from antispoof.serve.server import serve
     from antispoof.serve.limits import Limits
 
+    if drain_delay < 0:
+        raise ValueError(f"--drain-delay must be >= 0 seconds, got {drain_delay:g}")
     token = None if insecure_no_auth else load_token(token_file)
     limits = Limits(max_request_bytes=int(max_request_mb * 1024 * 1024), max_frames=max_frames, max_side=max_side,
                     max_pixels=max_side * max_side, timeout_s=timeout)
@@ -49,5 +55,5 @@ def serve_command(
     typer.echo(f"serving {model} on http://{host}:{port} (webcam page at /, API docs at /docs)")
     # the service answers 503 + Retry-After beyond workers + queue itself, before reading a body; uvicorn's own
     # limit (a plain 503) is only a backstop against floods of idle connections
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                limit_concurrency=max(256, 4 * (workers + queue)))
+    serve(app, host, port, drain_delay=drain_delay, log_level="warning", access_log=False,
+          limit_concurrency=max(256, 4 * (workers + queue)))

@@ -3,7 +3,13 @@
 - ``POST /v1/liveness``: frames (multipart field ``frames``, repeated), a short video
   (multipart field ``video``) or a JSON body of base64 frames -> the Predictor's result;
 - ``GET /v1/model``: the model card (a card holds no machine path); ``GET /healthz``,
-  ``GET /readyz``; ``GET /``: the webcam page.
+  ``GET /readyz``; ``GET /``: the webcam page; ``GET /docs``: the OpenAPI page, its Swagger UI
+  served from the package (``static/swagger-ui*``: swagger-ui-dist 5.36.0 from npm, Apache-2.0,
+  licence and notice beside it), so it renders on a network without internet.
+
+Shutdown (``antispoof serve``, :mod:`antispoof.serve.server`): on SIGTERM the service drains:
+``/readyz`` answers 503 at once, new requests are refused with 503 (after ``drain_delay``),
+the requests in flight are answered, then the process exits 0.
 
 Protection: a bearer token unless started with ``insecure=True``; the request size, the
 frame count and every image's dimensions are bounded (dimensions read from the header,
@@ -31,12 +37,21 @@ from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from antispoof.serve.limits import Limits, RequestRefused, decode_base64_frames, decode_frames, decode_video
 from antispoof.serve.schema import ERROR_RESPONSES, LIVENESS_REQUEST, LivenessResponse, ModelResponse
 
-__all__ = ["create_app", "load_token"]
+__all__ = ["create_app", "load_token", "STATIC_FILES"]
+
+# the files under /static/: the webcam page's script and the Swagger UI of /docs (no CDN: the service often runs offline)
+STATIC_FILES = {
+    "app.js": "text/javascript",
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "swagger-ui-favicon.png": "image/png",
+}
 
 log = logging.getLogger("antispoof.serve")
 
@@ -75,6 +90,12 @@ class _Service:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="liveness")
         self.capacity = workers + queue
         self.in_flight = 0
+        self.draining = False  # set on SIGTERM: /readyz fails from then on
+        self.accepting = True  # cleared once draining has given load balancers time to notice: new requests get 503
+
+    def drain(self) -> None:
+        """Stop being ready (``/readyz`` 503); new requests are refused once ``accepting`` is cleared too."""
+        self.draining = True
 
     def authorise(self, request: Request) -> None:
         if self.token is None:
@@ -110,6 +131,7 @@ class _Service:
             self._keep(request_id, frames)
         out = result.to_dict()
         out.pop("source", None)
+        out["kind"] = "video" if kind == "video" else "frames"  # what was uploaded (the Predictor saw decoded frames)
         out["maps"] = _overlays(result)
         out["request_id"] = request_id
         out["timings_ms"] = {"decode_request": round((decoded - started) * 1000, 3), **out["timings_ms"]}
@@ -213,6 +235,8 @@ def create_app(
                        keep_failures=keep, predictor_options=predictor_options or {})
     card = service.card
     app = FastAPI(
+        docs_url=None,  # served below with the packaged Swagger UI instead of the CDN's
+        redoc_url=None,  # ReDoc has no packaged copy here: /docs is the one page
         title="antispoof liveness service",
         version=card.package_version,
         description=f"Face presentation-attack detection with one model bundle ({card.method}, {card.backbone}). "
@@ -228,19 +252,29 @@ def create_app(
     def page() -> HTMLResponse:
         return HTMLResponse((files("antispoof.serve") / "static" / "index.html").read_text(encoding="utf-8"))
 
-    @app.get("/static/app.js", include_in_schema=False)
-    def script() -> Response:
-        text = (files("antispoof.serve") / "static" / "app.js").read_text(encoding="utf-8")
-        return Response(text, media_type="text/javascript")
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        if name not in STATIC_FILES:
+            return JSONResponse({"error": f"not_found: /static/{name}"}, status_code=404)
+        return Response((files("antispoof.serve") / "static" / name).read_bytes(), media_type=STATIC_FILES[name],
+                        headers={"Cache-Control": "public, max-age=3600"})
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - API",
+                                   swagger_js_url="/static/swagger-ui-bundle.js", swagger_css_url="/static/swagger-ui.css",
+                                   swagger_favicon_url="/static/swagger-ui-favicon.png",
+                                   swagger_ui_parameters={"validatorUrl": None})  # no badge fetched from the validator's host
 
     @app.get("/healthz", summary="The process is up")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="The model is loaded and requests are accepted")
+    @app.get("/readyz", summary="The model is loaded and requests are accepted (503 when full or shutting down)")
     def readyz() -> JSONResponse:
-        ready = service.in_flight < service.capacity
-        return JSONResponse({"ready": ready, "in_flight": service.in_flight, "capacity": service.capacity},
+        ready = service.in_flight < service.capacity and not service.draining
+        return JSONResponse({"ready": ready, "in_flight": service.in_flight, "capacity": service.capacity,
+                             "draining": service.draining},
                             status_code=200 if ready else 503, headers={} if ready else {"Retry-After": "1"})
 
     @app.get("/v1/model", response_model=ModelResponse, responses=ERROR_RESPONSES, summary="The model card")
@@ -267,6 +301,9 @@ def create_app(
                                           "(fields 'frames' or 'video') or application/json ({\"frames\": [base64...]})")
             if card.input.names != ("rgb",):
                 raise RequestRefused(422, f"this model reads {', '.join(card.input.names)}; the service takes RGB frames only")
+            if not service.accepting:
+                raise RequestRefused(503, "shutting_down: this service is draining before it stops; send the request to "
+                                          "another instance or retry shortly", {"Retry-After": "1", "Connection": "close"})
             # a slot is taken before the body is read, so refused requests never hold their uploads in memory
             if service.in_flight >= service.capacity:
                 raise RequestRefused(503, f"busy: {service.capacity} requests are running or waiting; retry shortly",

@@ -33,7 +33,7 @@ class LivenessResponse(BaseModel):
     """The decision for one presentation (all the frames of a request)."""
 
     request_id: str = Field(..., description="id of this request (also in the service's log)")
-    kind: str = Field(..., description="frames")
+    kind: str = Field(..., description="what was sent: frames (images, multipart or base64) or video")
     decision: str = Field(..., description="bonafide, attack, or failed_to_acquire (no unit could be scored)")
     score: float | None = Field(..., description="aggregated liveness in [0, 1], higher = bona fide; null when failed_to_acquire")
     threshold: float = Field(..., description="bona fide iff score >= threshold")
@@ -75,7 +75,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         401: "no bearer token", 403: "wrong bearer token", 413: "request, frame count or image dimensions over the limits",
         408: "the body did not arrive within the request timeout",
         415: "content type other than multipart/form-data or application/json", 422: "no frames, or a model needing IR/depth",
-        503: "all workers and the queue are busy (see Retry-After)", 504: "no result within the request timeout",
+        503: "all workers and the queue are busy, or the service is shutting down (see Retry-After)", 504: "no result within the request timeout",
     }.items()
 }
 
