@@ -84,6 +84,66 @@ def test_samples_end_to_end(bundle: Path, samples_dir: Path) -> None:
         assert abs(_source_value(result) - value) < 0.05, (name, _source_value(result))
 
 
+def _letterbox(image: np.ndarray, width: int = 640, height: int = 480) -> np.ndarray:
+    import cv2
+
+    h, w = image.shape[:2]
+    s = min(width / w, height / h)
+    small = cv2.resize(image, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_AREA)
+    out = np.zeros((height, width, 3), np.uint8)
+    y0, x0 = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
+    out[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+    return out
+
+
+def _large_photo(image: np.ndarray, factor: int = 4, sigma: float = 16.0, seed: int = 0) -> np.ndarray:
+    """A stand-in for a large photo: enlarged, with per-pixel detail (noise) that a bilinear shrink aliases."""
+    import cv2
+
+    big = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC).astype(np.float64)
+    return np.clip(big + np.random.default_rng(seed).normal(0, sigma, big.shape), 0, 255).astype(np.uint8)
+
+
+def test_faces_are_found_letterboxed_enlarged_and_in_large_detailed_photos(bundle: Path, samples_dir: Path) -> None:
+    import cv2
+
+    predictor = Predictor(bundle, threads=1)
+    for name in REFERENCE:
+        image = read_image(samples_dir / name)
+        for variant in (image, _letterbox(image), cv2.resize(image, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)):
+            result = predictor.predict_image(variant)
+            assert result.decision != "failed_to_acquire", (name, variant.shape, result.reasons)
+    # the issue's failure: the source's bilinear shrink of a large detailed frame leaves the face under the 0.6 floor
+    large = _large_photo(read_image(samples_dir / "silentface_image_T1.jpg"))
+    detector = predictor.detector
+    boxes, conf = detector.raw(large)
+    assert conf.max() < detector.min_score  # the first pass alone finds no face ...
+    faces = detector.detect(large)
+    assert len(faces) == 1 and detector.second_passes >= 1  # ... the area-averaged second pass does
+    best = int(np.argmax(conf))
+    h, w = large.shape[:2]
+    x0, y0 = (boxes[best] * [w, h, w, h])[:2]
+    assert faces[0].box[:2] == (float(int(x0)), float(int(y0))) and faces[0].score == pytest.approx(conf[best])  # the source's box
+    result = predictor.predict_image(large)
+    assert result.decision == "bonafide" and result.frames[0].detector_score < 0.6
+
+
+def test_frames_without_a_face_stay_no_face(bundle: Path) -> None:
+    import cv2
+    import skimage.data
+
+    predictor = Predictor(bundle, threads=1)
+    rng = np.random.default_rng(0)
+    coffee = np.ascontiguousarray(skimage.data.coffee())
+    frames = [rng.integers(0, 256, (480, 640, 3), dtype=np.uint8), np.full((480, 640, 3), 128, np.uint8), coffee,
+              cv2.resize(coffee, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)]
+    before = predictor.detector.second_passes
+    for frame in frames:
+        result = predictor.predict_image(frame)
+        assert result.decision == "failed_to_acquire" and result.reasons == ["no_face"], frame.shape
+    assert predictor.detector.second_passes - before == len(frames)  # every one was looked at twice
+
+
 def test_crops_match_the_source(bundle: Path, samples_dir: Path) -> None:
     """The two views cut by the Predictor are the source's own crops (BGR fixtures), pixel for pixel."""
     fx = np.load(FIXTURES / "silentface_parity.npz")

@@ -17,9 +17,29 @@ the source's ``Detection.get_bbox`` (minivision-ai/Silent-Face-Anti-Spoofing,
 - a box is reported as the source reports it, whole pixels ``(int(x0), int(y0))`` and
   size ``int(x1 - x0 + 1)`` by ``int(y1 - y0 + 1)`` in the original frame.
 
-The source takes the single most confident detection, whatever its confidence; here
-faces above ``min_score`` are returned (0.6, the source's ``detector_confidence``) and the
-Predictor takes the largest. Weights: the two files of the source's
+The source takes the single most confident detection, whatever its confidence (so it
+scores a random box in a frame without a face); here faces above ``min_score`` are
+returned (0.6, the source's ``detector_confidence``) and the Predictor takes the largest.
+
+Large frames. The resize to about 192x192 is bilinear, which at a decimation of 5-10x
+reads 2x2 of every 5x5-10x10 pixels: a large photo's fine detail (skin texture, hair,
+sensor noise, JPEG blocks) aliases into noise, and the face's confidence falls (the
+issue's 1479x1849, 720x1080 and 1757x988 photos: 0.33, 0.60, 0.47). Measured on
+../shared/samples' live photo enlarged 4x with per-pixel noise of sigma 16 (a stand-in for
+a large photo's detail): 0.45 bilinear, 0.98 with an area-averaging resize to the same
+size; without the noise, or enlarged smoothly, both stay at 0.98 (so the face's size, its
+filling the frame and the prior sizes are not the cause: the face cut tight, 276x276 or
+828x828, scores 0.999). The rule (``second_pass``): when the source's pass finds no face
+above ``min_score`` in a frame it shrank by 2x or more, the frame is shrunk again to the
+same size by area averaging (``cv2.INTER_AREA``) and detected again; a face found there
+above ``min_score`` is a face. Its box is the first pass's most confident box, with that
+box's own confidence, when the two overlap (IoU >= 0.5): the box the source would have
+scored, so the scores stay the source's; otherwise the second pass's box. A frame with no
+face stays ``no_face``: on 15 face-free images (noise, flat grey, scikit-image's coffee,
+cat, rocket, Hubble field and micrograph, native and 3x) the best confidence of either
+pass is at most 0.01. Frames whose first pass finds a face never run the second.
+
+Weights: the two files of the source's
 ``resources/detection_model/``, given as paths (``antispoof import silentface`` copies them
 into the bundle, whose card names them).
 """
@@ -77,6 +97,7 @@ class RetinaFaceCaffe(FaceDetector):
             it is refused), then run by onnxruntime; ``torch``: layer by layer. On one core
             (640x480 frames) about 2 ms against 12 ms, and the source's OpenCV DNN's 5 ms.
         threads: torch intra-op threads while detecting (1 by default: one small frame gains nothing from more; None: torch's setting).
+        second_pass: detect again on an area-averaged shrink when a frame shrunk 2x or more gives no face (module docstring).
     """
 
     name = "retinaface_caffe"
@@ -84,7 +105,7 @@ class RetinaFaceCaffe(FaceDetector):
     file_options: ClassVar[tuple[str, ...]] = ("weights", "prototxt")
 
     def __init__(self, weights: str | Path | None = None, prototxt: str | Path | None = None, min_score: float = 0.6,
-                 nms: float = 0.3, threads: int | None = 1, runtime: str = "onnxruntime") -> None:
+                 nms: float = 0.3, threads: int | None = 1, runtime: str = "onnxruntime", second_pass: bool = True) -> None:
         from antispoof.faces._caffe import CaffeGraph
 
         if weights is None:
@@ -97,6 +118,8 @@ class RetinaFaceCaffe(FaceDetector):
             if not path.is_file():
                 raise FileNotFoundError(f"{path} not found; the retinaface_caffe detector needs {WEIGHTS_FILE} and {PROTOTXT_FILE}")
         self.min_score, self.nms, self.threads = float(min_score), float(nms), threads
+        self.second_pass = bool(second_pass)
+        self.second_passes = 0  # frames that needed the second pass (a count for benchmarks)
         self.graph = CaffeGraph(self.prototxt, self.weights)
         if runtime not in ("onnxruntime", "torch"):
             raise ValueError(f"unknown runtime {runtime!r}; choose onnxruntime or torch")
@@ -104,18 +127,30 @@ class RetinaFaceCaffe(FaceDetector):
         self._sessions: dict[tuple[int, ...], Any] = {}
 
     def info(self) -> dict[str, Any]:
-        return {"name": self.name, "weights": self.weights.name, "min_score": self.min_score, "nms": self.nms}
+        return {"name": self.name, "weights": self.weights.name, "min_score": self.min_score, "nms": self.nms,
+                "second_pass": "area-averaged shrink when a frame shrunk 2x or more gives no face" if self.second_pass else None}
 
-    def raw(self, image: np.ndarray, min_score: float = -1.0) -> tuple[np.ndarray, np.ndarray]:
-        """``(boxes [N, 4] normalised x0, y0, x1, y1, face confidence [N])`` of the priors above ``min_score`` (default: all)."""
+    @staticmethod
+    def input_size(width: int, height: int) -> tuple[int, int] | None:
+        """The ``(width, height)`` the source resizes a frame to, or None when it keeps the frame as it is."""
+        if width * height < 192 * 192:
+            return None
+        ar = width / height
+        return int(192 * math.sqrt(ar)), int(192 / math.sqrt(ar))
+
+    def raw(self, image: np.ndarray, min_score: float = -1.0, area: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(boxes [N, 4] normalised x0, y0, x1, y1, face confidence [N])`` of the priors above ``min_score`` (default: all).
+
+        ``area``: shrink the frame by area averaging instead of the source's bilinear resize.
+        """
         import cv2
         import torch
 
         h, w = image.shape[:2]
         small = image
-        if w * h >= 192 * 192:  # resized before the channel flip: the same pixels, and a contiguous (fast) resize
-            ar = w / h
-            small = cv2.resize(image, (int(192 * math.sqrt(ar)), int(192 / math.sqrt(ar))), interpolation=cv2.INTER_LINEAR)
+        size = self.input_size(w, h)
+        if size is not None:  # resized before the channel flip: the same pixels, and a contiguous (fast) resize
+            small = cv2.resize(image, size, interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
         blob = small[:, :, ::-1].astype(np.float32) - np.asarray(_MEAN_BGR, dtype=np.float32)
         data = torch.from_numpy(np.ascontiguousarray(blob.transpose(2, 0, 1)))[None]
         previous = torch.get_num_threads()
@@ -182,10 +217,26 @@ class RetinaFaceCaffe(FaceDetector):
         return session
 
     def detect(self, image: np.ndarray, annotation: Annotation | None = None) -> list[Face]:
+        h, w = image.shape[:2]
+        boxes, conf = self.raw(image)
+        faces = self._faces(boxes, conf, w, h)
+        size = self.input_size(w, h)
+        if faces or not self.second_pass or size is None or w < 2 * size[0]:
+            return faces
+        again = self._faces(*self.raw(image, area=True), w, h)  # the frame shrunk by area averaging: no aliasing
+        self.second_passes += 1
+        if not again:
+            return []
+        best = int(np.argmax(conf))
+        first = self._faces(boxes[best : best + 1], conf[best : best + 1], w, h, min_score=-1.0)
+        return [first[0] if first and _iou(first[0].box, face.box) >= 0.5 else face for face in again]
+
+    def _faces(self, boxes: np.ndarray, conf: np.ndarray, w: int, h: int, min_score: float | None = None) -> list[Face]:
+        """Faces of the raw boxes above ``min_score`` (default: the detector's) after NMS, in the source's whole pixels."""
         from antispoof.faces.mtcnn import _nms
 
-        h, w = image.shape[:2]
-        boxes, conf = self.raw(image, self.min_score)
+        keep = conf >= (self.min_score if min_score is None else min_score)
+        boxes, conf = boxes[keep], conf[keep]
         if not len(conf):
             return []
         pixels = boxes * np.array([w, h, w, h], dtype=np.float64)
@@ -197,3 +248,11 @@ class RetinaFaceCaffe(FaceDetector):
             if width > 0 and height > 0:
                 faces.append(Face((float(left), float(top), float(left + width), float(top + height)), float(conf[i])))
         return faces
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
