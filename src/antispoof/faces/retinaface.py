@@ -143,50 +143,43 @@ class RetinaFaceCaffe(FaceDetector):
 
         ``area``: shrink the frame by area averaging instead of the source's bilinear resize.
         """
+        loc, conf, priors = self._outputs(image, area)
+        keep = np.nonzero(conf >= min_score)[0]
+        return _decode(loc[keep], priors[:, keep]), conf[keep].astype(np.float64)
+
+    def _outputs(self, image: np.ndarray, area: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The network's raw ``(loc [N, 4], face confidence [N], priors and variances [2, N, 4])`` for one frame."""
         import cv2
-        import torch
 
         h, w = image.shape[:2]
         small = image
         size = self.input_size(w, h)
         if size is not None:  # resized before the channel flip: the same pixels, and a contiguous (fast) resize
             small = cv2.resize(image, size, interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
-        blob = small[:, :, ::-1].astype(np.float32) - np.asarray(_MEAN_BGR, dtype=np.float32)
-        data = torch.from_numpy(np.ascontiguousarray(blob.transpose(2, 0, 1)))[None]
-        previous = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(int(self.threads))
-        try:
-            out = dict(zip(_OUTPUTS, self._forward(data)))
-        finally:
-            if self.threads is not None:
-                torch.set_num_threads(previous)
-        conf = out["mbox_conf_flatten"].reshape(-1, 2)[:, 1].numpy().astype(np.float64)
-        keep = np.nonzero(conf >= min_score)[0]
-        conf = conf[keep]
-        loc = out["mbox_loc"].reshape(-1, 4).numpy()[keep].astype(np.float64)
-        pri = out["mbox_priorbox"][0].reshape(2, -1, 4).numpy()[:, keep].astype(np.float64)
-        priors, var = pri[0], pri[1]
-        pw, ph = priors[:, 2] - priors[:, 0], priors[:, 3] - priors[:, 1]
-        pcx, pcy = (priors[:, 0] + priors[:, 2]) / 2, (priors[:, 1] + priors[:, 3]) / 2
-        cx = var[:, 0] * loc[:, 0] * pw + pcx
-        cy = var[:, 1] * loc[:, 1] * ph + pcy
-        bw = np.exp(var[:, 2] * loc[:, 2]) * pw
-        bh = np.exp(var[:, 3] * loc[:, 3]) * ph
-        boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
-        return boxes, conf
+        sh, sw = small.shape[:2]
+        data = np.empty((1, 3, sh, sw), dtype=np.float32)
+        for c in range(3):  # BGR planes, the mean subtracted in float32: the numbers of the source's blob
+            np.subtract(small[:, :, 2 - c], np.float32(_MEAN_BGR[c]), out=data[0, c], dtype=np.float32)
+        loc, conf, priors = self._forward(data)
+        return loc.reshape(-1, 4), conf.reshape(-1, 2)[:, 1], priors[0].reshape(2, -1, 4)
 
-    def _forward(self, data: Any) -> tuple[Any, ...]:
+    def _forward(self, data: np.ndarray) -> tuple[np.ndarray, ...]:
         import torch
 
         if self.runtime == "torch":
-            out = self.graph.run(data, _OUTPUTS)
-            return tuple(out[k] for k in _OUTPUTS)
+            previous = torch.get_num_threads()
+            if self.threads is not None:
+                torch.set_num_threads(int(self.threads))
+            try:
+                out = self.graph.run(torch.from_numpy(data), _OUTPUTS)
+            finally:
+                if self.threads is not None:
+                    torch.set_num_threads(previous)
+            return tuple(out[k].numpy() for k in _OUTPUTS)
         key = tuple(data.shape)
         if key not in self._sessions:
-            self._sessions[key] = self._export(data)
-        out = self._sessions[key].run(None, {"data": data.numpy()})
-        return tuple(torch.from_numpy(v) for v in out)
+            self._sessions[key] = self._export(torch.from_numpy(data))
+        return tuple(self._sessions[key].run(None, {"data": data}))
 
     def _export(self, data: Any) -> Any:
         """An onnxruntime session of the graph for inputs of ``data``'s shape, checked against the layer-by-layer run."""
@@ -218,17 +211,18 @@ class RetinaFaceCaffe(FaceDetector):
 
     def detect(self, image: np.ndarray, annotation: Annotation | None = None) -> list[Face]:
         h, w = image.shape[:2]
-        boxes, conf = self.raw(image)
-        faces = self._faces(boxes, conf, w, h)
+        loc, conf, priors = self._outputs(image)
+        keep = np.nonzero(conf >= self.min_score)[0]  # only these priors are decoded
+        faces = self._faces(_decode(loc[keep], priors[:, keep]), conf[keep].astype(np.float64), w, h)
         size = self.input_size(w, h)
         if faces or not self.second_pass or size is None or w < 2 * size[0]:
             return faces
-        again = self._faces(*self.raw(image, area=True), w, h)  # the frame shrunk by area averaging: no aliasing
+        again = self._faces(*self.raw(image, self.min_score, area=True), w, h)  # shrunk by area averaging: no aliasing
         self.second_passes += 1
         if not again:
             return []
-        best = int(np.argmax(conf))
-        first = self._faces(boxes[best : best + 1], conf[best : best + 1], w, h, min_score=-1.0)
+        best = np.array([int(np.argmax(conf))])
+        first = self._faces(_decode(loc[best], priors[:, best]), conf[best].astype(np.float64), w, h, min_score=-1.0)
         return [first[0] if first and _iou(first[0].box, face.box) >= 0.5 else face for face in again]
 
     def _faces(self, boxes: np.ndarray, conf: np.ndarray, w: int, h: int, min_score: float | None = None) -> list[Face]:
@@ -248,6 +242,19 @@ class RetinaFaceCaffe(FaceDetector):
             if width > 0 and height > 0:
                 faces.append(Face((float(left), float(top), float(left + width), float(top + height)), float(conf[i])))
         return faces
+
+
+def _decode(loc: np.ndarray, priors: np.ndarray) -> np.ndarray:
+    """SSD centre-size decoding (variances in ``priors[1]``): normalised ``(x0, y0, x1, y1)`` boxes ``[N, 4]``, float64."""
+    loc, priors = loc.astype(np.float64), priors.astype(np.float64)
+    (pri, var) = priors
+    pw, ph = pri[:, 2] - pri[:, 0], pri[:, 3] - pri[:, 1]
+    pcx, pcy = (pri[:, 0] + pri[:, 2]) / 2, (pri[:, 1] + pri[:, 3]) / 2
+    cx = var[:, 0] * loc[:, 0] * pw + pcx
+    cy = var[:, 1] * loc[:, 1] * ph + pcy
+    bw = np.exp(var[:, 2] * loc[:, 2]) * pw
+    bh = np.exp(var[:, 3] * loc[:, 3]) * ph
+    return np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
