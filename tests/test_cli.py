@@ -210,3 +210,20 @@ def test_data_protocols_of_a_dataset_with_fixed_protocols_need_no_root():
     assert "grandtest  (default)" in runner.invoke(app, ["data", "protocols", "--dataset", "replay-attack"]).output
     manifest = runner.invoke(app, ["data", "protocols", "--dataset", "manifest"])
     assert manifest.exit_code != 0 and "give --root DIR" in str(manifest.exception)
+
+
+def test_other_libraries_warnings_go_to_the_run_log_and_their_errors_still_show(tmp_path):
+    code = (
+        "import logging, warnings\n"
+        "from pathlib import Path\n"
+        "from antispoof._logging import setup_console_logging, add_file_handler\n"
+        "setup_console_logging()\n"
+        f"add_file_handler(Path({str(tmp_path / 'run.log')!r}))\n"
+        "warnings.warn('TracerWarning: converting a tensor to a Python boolean')\n"
+        "logging.getLogger('onnxruntime').error('a real failure')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "TracerWarning" not in proc.stderr and "a real failure" in proc.stderr
+    log = (tmp_path / "run.log").read_text()
+    assert "TracerWarning" in log and "a real failure" in log

@@ -33,6 +33,7 @@ def setup_console_logging(level: int = logging.INFO) -> None:
     handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False)
     handler._antispoof_console = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
+    logging.captureWarnings(True)  # other libraries' Python warnings become records of "py.warnings": the run log's
     _route_root_to_run_log(verbose=level <= logging.DEBUG)
 
 
@@ -55,7 +56,8 @@ NATIVE_LOGGER = "native"  # the name on run.log lines that native code wrote to 
 
 
 class _ToRunLog(logging.Handler):
-    """Hands other libraries' records to the run's log files (the ``antispoof`` logger's file handlers), if any.
+    """Hands other libraries' records to the run's log files (the ``antispoof`` logger's file handlers), if any;
+    their errors (and, with ``--verbose``, everything) also to the terminal.
 
     Sits on the root logger, so a library's ``logging.warning(...)`` neither reaches the terminal nor makes
     ``logging`` install its own stderr handler (it does when the root logger has none).
@@ -71,7 +73,7 @@ class _ToRunLog(logging.Handler):
         for handler in logging.getLogger(LOGGER_NAME).handlers:
             if isinstance(handler, logging.FileHandler) and record.levelno >= handler.level:
                 handler.handle(record)
-        if self.verbose:
+        if self.verbose or record.levelno >= logging.ERROR:  # their errors still reach the terminal
             sys.stderr.write(f"{record.levelname}:{record.name}: {record.getMessage()}\n")
 
 

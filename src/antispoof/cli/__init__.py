@@ -90,7 +90,12 @@ def main() -> None:
 
     from antispoof._logging import filter_native_stderr
 
-    filter_native_stderr(verbose=any(a in ("-v", "--verbose") for a in sys.argv[1:2]))
+    root_options = []
+    for arg in sys.argv[1:]:  # the options before the sub-command: --verbose shows native libraries' lines too
+        if not arg.startswith("-"):
+            break
+        root_options.append(arg)
+    filter_native_stderr(verbose=bool({"-v", "--verbose"} & set(root_options)))
     try:
         app()
     except (ConfigError, RunExistsError, OSError, KeyError, ValueError, yaml.YAMLError) as err:
