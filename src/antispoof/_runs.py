@@ -5,9 +5,16 @@ A run folder holds:
 - ``config.yaml``: the resolved config (file + overrides + defaults), reloadable;
 - ``run.json``: name, seed, git revision (``"unknown"`` outside git) and whether the
   tree had uncommitted changes, package version, command line, start time, Python and
-  platform;
+  platform, and the run's ``state`` (below);
 - ``run.log``: the package's log records for the run;
 - the run's outputs.
+
+A run knows whether it finished. ``run.json["state"]`` is ``{"status": ..., ...}`` with
+status ``running`` (with the host and process id), ``finished``, ``interrupted`` (the
+signal, epoch and step, and the command that resumes it) or ``failed`` (the error); it is
+rewritten atomically at each change. A SIGKILL leaves ``running`` behind: a run whose
+process is gone is reported as killed. Commands that read a run's weights call
+:func:`require_finished` (runs made before states were recorded have none and pass).
 
 Two runs never share a folder: a folder is created atomically, an automatic name gets a
 numeric suffix when taken, and an existing named run is only replaced with
@@ -19,6 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import os
 import platform
 import shutil
 import subprocess
@@ -33,13 +41,21 @@ from antispoof import __version__
 from antispoof._logging import add_file_handler, remove_file_handler
 from antispoof.config import config_to_yaml
 
-__all__ = ["Run", "create_run", "git_revision", "RunExistsError"]
+__all__ = ["Run", "create_run", "git_revision", "RunExistsError", "RunNotFinished", "RUN_FILE", "set_run_state",
+           "run_state", "require_finished", "resume_command"]
 
 log = logging.getLogger(__name__)
 
 
+RUN_FILE = "run.json"
+
+
 class RunExistsError(FileExistsError):
     """The run folder exists and ``overwrite`` was not given."""
+
+
+class RunNotFinished(ValueError):
+    """A command needs a finished run and was given one still training, interrupted, killed or failed."""
 
 
 @dataclass
@@ -93,10 +109,91 @@ def create_run(
         "platform": platform.platform(),
     }
     (run_dir / "config.yaml").write_text(config_to_yaml(config), encoding="utf-8")
-    (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    _write_info(run_dir, info)
     handler = add_file_handler(run_dir / "run.log")
     log.info("run folder %s (seed %s, revision %s)", run_dir, info["seed"], revision)
     return Run(dir=run_dir, info=info, _handler=handler)
+
+
+def _write_info(run_dir: Path, info: dict[str, Any]) -> None:
+    tmp = run_dir / f"{RUN_FILE}.tmp"
+    tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, run_dir / RUN_FILE)  # a kill never leaves a half-written run.json
+
+
+def _read_info(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((Path(run_dir) / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def set_run_state(run_dir: str | Path, status: str, **facts: Any) -> None:
+    """Record the run's ``state`` in its ``run.json``: ``status`` (running, finished, interrupted, failed) and ``facts``."""
+    if status not in _STATUSES:
+        raise ValueError(f"unknown run status {status!r}; one of {', '.join(_STATUSES)}")
+    run_dir = Path(run_dir)
+    info = _read_info(run_dir) or {"name": run_dir.name}
+    state: dict[str, Any] = {"status": status, **facts,
+                             "updated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    if status == "running":
+        state.update(host=platform.node(), pid=os.getpid())
+    info["state"] = state
+    _write_info(run_dir, info)
+
+
+_STATUSES = ("running", "finished", "interrupted", "failed")
+
+
+def run_state(run_dir: str | Path) -> dict[str, Any] | None:
+    """The recorded state of a run folder, with ``killed: true`` for a ``running`` run whose process on this host is gone;
+    None when the run records none (made before run states, or not a run folder)."""
+    info = _read_info(Path(run_dir))
+    state = dict(info["state"]) if info and isinstance(info.get("state"), dict) else None
+    if state and state.get("status") == "running" and state.get("host") == platform.node():
+        state["killed"] = not _alive(int(state.get("pid", -1)))
+    return state
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process of that number
+        return True
+    return True
+
+
+def resume_command(run_dir: str | Path) -> str:
+    return f"antispoof train --resume {run_dir}"
+
+
+def require_finished(run_dir: str | Path, what: str = "its weights") -> None:
+    """Refuse a run folder that did not finish training, saying what happened and how to resume it."""
+    state = run_state(run_dir)
+    if state is None or state["status"] == "finished":
+        return
+    status, where = state["status"], _where(state)
+    if status == "interrupted":
+        why = f"was interrupted by {state.get('signal', 'a signal')}{where}"
+    elif status == "failed":
+        why = f"failed{where}: {state.get('error', 'see its run.log')}"
+    elif state.get("killed"):
+        why = f"was killed{where or ' while training'} (its process {state.get('pid')} is gone)"
+    else:
+        why = f"is still training (process {state.get('pid')} on {state.get('host')})"
+    fix = ("wait for it to finish" if status == "running" and not state.get("killed")
+           else f"resume it with `{resume_command(run_dir)}`" if status != "failed"
+           else f"fix the cause and resume it with `{resume_command(run_dir)}`, or train it again")
+    raise RunNotFinished(f"run {run_dir} {why} and has no final weights, so {what} cannot be used; {fix}")
+
+
+def _where(state: dict[str, Any]) -> str:
+    parts = [f"{k} {state[k]}" for k in ("stage", "epoch", "step") if state.get(k) is not None]
+    return f" at {', '.join(parts)}" if parts else ""
 
 
 def _make_dir(root: Path, name: str | None, overwrite: bool) -> Path:
@@ -104,6 +201,9 @@ def _make_dir(root: Path, name: str | None, overwrite: bool) -> Path:
         if not name or Path(name).name != name or name in (".", ".."):
             raise ValueError(f"run name {name!r} must be a plain folder name, without '/'")
         run_dir = root / name
+        if run_dir.exists() and not overwrite and _failed_before_training(run_dir):
+            log.info("run folder %s holds a run that failed before its first checkpoint; replacing it", run_dir)
+            overwrite = True
         if run_dir.exists():
             if not overwrite:
                 raise RunExistsError(
@@ -122,6 +222,12 @@ def _make_dir(root: Path, name: str | None, overwrite: bool) -> Path:
         except FileExistsError:
             continue
     raise RuntimeError(f"could not find a free run folder name under {root}")
+
+
+def _failed_before_training(run_dir: Path) -> bool:
+    """A folder of a run that failed before it trained anything (nothing in it is worth keeping)."""
+    state = run_state(run_dir)
+    return bool(state and state["status"] == "failed" and not any(run_dir.glob("**/*.ckpt")))
 
 
 def git_revision(path: str | Path | None = None) -> tuple[str, bool | None]:

@@ -67,9 +67,13 @@ def load_weights(module: Any, path: Path) -> dict[str, Any]:
 
 
 def weights_file(source: str | Path) -> Path:
-    """The weights file of a run folder, a bundle folder, or the file itself."""
+    """The weights file of a run folder (a finished one: :func:`antispoof._runs.require_finished`), a bundle folder,
+    or the file itself."""
     source = Path(source)
     if source.is_dir():
+        from antispoof._runs import require_finished
+
+        require_finished(source)
         path = source / WEIGHTS_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{source} holds no {WEIGHTS_FILE}; give a trained run folder or a model bundle")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -9,6 +11,18 @@ import typer
 
 def register(app: typer.Typer) -> None:
     app.command("train")(train_command)
+
+
+@contextmanager
+def exit_on_interrupt() -> Iterator[None]:
+    """A training stopped by SIGTERM or SIGINT: one line saying how to resume, and exit status 128 + the signal."""
+    from antispoof.training.signals import TrainingInterrupted
+
+    try:
+        yield
+    except TrainingInterrupted as stop:
+        typer.echo(f"error: {stop.message()}", err=True)
+        raise SystemExit(stop.exit_code) from None
 
 
 def train_command(
@@ -23,7 +37,16 @@ def train_command(
     resume: Path = typer.Option(None, "--resume", help="Continue this killed run folder from its last checkpoint (no CONFIG)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
 ) -> None:
-    """Train a method; the run folder gets the config, seed, git revision, checkpoints and model.safetensors."""
+    """Train a method; the run folder gets the config, seed, git revision, checkpoints and model.safetensors.
+
+    SIGTERM or Ctrl-C stops it at a batch boundary: the run keeps its last finished epoch, writes no weights, records
+    `interrupted` in run.json and exits with 128 + the signal; `--resume RUN` then reaches the uninterrupted weights.
+    """
+    with exit_on_interrupt():
+        _train(args, out, resume, overwrite)
+
+
+def _train(args: list[str] | None, out: Path | None, resume: Path | None, overwrite: bool) -> None:
     import sys
 
     from antispoof.config import split_config_args

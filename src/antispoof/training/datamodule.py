@@ -51,6 +51,11 @@ class FramesDataModule(L.LightningDataModule):
             return 1, 0
         return trainer.world_size, trainer.global_rank
 
+    def _epoch(self) -> int:
+        """The epoch the next training iterator serves: 0, or the restored one when resuming (as Lightning counts it)."""
+        trainer = getattr(self, "trainer", None)
+        return 0 if trainer is None else int(trainer.fit_loop.epoch_progress.current.processed)
+
     def _loader(self, data: Dataset, sampler: Sampler[int], drop_last: bool) -> DataLoader:
         return DataLoader(
             data,
@@ -72,6 +77,10 @@ class FramesDataModule(L.LightningDataModule):
             sampler = self.sampler_hook(dataset_labels(self.train_set), self.seed, world, rank)
         if sampler is None:
             sampler = EpochSampler(len(data), self.seed, shuffle=True, num_replicas=world, rank=rank)
+        if hasattr(sampler, "set_epoch"):
+            # Lightning makes the loader's first iterator before it calls set_epoch; a resumed run would draw
+            # epoch 0's order for its first epoch (seen with persistent workers), so give the restored epoch now
+            sampler.set_epoch(self._epoch())
         # drop a last partial batch (BatchNorm cannot train on one sample) unless it is the only one
         return self._loader(data, sampler, drop_last=len(sampler) >= self.batch_size)  # type: ignore[arg-type]
 

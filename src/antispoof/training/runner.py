@@ -3,7 +3,11 @@
 ``train(config)`` creates a run folder (config, seed, git revision), builds the method
 named by ``model.method`` (starting from ``init_from`` when set) and fits it with
 Lightning; ``resume(run_dir)`` continues it from ``checkpoints/last.ckpt`` with the saved
-config (read with ``weights_only=True``: a checkpoint cannot run code);
+config (read with ``weights_only=True``: a checkpoint cannot run code) and reaches the
+weights the uninterrupted run would have. The run's ``run.json`` records its state
+(running, finished, interrupted, failed: :mod:`antispoof._runs`); SIGTERM and SIGINT stop
+it at a batch boundary with :class:`~antispoof.training.signals.TrainingInterrupted`
+(:mod:`antispoof.training.signals`);
 ``load_trained(run_dir)`` gives the trained method. A method that declares stages trains
 each into a sub-run (:mod:`antispoof.training.stages`). Precision, devices, nodes and
 strategy come from the config (``train.*``), so one code path serves CPU, one GPU and
@@ -19,12 +23,13 @@ from typing import Any
 
 from antispoof.methods import load_method_config, method_class, read_run_config
 from antispoof.methods.base import EngineConfig, Method
-from antispoof.training.checkpoints import LAST_CHECKPOINT, WEIGHTS_FILE, ExportWeights
+from antispoof.training.checkpoints import LAST_CHECKPOINT, WEIGHTS_FILE, EpochCheckpoint, ExportWeights
 from antispoof.training.datamodule import FramesDataModule
+from antispoof.training.signals import StopOnSignal, TrainingInterrupted
 from antispoof.weights import load_weights
 
 __all__ = ["method_class", "load_method_config", "read_run_config", "build_trainer", "fit", "train", "resume", "load_trained",
-           "build_method"]
+           "build_method", "TrainingInterrupted"]
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +38,17 @@ Datasets = tuple[Any, Any]
 
 def build_trainer(config: EngineConfig, run_dir: Path, callbacks: Sequence[Any] = (), log_version: str = "",
                   acquisition: dict[str, Any] | None = None) -> Any:
-    """A Lightning Trainer from ``config.train``: checkpoints every epoch, safetensors export, CSV logs.
+    """A Lightning Trainer from ``config.train``: a checkpoint at each epoch boundary, safetensors at the end, CSV logs.
 
     ``acquisition``: the training store's record, kept in the weights' metadata (evaluation and calibration check it).
     """
     import lightning as L
-    from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
     t = config.train
     facts = {"method": config.model.method, "backbone": config.model.backbone, "image_size": config.data.image_size,
              **({"acquisition": acquisition} if acquisition else {})}
-    checkpoint = ModelCheckpoint(dirpath=run_dir / LAST_CHECKPOINT.parent, filename="last", save_top_k=1, every_n_epochs=1, enable_version_counter=False)
-    all_callbacks: list[Any] = [checkpoint, ExportWeights(run_dir, facts), *callbacks]
+    all_callbacks: list[Any] = [EpochCheckpoint(run_dir, config.seed), ExportWeights(run_dir, facts), *callbacks]
     if t.progress:
         from lightning.pytorch.callbacks import RichProgressBar
 
@@ -68,6 +71,7 @@ def build_trainer(config: EngineConfig, run_dir: Path, callbacks: Sequence[Any] 
         callbacks=all_callbacks,
         enable_progress_bar=t.progress,
         enable_model_summary=False,
+        enable_checkpointing=False,  # EpochCheckpoint takes them
         use_distributed_sampler=False,  # FramesDataModule shards with its own seeded sampler
     )
 
@@ -144,10 +148,40 @@ def _fit_one(config: EngineConfig, run_dir: Path, datasets: Datasets | None = No
     acquisition = getattr(store, "acquisition", None)
     if acquisition is not None and config.init_from is not None and not resume:
         _check_init_acquisition(config.init_from, acquisition, config.allow_mismatch)
-    trainer = build_trainer(config, run_dir, callbacks, log_version=log_version,
+    stop = StopOnSignal()
+    trainer = build_trainer(config, run_dir, [*callbacks, stop], log_version=log_version,
                             acquisition=acquisition.record() if acquisition is not None else None)
-    trainer.fit(method, datamodule=data, ckpt_path=ckpt, weights_only=True)
+    _mark(trainer, run_dir, "running", **({"resumed": True} if resume else {}))
+    with stop:
+        try:
+            trainer.fit(method, datamodule=data, ckpt_path=ckpt, weights_only=True)
+        except BaseException as err:
+            interrupted = stop.interrupted(trainer)
+            if interrupted is None:
+                _mark(trainer, run_dir, "failed", epoch=trainer.current_epoch, step=trainer.global_step,
+                      error=f"{type(err).__name__}: {err}"[:500])
+                raise
+            _mark(trainer, run_dir, "interrupted", signal=interrupted.signal_name, epoch=interrupted.epoch,
+                  step=interrupted.step, resume=_resume_hint(run_dir))
+            raise interrupted from (None if isinstance(err, (KeyboardInterrupt, SystemExit)) else err)
+    if stop.signum is not None:  # the signal came after the last batch: the run did finish
+        log.info("%s arrived as training ended; the run is complete", stop.interrupted(trainer).signal_name)
+    _mark(trainer, run_dir, "finished", epoch=trainer.current_epoch, step=trainer.global_step)
     return run_dir
+
+
+def _mark(trainer: Any, run_dir: Path, status: str, **facts: Any) -> None:
+    """Record the run's state in its run.json (global rank 0 only)."""
+    from antispoof._runs import set_run_state
+
+    if trainer.is_global_zero:
+        set_run_state(run_dir, status, **facts)
+
+
+def _resume_hint(run_dir: Path) -> str:
+    from antispoof._runs import resume_command
+
+    return resume_command(run_dir)
 
 
 def _check_init_acquisition(source: Path, data: Any, allow: bool) -> None:
@@ -183,7 +217,7 @@ def train(
         out = Path(out)
         run = create_run(config, root=out.parent, name=out.name, overwrite=overwrite, command=command)
     with run:
-        return fit(config, run.dir, datasets, callbacks=callbacks)
+        return _fit_marked(config, run.dir, datasets, resume=False, callbacks=callbacks)
 
 
 def resume(run_dir: str | Path, *, datasets: Datasets | None = None, callbacks: Sequence[Any] = ()) -> Path:
@@ -194,9 +228,47 @@ def resume(run_dir: str | Path, *, datasets: Datasets | None = None, callbacks: 
     config = read_run_config(run_dir)
     handler = add_file_handler(run_dir / "run.log")
     try:
-        return fit(config, run_dir, datasets, resume=True, callbacks=callbacks)
+        return _fit_marked(config, run_dir, datasets, resume=True, callbacks=callbacks)
     finally:
         remove_file_handler(handler)
+
+
+def _fit_marked(config: EngineConfig, run_dir: Path, datasets: Datasets | None, *, resume: bool,
+                callbacks: Sequence[Any]) -> Path:
+    """:func:`fit`, with the run folder's state recorded for what ends it: finished, interrupted (by which signal) or failed."""
+    from antispoof._runs import run_state, set_run_state
+
+    set_run_state(run_dir, "running", **({"resumed": True} if resume else {}))
+    try:
+        fit(config, run_dir, datasets, resume=resume, callbacks=callbacks)
+    except TrainingInterrupted as stop:
+        state = run_state(run_dir) or {}
+        if state.get("status") != "interrupted":  # a staged run: its stage's folder has the details
+            set_run_state(run_dir, "interrupted", signal=stop.signal_name, stage=_running_stage(run_dir),
+                          epoch=stop.epoch, step=stop.step, resume=_resume_hint(run_dir))
+        stop.run_dir, stop.resume = run_dir, _resume_hint(run_dir)
+        log.warning("%s", stop.message())
+        raise
+    except Exception as err:
+        if (run_state(run_dir) or {}).get("status") != "failed":
+            set_run_state(run_dir, "failed", error=f"{type(err).__name__}: {err}"[:500])
+        raise
+    if (run_state(run_dir) or {}).get("status") != "finished":  # a staged run (a plain one recorded its last epoch)
+        set_run_state(run_dir, "finished")
+    return run_dir
+
+
+def _running_stage(run_dir: Path) -> str | None:
+    """The stage of a staged run that was training (from its stages.json), else None."""
+    import json
+
+    from antispoof.training.stages import PLAN_FILE
+
+    try:
+        plan = json.loads((run_dir / PLAN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return next((s["name"] for s in plan.get("stages", []) if s.get("status") == "running"), None)
 
 
 def load_trained(run_dir: str | Path) -> Method:
