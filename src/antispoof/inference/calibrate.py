@@ -102,16 +102,13 @@ def calibrate_run(
     from antispoof.inference.card import DetectorSpec, ThresholdSpec, TrainingData, clear_paths, coarse_notes
     from antispoof.inference.scoring import score_frames
     from antispoof.metrics.aggregate import parse_aggregation
-    from antispoof.weights import WEIGHTS_FILE, input_spec_of, load_network
+    from antispoof.weights import input_spec_of, load_network
 
     run_dir = Path(run_dir)
     rule = calibration_rule(target, split)
     parse_aggregation(aggregate)
     config, config_record = run_config(run_dir)
-    weights = run_dir / WEIGHTS_FILE
-    if not weights.is_file():
-        raise FileNotFoundError(f"{weights} not found; {run_dir} has no trained weights yet (train it first)")
-    network, meta = load_network(run_dir)
+    network, meta = load_network(run_dir)  # refuses a run that did not finish, saying how to resume it
     spec = input_spec_of(meta)
     dataset, protocol, store_dir = resolve_store(config, dataset=dataset, root=root, protocol=protocol, store=store,
                                                  size=spec.crop_size, progress=progress)
