@@ -51,6 +51,10 @@ def find_members(paths: Sequence[str | Path]) -> list[Path]:
         if (path / "bundle" / CARD_FILE).is_file():
             found.append(path / "bundle")
             continue
+        if (path / "config.yaml").is_file():  # a run without weights: say whether it is training, interrupted or failed
+            from antispoof._runs import require_finished
+
+            require_finished(path)
         if not path.is_dir():
             raise FileNotFoundError(f"{path} is not a folder; give bundles, run folders or a folder of runs "
                                     "(e.g. the --out of `antispoof train CONFIG folds=attack`)")
