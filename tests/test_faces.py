@@ -18,9 +18,21 @@ from antispoof.faces.dataset import box_from_eyes
 MODEL_DETECTORS = [name for name in DETECTORS.list() if not DETECTORS.get(name).from_dataset]
 
 
+def _local_weights() -> dict[str, dict[str, Path]]:
+    """Detectors that read a local weights file (none by default): their files beside the project, when there."""
+    from conftest import SHARED
+
+    return {"retinaface_caffe": {"weights": SHARED / "weights" / "silentface" / "Widerface-RetinaFace.caffemodel"},
+            "yunet": {"weights": SHARED / "weights" / "yunet" / "yunet_s_dynamic.onnx"}}
+
+
 def _create(name: str):
+    options = _local_weights().get(name, {})
+    missing = [str(p) for p in options.values() if not p.is_file()]
+    if missing:
+        pytest.skip(f"{name} reads a local weights file and {', '.join(missing)} is not here (it lives beside the project)")
     try:
-        return DETECTORS.create(name)
+        return DETECTORS.create(name, **options)
     except FileNotFoundError as err:  # weights package not installed on this machine
         pytest.skip(str(err))
 

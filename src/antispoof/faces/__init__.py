@@ -15,6 +15,8 @@ name           what                                                weights come 
 image``
 ``retinaface_  Silent-Face's RetinaFace (Caffe files, read here;    the files of Silent-Face
 caffe``        onnxruntime), boxes only                            (a bundle of the import)
+``yunet``      fast: YuNet (ONNX, onnxruntime), boxes + 5          a local .onnx file (none
+               landmarks, optional fitted box correction           by default; weights=PATH)
 =============  ==================================================  =========================
 
 Measured on one thread (``benchmarks/bench_prepare.py``, 640x480 frame of a face video;
@@ -28,11 +30,13 @@ Silent-Face needs OpenCV's Caffe importer, which OpenCV 5 dropped; ``retinaface_
 reads its files itself (:mod:`antispoof.faces._caffe`) and gives the source's boxes to
 the pixel on ../shared/samples (about 3 ms a 640x480 frame on one thread). Its weights
 are not in a package: it is the detector of bundles made by ``antispoof import
-silentface``, which carry its two files. ``tracking.KeyFrameTracker`` wraps any detector
+silentface``, which carry its two files. ``yunet`` (about 0.7 ms for its network at
+192x160) maps its boxes onto another detector's with a correction fitted by
+``benchmarks/fit_yunet_correction.py`` and kept in its options. ``tracking.KeyFrameTracker`` wraps any detector
 for videos: detection on key frames, the box tracked in between.
 """
 
-from antispoof.faces import blazeface, dataset, hog, mtcnn, retinaface  # noqa: F401  (register detectors)
+from antispoof.faces import blazeface, dataset, hog, mtcnn, retinaface, yunet  # noqa: F401  (register detectors)
 from antispoof.faces.base import Face, FaceDetector, select_face
 from antispoof.faces.crop import crop_face, square_region
 
