@@ -1,20 +1,30 @@
 """The imported Silent-Face bundle through our Predictor against the source's own pipeline, on the same 640x480 video.
 
-Ours: ``antispoof import silentface`` -> Predictor on every frame of the video (decode
-with OpenCV, as the reference does, so that both see the same pixels; detect with the
-source's RetinaFace run by onnxruntime; the two crops; both MiniFASNets in one batched
-call of the chosen backend, by default TorchScript with the channel-padded networks;
-fusion; aggregation). A second run of ours detects on key frames only and tracks the box
-in between (``--track-every``; faster, but its boxes are not the detector's, and this
-model's scores follow the box). The reference: the source repository's own code (a checkout given
-by ``--reference``, imported, never copied), with its models loaded once: OpenCV decode,
+Pipelines of ours, each measured against the reference in the same run:
+
+- ``exact``: ``antispoof import silentface`` -> Predictor with the bundle's defaults on every
+  frame: decode with OpenCV (as the reference does, so both see the same pixels), the
+  source's RetinaFace on every frame (onnxruntime), the two crops, both MiniFASNets in
+  one onnxruntime call per batch of ``--batch`` frames (the bundle's ONNX graph: padded
+  channels, PReLU as ReLUs), fusion, aggregation;
+- ``exact, streaming``: the same, one frame per call (``predict_image`` per frame, as the
+  service's requests come: no batching);
+- ``fast, key frames /N``: the source's detector on every N-th frame, the box tracked in
+  between (``--track-every``);
+- ``fast, yunet``: YuNet (``--yunet``, a local ONNX file) on every frame, its boxes mapped
+  onto the source detector's by the correction of ``benchmarks/fit_yunet_correction.py``
+  (``--yunet-options``, its JSON; without it the correction is fitted here on the sample
+  photos at one scale).
+
+The reference: the source repository's own code (a checkout given by ``--reference``,
+imported, never copied), with its models loaded once: OpenCV decode,
 ``Detection.get_bbox`` on every frame, ``CropImage.crop`` per model, its ``ToTensor``, each
-MiniFASNet at batch 1 in PyTorch, softmax, the probabilities summed, argmax. Both run in
+MiniFASNet at batch 1 in PyTorch, softmax, the probabilities summed, argmax. All run in
 this process on the same frames, alternately, best of ``--repeats``; the script prints
-frames/s of both, the ratio, milliseconds per frame of each stage, the share of frames
-whose decisions agree (ours: live score >= the card's threshold; theirs: class 1 wins),
-and the model stage's GFLOP/s against a float32 matrix-multiply peak measured in the
-same run with the same threads.
+frames/s of each, the ratio to the reference, milliseconds per frame of each stage, the
+share of frames whose decisions agree (ours: live score >= the card's threshold; theirs:
+class 1 wins), the live-score differences, and the model stage's GFLOP/s against a
+float32 matrix-multiply peak measured in the same run with the same threads.
 
 The reference needs OpenCV's Caffe importer (OpenCV 4); this project installs OpenCV 5.
 Run the script with an interpreter that has OpenCV 4 and this project's packages, e.g.::
@@ -25,7 +35,7 @@ Run the script with an interpreter that has OpenCV 4 and this project's packages
     git clone https://github.com/minivision-ai/Silent-Face-Anti-Spoofing /tmp/sf-src
     /tmp/refenv/bin/python benchmarks/bench_silentface.py --reference /tmp/sf-src --threads 1
 
-Without ``--reference`` (or without OpenCV 4) only our pipeline is measured. The video
+Without ``--reference`` (or without OpenCV 4) only our pipelines are measured. The video
 is made from ../shared/samples/silentface_image_T1.jpg (a live face, shifted a few pixels
 per frame; benchmarks/bench_predict.py's ``make_video``) unless ``--video`` names one.
 Never fails on a time.
@@ -135,18 +145,64 @@ def decoded_frames(video: Path, spent: list[float]):
         capture.release()
 
 
-def run_ours(predictor, video: Path, threshold: float) -> dict:
+def run_ours(predictor, video: Path, threshold: float, streaming: bool = False) -> dict:
+    """Our pipeline on the video: one ``predict_frames`` call (batched), or ``predict_image`` per frame (streaming)."""
     spent = [0.0]
     start = time.perf_counter()
-    result = predictor.predict_frames(decoded_frames(video, spent), source=str(video))
+    if streaming:
+        results = [predictor.predict_image(frame) for frame in decoded_frames(video, spent)]
+        frames = [r.frames[0] for r in results]
+        timings = {s: sum(r.timings_ms[s] for r in results) for s in STAGES}
+        decision = score = None
+    else:
+        result = predictor.predict_frames(decoded_frames(video, spent), source=str(video))
+        frames, timings, decision, score = result.frames, result.timings_ms, result.decision, result.score
     wall = time.perf_counter() - start
-    n = len(result.frames)
-    stage_ms = {s: result.timings_ms[s] / n for s in STAGES}
+    n = len(frames)
+    stage_ms = {s: timings[s] / n for s in STAGES}
     stage_ms["decode"] = 1000 * spent[0] / n
-    scores = np.array([np.nan if f.score is None else f.score for f in result.frames])
-    return {"frames": n, "wall": wall, "fps": n / wall, "stage_ms": stage_ms,
-            "model_s": result.timings_ms["model"] / 1000, "decisions": scores >= threshold, "live": scores,
-            "scored": int(np.isfinite(scores).sum()), "decision": result.decision, "score": result.score}
+    scores = np.array([np.nan if f.score is None else f.score for f in frames])
+    return {"frames": n, "wall": wall, "fps": n / wall, "stage_ms": stage_ms, "model_s": timings["model"] / 1000,
+            "decisions": scores >= threshold, "live": scores, "scored": int(np.isfinite(scores).sum()),
+            "decision": decision, "score": score}
+
+
+def yunet_bundle(bundle, yunet: Path, options_file: Path | None, folder: Path):
+    """A copy of ``bundle`` whose serving detector is YuNet with a fitted box correction (see the module docstring)."""
+    import json
+    import shutil
+
+    from antispoof.inference.bundle import Bundle, add_file
+    from antispoof.inference.card import DetectorSpec
+
+    if options_file is not None:
+        options = json.loads(options_file.read_text(encoding="utf-8"))
+    else:  # fitted here, on the sample photos at one scale (the script's own functions)
+        from fit_yunet_correction import fit, iou, photos
+
+        from antispoof.faces.retinaface import RetinaFaceCaffe
+        from antispoof.faces.yunet import YuNet, apply_correction
+
+        raw = YuNet(yunet)
+        reference = RetinaFaceCaffe(bundle.path / "Widerface-RetinaFace.caffemodel")
+        pairs = []
+        for image in photos([]).values():
+            y, r = raw.detect(image), reference.detect(image)
+            if len(y) == 1 and r:
+                pairs.append((y[0].box, max(r, key=lambda f: f.score).box))
+        ys, rs = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        correction = fit(ys, rs)
+        options = {"weights": yunet.name, "correction": list(correction),
+                   "fit": {"photos": len(pairs), "iou_raw": float(np.median(iou(ys, rs))),
+                           "iou_corrected": float(np.median(iou(apply_correction(ys, correction), rs))),
+                           "script": "benchmarks/bench_silentface.py (samples, one scale)"}}
+    shutil.copytree(bundle.path, folder)
+    copy = Bundle.load(folder)
+    shutil.copyfile(yunet, folder / yunet.name)
+    options = {**options, "weights": yunet.name}
+    card = add_file(copy.card, folder, yunet.name)
+    copy.save_card(card.model_copy(update={"detector": DetectorSpec(name="yunet", options=options)}))
+    return Bundle.load(folder), options
 
 
 def model_flops(bundle) -> float:
@@ -166,17 +222,18 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=None, help="a 640x480 video of a real face (default: made from a sample photo)")
     parser.add_argument("--frames", type=int, default=300, help="frames of the made video")
     parser.add_argument("--threads", type=int, default=1, help="threads of torch / onnxruntime / OpenCV, for both pipelines")
-    parser.add_argument("--backend", default="torchscript", help="our model backend: torchscript, onnx or torch")
-    parser.add_argument("--precision", default="fp32", help="our model precision: fp32, or bf16 (torchscript backend; not bit-equal)")
-    parser.add_argument("--batch", type=int, default=32, help="frames per model call (ours)")
+    parser.add_argument("--backend", default="auto", help="our model backend: auto (the bundle's ONNX graph), onnx, torchscript or torch")
+    parser.add_argument("--batch", type=int, default=32, help="frames per model call (ours, batched)")
     parser.add_argument("--track-every", type=int, default=10,
                         help="also run ours with detection on key frames this far apart, the box tracked in between (0: not)")
+    parser.add_argument("--yunet", type=Path, default=SHARED / "weights" / "yunet" / "yunet_s_dynamic.onnx",
+                        help="YuNet ONNX file for the fast pipeline (skipped when absent)")
+    parser.add_argument("--yunet-options", type=Path, default=None, help="JSON of benchmarks/fit_yunet_correction.py --out")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
     import cv2
 
-    from antispoof.inference.export import export_onnx
     from antispoof.inference.predictor import Predictor
     from antispoof.inference.silentface import import_silentface
 
@@ -186,25 +243,28 @@ def main() -> None:
         tmp = Path(tmp)
         video = args.video or make_video(tmp / "face.mp4", args.frames)
         bundle = import_silentface(args.weights, tmp / "bundle")
-        if args.backend == "onnx":
-            record = export_onnx(bundle.path, images=[SHARED / "samples" / "silentface_image_T1.jpg"])
-            print(f"ONNX parity: max |score diff| {record['fp32']['max_abs_score_diff']:.2e}")
-            bundle = type(bundle).load(bundle.path)
+        print(f"ONNX parity at import: max |score diff| {bundle.card.export['fp32']['max_abs_score_diff']:.2e} "
+              f"({bundle.card.export['graph_form']})")
         threshold = bundle.card.threshold.value
         reference = Reference(args.reference, args.weights) if args.reference else None
-        configs = {"ours": 1}
+        common = {"backend": args.backend, "threads": args.threads}
+        predictors = {"exact": (Predictor(bundle, batch_size=args.batch, **common), False),
+                      "exact, streaming": (Predictor(bundle, batch_size=1, **common), True)}
         if args.track_every > 1:
-            configs[f"ours, key frames /{args.track_every}"] = args.track_every
-        predictors = {label: Predictor(bundle, backend=args.backend, precision=args.precision, threads=args.threads,
-                                       batch_size=args.batch, detect_every=every) for label, every in configs.items()}
+            predictors[f"fast, key frames /{args.track_every}"] = (
+                Predictor(bundle, batch_size=args.batch, detect_every=args.track_every, **common), False)
+        yunet_options = None
+        if args.yunet.is_file():
+            fast, yunet_options = yunet_bundle(bundle, args.yunet, args.yunet_options, tmp / "bundle_yunet")
+            predictors["fast, yunet"] = (Predictor(fast, batch_size=args.batch, **common), False)
         peak_before = matmul_peak(args.threads)
-        for p in predictors.values():  # warm-up (tracing, caches)
-            run_ours(p, video, threshold)
+        for p, streaming in predictors.values():  # warm-up (sessions, caches)
+            run_ours(p, video, threshold, streaming)
         if reference is not None:
             reference.run(video)
         best: dict[str, dict] = {}
         for _ in range(args.repeats):
-            runs = {label: (lambda p=p: run_ours(p, video, threshold)) for label, p in predictors.items()}
+            runs = {label: (lambda p=p, st=st: run_ours(p, video, threshold, st)) for label, (p, st) in predictors.items()}
             if reference is not None:
                 runs["reference"] = lambda: reference.run(video)
             for label, fn in runs.items():
@@ -214,13 +274,14 @@ def main() -> None:
         peak = max(peak_before, matmul_peak(args.threads))
         flops = model_flops(bundle)
 
-    tracked = [p.detector for p in predictors.values() if hasattr(p.detector, "detections")]
-    print(f"torch {torch.__version__}, OpenCV {cv2.__version__}, {os.cpu_count()} cores, {args.threads} thread(s) for both, "
+    tracked = [p.detector for p, _ in predictors.values() if hasattr(p.detector, "detections")]
+    print(f"torch {torch.__version__}, OpenCV {cv2.__version__}, {os.cpu_count()} cores, {args.threads} thread(s) for all, "
           f"load average {os.getloadavg()[0]:.2f} (other processes share these cores)")
-    n = best["ours"]["frames"]
+    n = best["exact"]["frames"]
     print(f"video: {video.name if args.video else f'{n} frames 480x640 H.264 of a live face photo'}; best of {args.repeats}, "
-          f"alternating; ours: backend {args.backend} {args.precision}, batch {args.batch}, detector {bundle.card.detector.name} on every frame"
-          + (f" (key-frame run: {tracked[0].detections} detections in {tracked[0].frames} frames)" if tracked else ""))
+          f"alternating; ours: backend {predictors['exact'][0].backend.name}, batch {args.batch} (streaming: 1)"
+          + (f"; key frames: {tracked[0].detections} detections in {tracked[0].frames} frames" if tracked else "")
+          + (f"; yunet correction {[round(v, 4) for v in yunet_options['correction']]}" if yunet_options else ""))
     print()
     print(f"{'pipeline':<26} {'frames/s':>9} " + " ".join(f"{s:>8}" for s in ("decode", "detect", "quality", "crop", "model", "fusion")) + "   ms/frame")
     for label, r in best.items():
@@ -246,12 +307,13 @@ def main() -> None:
             same_rule = float(np.mean(r["decisions"][:m] == (ref["live"][:m] >= threshold)))
             print(f"{label:<26} {r['fps'] / ref['fps']:>6.2f}x the reference's frames/s; decisions agree on {100 * agree:.2f}% "
                   f"of {m} frames ({100 * same_rule:.2f}% with the reference's live score at our threshold); "
-                  f"|live score - reference| mean {np.nanmean(diff):.4f}, max {np.nanmax(diff):.4f}")
+                  f"|live score - reference| mean {np.nanmean(diff):.2e}, max {np.nanmax(diff):.2e}; scored {r['scored']}")
         rule = (ref["live"] < threshold) & ref["decisions"]
         print(f"reference frames called live with a mean live probability below {threshold:g} (live the largest of 3 classes): "
               f"{int(rule.sum())} of {len(rule)}")
-        print(f"presentation: ours {best['ours']['decision']} (mean live {best['ours']['score']:.4f}); reference live share "
-              f"{100 * ref['decisions'].mean():.1f}% of frames, mean live {ref['live'].mean():.4f}")
+        print(f"presentation: reference live share {100 * ref['decisions'].mean():.1f}% of frames, mean live {ref['live'].mean():.4f}; "
+              + "; ".join(f"{label} {best[label]['decision']} (mean live {best[label]['score']:.4f})"
+                          for label in predictors if best[label]["decision"] is not None))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ Weights are a local file (``weights=PATH``, e.g. ``yunet_s_dynamic.onnx``, or
 model): nothing is downloaded and nothing ships in this package; :meth:`YuNet.info`
 records the file's name and SHA-256, so a card says which file found its faces.
 
-The frame is shrunk (area averaging) so that its longer side is ``size`` pixels, padded
+The frame is shrunk (halved by area averaging, then bilinear) so that its longer side is ``size`` pixels, padded
 with zeros at the right and bottom to multiples of 32; boxes are mapped back to the frame.
 
 Box correction. YuNet's boxes are not those of the detector a model was trained with
@@ -50,6 +50,22 @@ def apply_correction(boxes: np.ndarray, correction: tuple[float, float, float, f
     w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2 + dx * w, (boxes[:, 1] + boxes[:, 3]) / 2 + dy * h
     return np.stack([cx - sx * w / 2, cy - sy * h / 2, cx + sx * w / 2, cy + sy * h / 2], axis=1)
+
+
+def _shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` resized to ``width x height``: halved by area averaging while 2x or more too large, then bilinear.
+
+    Area averaging does not alias a large frame's detail, but OpenCV's is slow at other
+    factors than 2 (1.7 ms for 640x480 -> 192x144 on one core, against 0.08 ms for a halving);
+    after the halvings the bilinear step shrinks by less than 2x, where it aliases little.
+    """
+    import cv2
+
+    while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    if (image.shape[1], image.shape[0]) == (width, height):
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 @DETECTORS.register("yunet")
@@ -118,7 +134,7 @@ class YuNet(FaceDetector):
         h, w = image.shape[:2]
         scale = self.size / max(w, h)
         sw, sh = max(int(round(w * scale)), 1), max(int(round(h * scale)), 1)
-        small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA) if (sw, sh) != (w, h) else image
+        small = _shrink(image, sw, sh)
         pw, ph = -(-sw // 32) * 32, -(-sh // 32) * 32
         data = np.zeros((1, 3, ph, pw), dtype=np.float32)
         for c in range(3):  # BGR planes, raw 0-255
