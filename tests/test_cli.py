@@ -98,8 +98,8 @@ def test_config_show_reads_a_method_config_with_its_own_keys():
 def _main(*args, env=None, cwd=None):
     import os
 
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("ANTISPOOF_DEBUG", None) if not (env or {}).get("ANTISPOOF_DEBUG") else None
+    full_env = {k: v for k, v in os.environ.items() if k != "ANTISPOOF_DEBUG"}
+    full_env.update(env or {})
     return subprocess.run([sys.executable, "-c", "from antispoof.cli import main; main()", *args],
                           capture_output=True, text=True, env=full_env, cwd=cwd)
 
