@@ -32,8 +32,11 @@ def benchmark_command(
     entries = ([] if no_methods else method_entries(names)) + bundle_entries(bundles)
     if not entries:
         raise ValueError("nothing to benchmark: give --methods, or --bundles with --no-methods")
-    table = run_benchmark(out, entries=entries, protocols=protocol, quick=quick, seed=seed, subjects=subjects, family=unseen_family,
-                          domain=unseen_domain)
+    from antispoof.cli.train import exit_on_interrupt
+
+    with exit_on_interrupt():  # a stopped benchmark resumes when run again: finished rows kept, the stopped run resumed
+        table = run_benchmark(out, entries=entries, protocols=protocol, quick=quick, seed=seed, subjects=subjects,
+                              family=unseen_family, domain=unseen_domain)
     typer.echo(markdown(table))
     failed = [f"{r['model']} on {r['protocol']}" for r in table["rows"] if "error" in r]
     typer.echo(f"table: {out / 'table.md'} and {out / 'table.json'}; plot: {out / 'benchmark.png'}")

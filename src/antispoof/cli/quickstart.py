@@ -25,7 +25,10 @@ def quickstart_command(
 
     from antispoof.training.quickstart import run_quickstart, summary_rows
 
-    report = run_quickstart(out, seed=seed, method=method, subjects=subjects)
+    from antispoof.cli.train import exit_on_interrupt
+
+    with exit_on_interrupt():
+        report = run_quickstart(out, seed=seed, method=method, subjects=subjects)
     table = Table("model", "backbone", "ACER", "HTER", "AUC", "EER (test)",
                   title="held-out synthetic test subjects, threshold: EER on dev")
     for row in summary_rows(report):

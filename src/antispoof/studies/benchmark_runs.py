@@ -103,11 +103,14 @@ def _needs(entry: Any) -> tuple[Any, int]:
 
 def train_entry(entry: Any, protocol: Any, data: BenchmarkData, run_dir: Path, *, teacher: Path | None, epochs: int | None,
                 seed: int, overrides: Sequence[str] = (), progress: bool = True) -> Path:
-    """Train ``entry``'s method on ``data`` with the protocol's exclusions into ``run_dir`` (replaced); returns the run folder."""
+    """Train ``entry``'s method on ``data`` with the protocol's exclusions into ``run_dir``; returns the run folder.
+
+    A run that finished there with the same config is kept, an interrupted or killed one resumes
+    (:func:`~antispoof.training.runner.train_or_resume`)."""
     from antispoof.methods import load_method_config
     from antispoof.methods.entry_distill import distillation_config
     from antispoof.training.quickstart import packaged_weights
-    from antispoof.training.runner import train
+    from antispoof.training.runner import train_or_resume
 
     if entry.config is None:
         raise ValueError(f"method {entry.method!r} has no packaged config to benchmark it with; add "
@@ -122,7 +125,7 @@ def train_entry(entry: Any, protocol: Any, data: BenchmarkData, run_dir: Path, *
         store = data.store(spec.crop_size, frames)
         weights = packaged_weights(base) if entry.packaged_weights else []
         config = load_method_config(entry.config, [f"data.root={data.root}", f"data.store={store}", *weights, *common])
-    return train(config, out=run_dir, overwrite=True)
+    return train_or_resume(config, run_dir)[0]
 
 
 def score_entry(entry: Any, run: Path | None, data: BenchmarkData, out_dir: Path, *, progress: bool = True) -> tuple[Any, Any]:

@@ -137,11 +137,11 @@ def _metrics(result: Any) -> dict[str, Any]:
 def _train_and_evaluate(out: Path, name: str, overrides: list[str], store: Path, progress: bool) -> dict[str, Any]:
     from antispoof.methods import load_method_config
     from antispoof.training.evaluation import evaluate_run
-    from antispoof.training.runner import train
+    from antispoof.training.runner import train_or_resume
 
     run = out / "runs" / _folder(name)
     config = load_method_config(CONFIG, overrides)
-    train(config, out=run, overwrite=True)
+    train_or_resume(config, run)
     result = evaluate_run(run, store=store, out=out / "eval" / _folder(name), threshold="eer", progress=progress)
     return {"run": str(run), **_metrics(result)}
 
@@ -163,7 +163,7 @@ def _pretrain_face_id(out: Path, overrides: list[str], base: Any, face_id_overri
     """``antispoof pretrain face-id`` on the store's train split (bona fide frames), at the rows' width and input size."""
     from antispoof.methods import load_method_config
     from antispoof.methods.face_id import BACKBONE_FILE
-    from antispoof.training.runner import train
+    from antispoof.training.runner import train_or_resume
 
     # the rows' data and seed; not their train.* schedule (the pretraining has its own: configs/face_id.yaml, --face-id)
     keep = [o for o in overrides if o.startswith(("seed=", "data.", "train.progress=")) or o in face_id_overrides]
@@ -176,7 +176,7 @@ def _pretrain_face_id(out: Path, overrides: list[str], base: Any, face_id_overri
     if (run / BACKBONE_FILE).is_file() and done.is_file() and done.read_text(encoding="utf-8") == key:
         log.info("multimodal table: reusing the face-id pretraining in %s", run)
         return run / BACKBONE_FILE
-    train(config, out=run, overwrite=True)
+    train_or_resume(config, run)
     done.write_text(key, encoding="utf-8")
     return run / BACKBONE_FILE
 

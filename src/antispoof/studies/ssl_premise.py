@@ -39,7 +39,7 @@ def run_ssl_premise(out: str | Path, *, seed: int = 0, subjects: int = 100, doma
     from antispoof.methods.ssl import BACKBONE_FILE
     from antispoof.studies.benchmark import ModelEntry, make_protocol, run_benchmark
     from antispoof.studies.benchmark_runs import BenchmarkData
-    from antispoof.training.runner import resume, train
+    from antispoof.training.runner import train_or_resume
 
     out = Path(out)
     make_protocol("cross-domain", domain=domain)  # an unknown domain fails before any work
@@ -50,15 +50,11 @@ def run_ssl_premise(out: str | Path, *, seed: int = 0, subjects: int = 100, doma
     backbones: dict[str, Path] = {}
     for name, excluded in (("ssl-seen", f"[{domain}]"), ("ssl-union", "[]")):
         run = out / "pretrain" / name
-        if not (run / BACKBONE_FILE).is_file() and (run / "checkpoints" / "last.ckpt").is_file():
-            log.info("ssl premise: continuing the killed pretraining %s", run)
-            resume(run)
-        elif not (run / BACKBONE_FILE).is_file():
-            log.info("ssl premise: pretraining %s (%d epochs, domains excluded: %s)", name, ssl_epochs, excluded)
-            config = load_method_config("ssl", [f"data.store={store}", f"data.exclude_domains={excluded}", f"seed={seed}",
-                                                f"train.max_epochs={ssl_epochs}", f"train.progress={str(progress).lower()}",
-                                                *ssl_overrides])
-            train(config, out=run, overwrite=True)
+        log.info("ssl premise: pretraining %s (%d epochs, domains excluded: %s)", name, ssl_epochs, excluded)
+        config = load_method_config("ssl", [f"data.store={store}", f"data.exclude_domains={excluded}", f"seed={seed}",
+                                            f"train.max_epochs={ssl_epochs}", f"train.progress={str(progress).lower()}",
+                                            *ssl_overrides])
+        train_or_resume(config, run)  # kept when it finished, resumed when it was stopped or killed
         backbones[name] = run / BACKBONE_FILE
     entries = [
         ModelEntry("entry:random", "entry", ENTRY_CONFIG, packaged_weights=False),

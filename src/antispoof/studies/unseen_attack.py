@@ -92,7 +92,7 @@ def run_unseen_attack(
     from antispoof.metrics import aggregate_videos, read_scores
     from antispoof.training.evaluation import evaluate_run
     from antispoof.training.quickstart import packaged_weights, prepare_synthetic_store, quickstart_configs
-    from antispoof.training.runner import train
+    from antispoof.training.runner import train_or_resume
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -141,7 +141,7 @@ def run_unseen_attack(
             log.info("unseen attack: %s without %s attacks", method, family)
             start = time.perf_counter()
             try:
-                train(config, out=run_dir, overwrite=True)
+                train_or_resume(config, run_dir)
                 result = evaluate_run(run_dir, store=stores[crop], out=out / "eval" / run_dir.name, threshold="eer",
                                       progress=progress)
                 units, _ = aggregate_videos(read_scores(result.out_dir / "scores_test.csv"), "mean")

@@ -23,7 +23,8 @@ are grid keys of ``antispoof train`` only, not config keys. Each run is a sub-fo
 ``RUN/fold_<type>`` (plus ``-init<j>`` and ``-seed<s>`` when there are several);
 ``RUN/folds.json`` records the plan (species, subjects, overrides) and, as each run
 finishes, its validation AUC and EER on its held-out type. Run again with the same words
-and ``--out RUN`` to continue: finished runs are kept. ``antispoof ensemble RUN --out
+and ``--out RUN`` to continue: finished runs are kept, an interrupted or killed one resumes
+from its last epoch. ``antispoof ensemble RUN --out
 BUNDLE`` averages them (:mod:`antispoof.inference.ensemble`).
 """
 
@@ -145,7 +146,7 @@ def train_grid(config_path: str | Path, overrides: Sequence[str], grid: GridSpec
     import datetime as _dt
 
     from antispoof.methods import load_method_config
-    from antispoof.training.runner import train
+    from antispoof.training.runner import TrainingInterrupted, train_or_resume
 
     base = load_method_config(config_path, list(overrides))
     out = Path(out) if out is not None else Path("runs") / (_dt.datetime.now().strftime("%Y%m%d-%H%M%S") + "-folds")
@@ -176,10 +177,16 @@ def train_grid(config_path: str | Path, overrides: Sequence[str], grid: GridSpec
             results[name] = done[name]
             continue
         config = load_method_config(config_path, entry["overrides"])
-        log.info("grid: training %s (%d of %d)", name, len(results) + 1, len(plan))
+        log.info("grid: %s (%d of %d)", name, len(results) + 1, len(plan))
         start = time.perf_counter()
-        run_dir = train(config, out=out / name, overwrite=True, command=command)
-        result: dict[str, Any] = {"seconds": round(time.perf_counter() - start, 1)}
+        try:
+            run_dir, how = train_or_resume(config, out / name, command=command)
+        except TrainingInterrupted as stop:  # the grid resumes as a whole: the same command again
+            import shlex
+
+            stop.resume = shlex.join(["antispoof", *command[1:]]) if command else "the grid's command again"
+            raise
+        result: dict[str, Any] = {"seconds": round(time.perf_counter() - start, 1), "how": how}
         if entry["fold"] is not None:
             result.update(validate_fold(run_dir))
         results[name] = result

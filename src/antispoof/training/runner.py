@@ -29,7 +29,7 @@ from antispoof.training.signals import StopOnSignal, TrainingInterrupted
 from antispoof.weights import load_weights
 
 __all__ = ["method_class", "load_method_config", "read_run_config", "build_trainer", "fit", "train", "resume", "load_trained",
-           "build_method", "TrainingInterrupted"]
+           "build_method", "TrainingInterrupted", "train_or_resume"]
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +269,36 @@ def _running_stage(run_dir: Path) -> str | None:
     except (OSError, ValueError):
         return None
     return next((s["name"] for s in plan.get("stages", []) if s.get("status") == "running"), None)
+
+
+def train_or_resume(config: EngineConfig, out: str | Path, *, callbacks: Sequence[Any] = (),
+                    command: list[str] | None = None) -> tuple[Path, str]:
+    """One run of a multi-run command (a fold grid, a benchmark, a study), continued where an earlier call left it.
+
+    ``out`` with this very config that finished is kept, one that was interrupted or
+    killed after an epoch is resumed (reaching the uninterrupted weights), anything else is
+    trained afresh (replaced). Returns ``(run folder, "kept" | "resumed" | "trained")``.
+    """
+    from antispoof._runs import run_state
+    from antispoof.config import config_to_yaml
+
+    out = Path(out)
+    try:
+        same = (out / "config.yaml").read_text(encoding="utf-8") == config_to_yaml(config)
+    except OSError:
+        same = False
+    state = (run_state(out) or {}) if same else {}
+    if state.get("status") == "finished":
+        log.info("%s: finished earlier with the same config; kept", out)
+        return out, "kept"
+    if state.get("status") == "running" and not state.get("killed"):
+        raise RuntimeError(f"{out} is being trained by process {state.get('pid')} on {state.get('host')}; wait for it, "
+                           "or stop it and run this again")
+    if state.get("status") in ("interrupted", "running") and any(out.rglob("*.ckpt")):
+        log.info("%s: %s after %s epoch(s); resuming it", out, f"interrupted by {state['signal']}" if "signal" in state
+                 else "killed", state.get("epochs_done", state.get("epoch", "?")))
+        return resume(out, callbacks=callbacks), "resumed"
+    return train(config, out=out, overwrite=True, callbacks=callbacks, command=command), "trained"
 
 
 def load_trained(run_dir: str | Path) -> Method:

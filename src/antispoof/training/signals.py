@@ -27,8 +27,11 @@ __all__ = ["StopOnSignal", "TrainingInterrupted", "STOP_SIGNALS"]
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-class TrainingInterrupted(Exception):
+class TrainingInterrupted(BaseException):
     """A training stopped by a signal; ``exit_code`` is ``128 + signal`` as shells report it.
+
+    A ``BaseException`` like ``KeyboardInterrupt``: a stop is not an error, so the ``except Exception`` of a
+    command that goes on past one failed run (a benchmark row) does not swallow it.
 
     ``run_dir`` and ``resume`` (the command that continues it) are filled in by the code that
     knows them (the run's trainer, a grid of runs).
