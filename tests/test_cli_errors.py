@@ -100,3 +100,13 @@ def test_a_clip_model_on_a_still_photo_gets_a_note(tmp_path, photo):
     assert result.exit_code == 0, result.output
     assert "note: this model reads clips of 4 frames; a still image is scored as 4 copies" in result.output
     assert result.output.count("note: this model reads clips") == 1
+
+
+def test_an_unreadable_file_keeps_its_reason_and_alone_exits_1(run_folder, photo, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 broken")
+    both = _predict(broken, photo, "--model", run_folder, "--detector", "whole_image")
+    assert both.exit_code == 0, both.output
+    assert "unreadable_file" in both.output and f"note: 1 of 2 inputs are not readable images or videos: {broken}" in both.output
+    alone = _predict(broken, "--model", run_folder)
+    assert alone.exit_code == 1 and "error: none of the 1 inputs was scored" in alone.output

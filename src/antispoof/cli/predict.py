@@ -80,8 +80,8 @@ def predict_command(
 ) -> None:
     """Score each input: decision (bonafide | attack | failed_to_acquire), score, threshold and reasons; goes on after bad files.
 
-    Exit status: 0 when every input was read and at least one scored; 2 when an input is missing or unreadable
-    (the others are still scored); 1 when no input got a score (no face anywhere, say).
+    Exit status: 0 when at least one input was scored and none is missing; 2 when an input is missing (the others
+    are still scored); 1 when no input got a score (no face anywhere, or only unreadable files).
     """
     import json
 
@@ -135,9 +135,9 @@ def _finish(n_inputs: int, missing: list[Path], unreadable: list[Path], n_scored
     """Say what failed on stderr and exit non-zero when a file was missing or nothing was scored."""
     if missing:
         typer.echo(f"error: {len(missing)} of {n_inputs} inputs not found: {_shown(missing)}; check the paths", err=True)
-    if unreadable:
-        typer.echo(f"error: {len(unreadable)} of {n_inputs} inputs are not readable images or videos: {_shown(unreadable)}", err=True)
-    if missing or unreadable:
+    if unreadable:  # they have their result (failed_to_acquire, unreadable_file); the exit status counts them as not scored
+        typer.echo(f"note: {len(unreadable)} of {n_inputs} inputs are not readable images or videos: {_shown(unreadable)}", err=True)
+    if missing:
         raise typer.Exit(2)
     if n_scored == 0:
         typer.echo(f"error: none of the {n_inputs} inputs was scored (see the reasons above: no face found, or a face too "
