@@ -110,3 +110,15 @@ def test_an_unreadable_file_keeps_its_reason_and_alone_exits_1(run_folder, photo
     assert "unreadable_file" in both.output and f"note: 1 of 2 inputs are not readable images or videos: {broken}" in both.output
     alone = _predict(broken, "--model", run_folder)
     assert alone.exit_code == 1 and "error: none of the 1 inputs was scored" in alone.output
+
+
+def test_serve_names_model_and_takes_a_run_folder_for_its_bundle(tmp_path, run_folder, monkeypatch):
+    missing = runner.invoke(app, ["serve", "--model", str(tmp_path / "nothing"), "--insecure-no-auth"])
+    assert missing.exit_code != 0 and f"--model {tmp_path / 'nothing'} does not exist" in str(missing.exception)
+    served = {}
+    monkeypatch.setattr("antispoof.serve.server.serve", lambda app, host, port, **kw: served.update(app=app, port=port))
+    result = runner.invoke(app, ["serve", "--model", str(run_folder), "--insecure-no-auth", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert f"serving {run_folder / 'bundle'} on http://127.0.0.1:8123" in result.output and served["port"] == 8123
+    bad = runner.invoke(app, ["serve", "--model", str(run_folder), "--insecure-no-auth", "--drain-delay", "-1"])
+    assert bad.exit_code != 0 and "--drain-delay must be >= 0" in str(bad.exception)

@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
 
 
 def serve_command(
-    model: Path = typer.Option(..., "--model", help="Model bundle folder to serve."),
+    model: Path = typer.Option(..., "--model", help="Model bundle folder to serve (or a run folder with RUN/bundle)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
     port: int = typer.Option(8000, "--port", help="Port."),
     workers: int = typer.Option(1, "--workers", help="Requests scored at once (one Predictor and thread each)."),
@@ -33,12 +33,14 @@ def serve_command(
     """
     import logging
 
+    from antispoof.cli.predict import resolve_model
     from antispoof.serve.app import create_app, load_token
     from antispoof.serve.server import serve
     from antispoof.serve.limits import Limits
 
     if drain_delay < 0:
         raise ValueError(f"--drain-delay must be >= 0 seconds, got {drain_delay:g}")
+    model = resolve_model(model)  # a run folder stands for its bundle, as for predict and export
     token = None if insecure_no_auth else load_token(token_file)
     limits = Limits(max_request_bytes=int(max_request_mb * 1024 * 1024), max_frames=max_frames, max_side=max_side,
                     max_pixels=max_side * max_side, timeout_s=timeout)
