@@ -10,7 +10,8 @@ Pipelines of ours, each measured against the reference in the same run:
 - ``exact, streaming``: the same, one frame per call (``predict_image`` per frame, as the
   service's requests come: no batching);
 - ``fast, key frames /N``: the source's detector on every N-th frame, the box tracked in
-  between (``--track-every``);
+  between (``--track-every``); and the same detecting again when the face moved more than
+  ``--track-shift`` of its box side since the key frame;
 - ``fast, yunet``: YuNet (``--yunet``, a local ONNX file) on every frame, its boxes mapped
   onto the source detector's by the correction of ``benchmarks/fit_yunet_correction.py``
   (``--yunet-options``, its JSON; without it the correction is fitted here on the sample
@@ -34,6 +35,11 @@ Run the script with an interpreter that has OpenCV 4 and this project's packages
         > /tmp/refenv/lib/python3.11/site-packages/zz_project.pth
     git clone https://github.com/minivision-ai/Silent-Face-Anti-Spoofing /tmp/sf-src
     /tmp/refenv/bin/python benchmarks/bench_silentface.py --reference /tmp/sf-src --threads 1
+
+``--samples`` prints only the acquisition table instead: each photo of ../shared/samples
+native, letterboxed into 640x480, enlarged 3x and as a large detailed photo (4x with
+per-pixel noise), with the decision, live score, the source's printed value (the winning
+class's mean probability) and the detector's confidence; then face-free frames.
 
 Without ``--reference`` (or without OpenCV 4) only our pipelines are measured. The video
 is made from ../shared/samples/silentface_image_T1.jpg (a live face, shifted a few pixels
@@ -215,6 +221,59 @@ def model_flops(bundle) -> float:
     return float(counter.get_total_flops())
 
 
+def samples_table(bundle, samples: Path) -> None:
+    """Each sample photo native, letterboxed into 640x480, enlarged 3x, and as a large detailed photo; face-free frames."""
+    import cv2
+
+    from antispoof.data.video import read_image
+    from antispoof.inference.predictor import Predictor
+
+    def letterbox(image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        s = min(640 / w, 480 / h)
+        small = cv2.resize(image, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_AREA)
+        out = np.zeros((480, 640, 3), np.uint8)
+        y0, x0 = (480 - small.shape[0]) // 2, (640 - small.shape[1]) // 2
+        out[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+        return out
+
+    def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
+        return cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+
+    def detailed(image: np.ndarray) -> np.ndarray:  # a stand-in for a large photo: 4x, per-pixel detail (noise, sigma 16)
+        big = enlarge(image, 4).astype(np.float64)
+        return np.clip(big + np.random.default_rng(0).normal(0, 16, big.shape), 0, 255).astype(np.uint8)
+
+    predictor = Predictor(bundle, threads=1)
+    print(f"{'photo':<28} {'variant':<22} {'size':>10}  {'decision':<18} {'live':>7} {'winning':>8} {'detector':>8}")
+    for path in sorted(samples.glob("*.jpg")):
+        image = read_image(path)
+        for label, frame in (("native", image), ("letterbox 640x480", letterbox(image)), ("enlarged 3x", enlarge(image, 3)),
+                             ("4x + detail (sigma 16)", detailed(image))):
+            r = predictor.predict_image(frame)
+            f = r.frames[0]
+            win = max([r.score or 0.0, *r.explanation.values()]) if r.score is not None else float("nan")
+            print(f"{path.name:<28} {label:<22} {frame.shape[1]:>4}x{frame.shape[0]:<5}  {r.decision:<18} "
+                  f"{(r.score if r.score is not None else float('nan')):>7.4f} {win:>8.4f} "
+                  f"{(f.detector_score if f.detector_score is not None else float('nan')):>8.3f}")
+    rng = np.random.default_rng(0)
+    free = {"uniform noise 640x480": rng.integers(0, 256, (480, 640, 3), dtype=np.uint8),
+            "flat grey 640x480": np.full((480, 640, 3), 128, np.uint8)}
+    try:
+        import skimage.data
+
+        for name in ("coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry"):
+            image = np.ascontiguousarray(getattr(skimage.data, name)()[..., :3])
+            free[f"skimage {name}"] = image
+            free[f"skimage {name} 3x"] = enlarge(image, 3)
+    except ImportError:
+        pass
+    results = {name: predictor.predict_image(frame) for name, frame in free.items()}
+    found = {k: r.decision for k, r in results.items() if r.reasons != ["no_face"]}
+    print(f"face-free frames: {len(results) - len(found)} of {len(results)} no_face"
+          + (f"; found a face in {found}" if found else "") + f"; second detector passes {predictor.detector.second_passes}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, default=SHARED / "weights" / "silentface", help="the Silent-Face files")
@@ -226,11 +285,22 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32, help="frames per model call (ours, batched)")
     parser.add_argument("--track-every", type=int, default=10,
                         help="also run ours with detection on key frames this far apart, the box tracked in between (0: not)")
+    parser.add_argument("--track-shift", type=float, default=0.02,
+                        help="also run the key-frame pipeline re-detecting when the face moved more than this share of "
+                             "its box since the key frame (0: not)")
     parser.add_argument("--yunet", type=Path, default=SHARED / "weights" / "yunet" / "yunet_s_dynamic.onnx",
                         help="YuNet ONNX file for the fast pipeline (skipped when absent)")
     parser.add_argument("--yunet-options", type=Path, default=None, help="JSON of benchmarks/fit_yunet_correction.py --out")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--samples", action="store_true",
+                        help="only the acquisition table: the sample photos native, letterboxed, enlarged; face-free frames")
     args = parser.parse_args()
+    if args.samples:
+        from antispoof.inference.silentface import import_silentface
+
+        with tempfile.TemporaryDirectory() as tmp:
+            samples_table(import_silentface(args.weights, Path(tmp) / "bundle"), SHARED / "samples")
+        return
 
     import cv2
 
@@ -253,6 +323,10 @@ def main() -> None:
         if args.track_every > 1:
             predictors[f"fast, key frames /{args.track_every}"] = (
                 Predictor(bundle, batch_size=args.batch, detect_every=args.track_every, **common), False)
+        if args.track_every > 1 and args.track_shift > 0:
+            predictors[f"fast, key /{args.track_every}, shift {args.track_shift:g}"] = (
+                Predictor(bundle, batch_size=args.batch, detect_every=args.track_every, track_max_shift=args.track_shift,
+                          **common), False)
         yunet_options = None
         if args.yunet.is_file():
             fast, yunet_options = yunet_bundle(bundle, args.yunet, args.yunet_options, tmp / "bundle_yunet")
@@ -274,28 +348,28 @@ def main() -> None:
         peak = max(peak_before, matmul_peak(args.threads))
         flops = model_flops(bundle)
 
-    tracked = [p.detector for p, _ in predictors.values() if hasattr(p.detector, "detections")]
     print(f"torch {torch.__version__}, OpenCV {cv2.__version__}, {os.cpu_count()} cores, {args.threads} thread(s) for all, "
           f"load average {os.getloadavg()[0]:.2f} (other processes share these cores)")
     n = best["exact"]["frames"]
     print(f"video: {video.name if args.video else f'{n} frames 480x640 H.264 of a live face photo'}; best of {args.repeats}, "
           f"alternating; ours: backend {predictors['exact'][0].backend.name}, batch {args.batch} (streaming: 1)"
-          + (f"; key frames: {tracked[0].detections} detections in {tracked[0].frames} frames" if tracked else "")
+          + "".join(f"; {label}: {p.detector.detections} detections in {p.detector.frames} frames"
+                    for label, (p, _) in predictors.items() if hasattr(p.detector, "detections"))
           + (f"; yunet correction {[round(v, 4) for v in yunet_options['correction']]}" if yunet_options else ""))
     print()
-    print(f"{'pipeline':<26} {'frames/s':>9} " + " ".join(f"{s:>8}" for s in ("decode", "detect", "quality", "crop", "model", "fusion")) + "   ms/frame")
+    print(f"{'pipeline':<30} {'frames/s':>9} " + " ".join(f"{s:>8}" for s in ("decode", "detect", "quality", "crop", "model", "fusion")) + "   ms/frame")
     for label, r in best.items():
         st = r["stage_ms"]
         cells = [st.get("decode", 0), st.get("detect", 0), st.get("quality", 0), st.get("crop", 0), st.get("model", 0),
                  st.get("fusion", st.get("aggregate", 0))]
-        print(f"{label:<26} {r['fps']:>9.1f} " + " ".join(f"{c:>8.3f}" for c in cells))
+        print(f"{label:<30} {r['fps']:>9.1f} " + " ".join(f"{c:>8.3f}" for c in cells))
     print()
     print(f"model stage: {flops / 1e6:.1f} MFLOP per frame (both members); float32 matmul peak {peak:.1f} GFLOP/s "
           f"({args.threads} thread(s), 1024^3, best before/after)")
     for label, r in best.items():
         scored = r.get("scored", r["frames"])
         rate = flops * scored / r["model_s"] / 1e9 if r["model_s"] else float("nan")
-        print(f"  {label:<24} {rate:>7.1f} GFLOP/s = {rate / peak:.3f} of the peak")
+        print(f"  {label:<28} {rate:>7.1f} GFLOP/s = {rate / peak:.3f} of the peak")
     if "reference" in best:
         ref = best["reference"]
         print()
@@ -305,7 +379,7 @@ def main() -> None:
             agree = float(np.mean(r["decisions"][:m] == ref["decisions"][:m]))
             diff = np.abs(r["live"][:m] - ref["live"][:m])
             same_rule = float(np.mean(r["decisions"][:m] == (ref["live"][:m] >= threshold)))
-            print(f"{label:<26} {r['fps'] / ref['fps']:>6.2f}x the reference's frames/s; decisions agree on {100 * agree:.2f}% "
+            print(f"{label:<30} {r['fps'] / ref['fps']:>6.2f}x the reference's frames/s; decisions agree on {100 * agree:.2f}% "
                   f"of {m} frames ({100 * same_rule:.2f}% with the reference's live score at our threshold); "
                   f"|live score - reference| mean {np.nanmean(diff):.2e}, max {np.nanmax(diff):.2e}; scored {r['scored']}")
         rule = (ref["live"] < threshold) & ref["decisions"]

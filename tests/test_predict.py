@@ -222,3 +222,15 @@ def test_an_unexpected_error_on_one_file_becomes_a_reason(bundle, samples_dir, m
     result = predictor.predict_path(_photos(samples_dir)[0])
     assert result.decision == "failed_to_acquire" and result.reasons == ["error"]
     assert "detector crashed" in result.frames[0].failure
+
+
+@pytest.mark.parametrize("method", ["mean", "median", "min", "trimmed-mean=0.1", "vote=0.5", "none"])
+def test_one_unit_aggregates_as_the_metrics_module_does(method):
+    """The one-unit shortcut of the Predictor (photos, streamed frames) gives what metrics.aggregate_videos gives."""
+    from antispoof.inference.predictor import _aggregate
+    from antispoof.metrics import ScoreSet, aggregate_videos
+
+    for value in (0.2, 0.7316):
+        frames = ScoreSet.from_arrays(np.asarray([value]), np.ones(1, dtype=bool), video=["p"], source="test")
+        expected = float(aggregate_videos(frames, "mean" if method == "none" else method)[0].scores[0])
+        assert _aggregate([value], method) == expected

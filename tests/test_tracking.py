@@ -61,3 +61,17 @@ def test_a_lost_track_or_no_face_detects_again() -> None:
     assert tracker.detections == 4
     with pytest.raises(ValueError, match="every"):
         KeyFrameTracker(base, every=0)
+
+
+def test_a_face_that_moved_since_the_key_frame_is_detected_again() -> None:
+    base = SquareDetector()
+    tracker = KeyFrameTracker(base, every=100, max_shift=0.05)  # box side 37 px: more than 1.85 px since the key frame
+    tracker.detect(_frame())
+    tracker.detect(_frame(1, 0))  # 1 px: tracked
+    assert tracker.detections == 1
+    box = tracker.detect(_frame(3, 0))[0].box  # 3 px: detected again, the detector's own box
+    assert tracker.detections == 2 and box == base.detect(_frame(3, 0))[0].box
+    tracker.detect(_frame(3, 0))  # still since the new key frame: tracked
+    assert tracker.detections == 2 and tracker.info()["tracking"]["max_shift"] == 0.05
+    with pytest.raises(ValueError, match="max_shift"):
+        KeyFrameTracker(base, max_shift=-1)

@@ -10,8 +10,11 @@ patch at full resolution within 3 pixels) and moves the key frame's box by that 
 (a face that did not move keeps its box exactly). It detects
 again on every ``every``-th frame, when the best correlation falls below
 ``min_correlation`` (the face turned, changed or left: the track is lost), when the face
-moved more than ``max_step`` of its size since the last frame, and whenever the last
-detection found no face. :meth:`reset` forgets the track; the Predictor calls it at the
+moved more than ``max_step`` of its size since the last frame, when it moved more than
+``max_shift`` of its size since the key frame (a detector's box is not its key-frame box
+moved: its grid and scale put it a little elsewhere, and models that read a tight crop,
+such as Silent-Face's, score the box, so a moved face is detected again), and whenever
+the last detection found no face. :meth:`reset` forgets the track; the Predictor calls it at the
 start of each presentation, so a track never carries from one video or photo to another.
 """
 
@@ -56,17 +59,23 @@ class KeyFrameTracker(FaceDetector):
         every: a key frame at least every ``every`` frames (1: detect on every frame).
         min_correlation: the normalised correlation below which the track counts as lost.
         max_step: the largest move from one frame to the next, as a share of the box side, still tracked.
+        max_shift: the largest move since the key frame, as a share of the box side, that keeps the key frame's box
+            (moved); beyond it the detector runs again. None: no limit (only ``every``, the correlation and ``max_step``).
     """
 
     name = "keyframe"
 
-    def __init__(self, detector: FaceDetector, every: int = 10, min_correlation: float = 0.9, max_step: float = 0.25) -> None:
+    def __init__(self, detector: FaceDetector, every: int = 10, min_correlation: float = 0.9, max_step: float = 0.25,
+                 max_shift: float | None = None) -> None:
         if every < 1:
             raise ValueError(f"every must be >= 1 frame, got {every}")
         if not 0 <= min_correlation <= 1:
             raise ValueError(f"min_correlation must be in [0, 1], got {min_correlation}")
+        if max_shift is not None and max_shift < 0:
+            raise ValueError(f"max_shift must be >= 0 (a share of the box side) or None, got {max_shift}")
         self.detector, self.every = detector, int(every)
         self.min_correlation, self.max_step = float(min_correlation), float(max_step)
+        self.max_shift = None if max_shift is None else float(max_shift)
         self.detections = self.frames = 0
         self.reset()
 
@@ -80,7 +89,7 @@ class KeyFrameTracker(FaceDetector):
 
     def info(self) -> dict[str, Any]:
         return {**self.detector.info(), "tracking": {"every": self.every, "min_correlation": self.min_correlation,
-                                                     "max_step": self.max_step}}
+                                                     "max_step": self.max_step, "max_shift": self.max_shift}}
 
     def detect(self, image: np.ndarray, annotation: Annotation | None = None) -> list[Face]:
         self.frames += 1
@@ -156,5 +165,7 @@ class KeyFrameTracker(FaceDetector):
         nx, ny = x0 + px / f, y0 + py / f
         dx, dy = self._refine(image, nx - self._origin[0], ny - self._origin[1])
         kx0, ky0, kx1, ky1 = self._key_box
+        if self.max_shift is not None and max(abs(dx), abs(dy)) > self.max_shift * max(kx1 - kx0, ky1 - ky0):
+            return None  # moved since the key frame: the detector's box would not be this one moved
         return Face((kx0 + dx, ky0 + dy, kx1 + dx, ky1 + dy), face.score, None if face.eyes is None else
                     tuple((ex + dx, ey + dy) for ex, ey in self._key_eyes))  # type: ignore[arg-type]

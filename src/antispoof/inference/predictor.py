@@ -145,6 +145,8 @@ class Predictor:
         keep_maps: keep the dense explanation maps (``HxW`` float arrays) in :attr:`FrameResult.maps`.
         detect_every: run the detector on every Nth frame of a video or stream at most, following the
             face box in between (:class:`~antispoof.faces.tracking.KeyFrameTracker`; 1 = every frame).
+        track_max_shift: with ``detect_every``, detect again when the face moved more than this share of its box
+            side since the key frame (None: only on key frames, a lost track or a large step).
     """
 
     def __init__(
@@ -161,6 +163,7 @@ class Predictor:
         keep_crops: bool = False,
         keep_maps: bool = False,
         detect_every: int = 1,
+        track_max_shift: float | None = None,
     ) -> None:
         import antispoof.faces  # noqa: F401  (registers the detectors)
         from antispoof._registry import DETECTORS
@@ -181,7 +184,7 @@ class Predictor:
         if detect_every > 1:  # videos and streams: key-frame detection, the box followed in between
             from antispoof.faces.tracking import KeyFrameTracker
 
-            self.detector = KeyFrameTracker(self.detector, every=detect_every)
+            self.detector = KeyFrameTracker(self.detector, every=detect_every, max_shift=track_max_shift)
         if getattr(self.detector, "from_dataset", False) and detector is None:
             raise ValueError(f"detector {name!r} reads a dataset's own faces and cannot find faces in new images; choose blazeface or mtcnn")
         # the training data's acquisition, with this detector and gate
@@ -478,8 +481,11 @@ def _is_rgb_uint8(image: Any) -> bool:
 def _aggregate(scores: list[float], method: str) -> float:
     """The presentation score from frame scores, with the metrics module's aggregation."""
     from antispoof.metrics import ScoreSet, aggregate_videos
+    from antispoof.metrics.aggregate import parse_aggregation
 
     n = len(scores)
+    if n == 1 and parse_aggregation("mean" if method == "none" else method).method in ("mean", "median", "min", "trimmed-mean"):
+        return float(scores[0])  # one unit (a photo, a streamed frame): each of these gives its score (0.6 ms saved a call)
     frames = ScoreSet.from_arrays(np.asarray(scores, dtype=np.float64), np.ones(n, dtype=bool), video=["presentation"] * n,
                                   source="prediction")
     units, _ = aggregate_videos(frames, "mean" if method == "none" else method)
