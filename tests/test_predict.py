@@ -200,7 +200,8 @@ def test_cli_predict_json_lines_go_on_after_bad_files(bundle, samples_dir, tmp_p
     assert all(line["frames"][0]["box"] for line in lines[:3])
     assert len(list(crops.glob("*.png"))) == 3
     plain = CliRunner().invoke(app, ["predict", str(tmp_path / "bad.jpg"), "--model", str(bundle)])
-    assert plain.exit_code == 0 and "failed_to_acquire" in plain.output and "unreadable_file" in plain.output
+    # nothing scored exits 1 (cli/predict.py's contract since 659cebe); the result still says why
+    assert plain.exit_code == 1 and "failed_to_acquire" in plain.output and "unreadable_file" in plain.output
 
 
 def test_cli_predict_without_a_bundle_says_how_to_make_one(tmp_path):
