@@ -154,3 +154,16 @@ def test_train_or_resume_keeps_resumes_and_retrains(tmp_path, whole):
     finally:
         runner.resume, runner.train = real_resume, real_train
     assert calls == ["resume", "train"]
+
+
+def test_a_run_records_absolute_paths_so_it_is_read_from_any_folder(tmp_path, monkeypatch):
+    from antispoof.config import with_absolute_paths
+    from antispoof.methods import read_run_config
+
+    monkeypatch.chdir(tmp_path)
+    cfg = EntryConfig.model_validate({**TINY, "data": {"image_size": 32, "store": "stores/s1"}, "init_from": None})
+    assert with_absolute_paths(cfg).data.store == tmp_path / "stores" / "s1"
+    assert with_absolute_paths(cfg).model == cfg.model  # sections without paths are the same objects' values
+    run = train(_config(max_epochs=1).model_copy(update={"data": cfg.data}), out="runs/r", datasets=_datasets())
+    monkeypatch.chdir("/")
+    assert read_run_config(tmp_path / run).data.store == tmp_path / "stores" / "s1"

@@ -41,6 +41,7 @@ __all__ = [
     "split_overrides",
     "config_to_yaml",
     "dump_without_paths",
+    "with_absolute_paths",
     "iter_fields",
     "type_name",
 ]
@@ -164,6 +165,22 @@ def dump_without_paths(config: BaseModel) -> dict[str, Any]:
         else:
             out[name] = type(config).__pydantic_serializer__.to_python(config, mode="json", include={name})[name]
     return out
+
+
+def with_absolute_paths(config: BaseModel, base: Path | None = None) -> BaseModel:
+    """``config`` with every relative path of a path-typed field made absolute against ``base`` (default: the working
+    folder), so that a run's saved config finds its data from wherever it is read."""
+    base = Path.cwd() if base is None else Path(base)
+    update: dict[str, Any] = {}
+    for name, field in type(config).model_fields.items():
+        value = getattr(config, name)
+        if isinstance(value, BaseModel):
+            fixed = with_absolute_paths(value, base)
+            if fixed is not value:
+                update[name] = fixed
+        elif isinstance(value, Path) and not value.is_absolute() and _mentions_path(field.annotation):
+            update[name] = (base / value).absolute()
+    return config.model_copy(update=update) if update else config
 
 
 def _mentions_path(annotation: Any) -> bool:

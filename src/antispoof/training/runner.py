@@ -208,9 +208,14 @@ def train(
     callbacks: Sequence[Any] = (),
     command: list[str] | None = None,
 ) -> Path:
-    """Train ``config`` into a new run folder (``out``, or an automatic name under ``runs/``); returns the folder."""
-    from antispoof._runs import create_run
+    """Train ``config`` into a new run folder (``out``, or an automatic name under ``runs/``); returns the folder.
 
+    Relative paths of the config (``data.store``, ``data.root``, ``init_from``, ...) are saved absolute, so
+    ``evaluate RUN`` and ``calibrate RUN`` find the data from any folder."""
+    from antispoof._runs import create_run
+    from antispoof.config import with_absolute_paths
+
+    config = with_absolute_paths(config)
     if out is None:
         run = create_run(config, command=command)
     else:
@@ -280,9 +285,9 @@ def train_or_resume(config: EngineConfig, out: str | Path, *, callbacks: Sequenc
     trained afresh (replaced). Returns ``(run folder, "kept" | "resumed" | "trained")``.
     """
     from antispoof._runs import run_state
-    from antispoof.config import config_to_yaml
+    from antispoof.config import config_to_yaml, with_absolute_paths
 
-    out = Path(out)
+    out, config = Path(out), with_absolute_paths(config)
     try:
         same = (out / "config.yaml").read_text(encoding="utf-8") == config_to_yaml(config)
     except OSError:
