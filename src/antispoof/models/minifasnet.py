@@ -82,20 +82,34 @@ class ConvBNPReLU(nn.Module):
 class SplitPReLU(nn.Module):
     """PReLU written as ``relu(x) - a * relu(-x)`` (He et al. 2015, Eq. 1: ``max(0, x) + a * min(0, x)``); ``[B, C, H, W]`` in and out.
 
-    The same numbers as :class:`torch.nn.PReLU` bit for bit: for ``x < 0``, ``relu(-x)`` is
-    ``-x`` exactly, so ``-a * relu(-x)`` is PReLU's ``a * x``; for ``x >= 0`` the second term
-    is 0 (tests/test_silentface.py checks equality on the real weights). It exists for ONNX graphs: onnxruntime fuses ``Relu`` into
-    the convolution before it but runs ``PRelu`` as a separate pass, which was 49% of
-    MiniFASNet's time there (MiniFASNetV2 3.7 -> 2.2 ms per 80x80 crop on one thread). In
-    PyTorch (TorchScript, oneDNN) the plain PReLU is the faster form, so only graphs use this.
+    Each step is a 1x1 depth-wise convolution: ``relu(conv(x, +1)) + conv(relu(conv(x, -1)), -a)``.
+    The same numbers as :class:`torch.nn.PReLU` bit for bit: multiplying by +-1 is exact,
+    ``relu(-x)`` is ``-x`` for ``x < 0`` and 0 otherwise, so the sum is PReLU's ``a * x`` or
+    ``x`` plus an exact zero (tests/test_silentface.py checks equality on the real weights).
+    It exists for ONNX graphs. onnxruntime runs ``PRelu`` as a separate pass (49% of
+    MiniFASNet's time there); written with ``Neg``/``Mul``/``Sub`` it runs 1.7x faster, but
+    those element-wise ops leave onnxruntime's blocked (NCHWc) layout, and the 215 layout
+    reorders around them were a quarter of the time; as convolutions every step stays
+    blocked, ``Relu`` fuses into the convolution before it and the last addition into the
+    last one (17 reorders left). Both members, 8 frames, one thread: 4.0 ms a frame
+    (element-wise) -> 2.8 ms (convolutions), 0.6 of the float32 matmul peak. In PyTorch
+    (TorchScript, oneDNN) the plain PReLU is the faster form, so only graphs use this.
     """
 
     def __init__(self, prelu: nn.PReLU) -> None:
         super().__init__()
-        self.register_buffer("slope", prelu.weight.detach().clone().reshape(1, -1, 1, 1))
+        c = prelu.weight.numel()
+        self.channels = c
+        self.register_buffer("plus", torch.ones(c, 1, 1, 1))
+        self.register_buffer("minus", -torch.ones(c, 1, 1, 1))
+        self.register_buffer("slope", -prelu.weight.detach().clone().reshape(c, 1, 1, 1))  # -a
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.relu(x) - self.slope * torch.relu(-x)
+        import torch.nn.functional as F
+
+        c = self.channels
+        negative = F.conv2d(torch.relu(F.conv2d(x, self.minus, groups=c)), self.slope, groups=c)  # -a * relu(-x)
+        return negative + torch.relu(F.conv2d(x, self.plus, groups=c))
 
 
 def split_prelus(module: nn.Module) -> nn.Module:
