@@ -40,6 +40,8 @@ _COMMAND_MODULES = (
     "antispoof.cli.serve",
 )
 
+DEBUG_ENV = "ANTISPOOF_DEBUG"  # set (to anything) for full tracebacks, as --debug does
+
 app = typer.Typer(
     name="antispoof",
     help="Face presentation-attack detection: train, evaluate and deploy five published methods.",
@@ -67,15 +69,11 @@ def _root(
 
     if debug:
         os.environ[DEBUG_ENV] = "1"
-
     setup_console_logging(logging.DEBUG if verbose else logging.INFO)
 
 
 for _module in _COMMAND_MODULES:
     importlib.import_module(_module).register(app)
-
-
-DEBUG_ENV = "ANTISPOOF_DEBUG"
 
 
 def main() -> None:
@@ -85,10 +83,9 @@ def main() -> None:
     """
     import yaml
 
+    from antispoof._logging import filter_native_stderr
     from antispoof._runs import RunExistsError
     from antispoof.config import ConfigError
-
-    from antispoof._logging import filter_native_stderr
 
     root_options = []
     for arg in sys.argv[1:]:  # the options before the sub-command: --verbose shows native libraries' lines too
@@ -99,18 +96,14 @@ def main() -> None:
     try:
         app()
     except (ConfigError, RunExistsError, OSError, KeyError, ValueError, yaml.YAMLError) as err:
-        if os.environ.get(DEBUG_ENV) or (isinstance(err, OSError) and not _is_user_oserror(err)):
-            raise
+        if os.environ.get(DEBUG_ENV) or (isinstance(err, OSError) and not isinstance(err, _USER_OSERRORS)):
+            raise  # an OS error on no path the user named (a full disk, a broken pipe) is the machine's: shown whole
         typer.echo(f"error: {user_message(err)}", err=True)
         sys.exit(2)
 
 
+# a path the user named is missing, taken, of the wrong kind or not theirs to write
 _USER_OSERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
-
-
-def _is_user_oserror(err: OSError) -> bool:
-    """A path the user named is missing, taken, of the wrong kind or not theirs to write; other OS errors are bugs or the machine's."""
-    return isinstance(err, _USER_OSERRORS)
 
 
 def user_message(err: BaseException) -> str:
