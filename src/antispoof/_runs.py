@@ -16,6 +16,10 @@ rewritten atomically at each change. A SIGKILL leaves ``running`` behind: a run 
 process is gone is reported as killed. Commands that read a run's weights call
 :func:`require_finished` (runs made before states were recorded have none and pass).
 
+In a multi-process launch (Lightning's ``ddp``, ``torchrun``, SLURM) every process runs
+the same command: global rank 0 makes the folder and writes in it; the other ranks get
+the same folder (:mod:`antispoof._launch`) and write nothing of their own.
+
 Two runs never share a folder: a folder is created atomically, an automatic name gets a
 numeric suffix when taken, and an existing named run is only replaced with
 ``overwrite=True``.
@@ -42,7 +46,7 @@ from antispoof._logging import add_file_handler, remove_file_handler
 from antispoof.config import config_to_yaml
 
 __all__ = ["Run", "create_run", "git_revision", "RunExistsError", "RunNotFinished", "RUN_FILE", "set_run_state",
-           "run_state", "require_finished", "resume_command"]
+           "run_state", "require_finished", "resume_command", "update_run_info"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,7 @@ class Run:
     dir: Path
     info: dict[str, Any]
     _handler: logging.Handler | None = field(default=None, repr=False)
+    _pointer: Path | None = field(default=None, repr=False)
 
     def path(self, *parts: str) -> Path:
         """A path inside the run folder (parents created)."""
@@ -76,6 +81,9 @@ class Run:
         if self._handler is not None:
             remove_file_handler(self._handler)
             self._handler = None
+        if self._pointer is not None:  # every rank found the folder when its training began
+            self._pointer.unlink(missing_ok=True)
+            self._pointer = None
 
     def __enter__(self) -> Run:
         return self
@@ -92,8 +100,19 @@ def create_run(
     overwrite: bool = False,
     command: list[str] | None = None,
 ) -> Run:
-    """Create and fill a new run folder under ``root`` for ``config`` (which must have a ``seed``)."""
+    """Create and fill a new run folder under ``root`` for ``config`` (which must have a ``seed``).
+
+    On a rank other than 0 of a multi-process launch: the folder rank 0 made for the same run, untouched.
+    """
+    from antispoof._launch import current_launch, find_published_run, launch_key, publish_run
+
+    global _RUNS_MADE
     root = Path(root)
+    launch, index = current_launch(), _RUNS_MADE
+    _RUNS_MADE += 1
+    if not launch.is_zero:
+        run_dir = find_published_run(root, index)
+        return Run(dir=run_dir, info=_read_info(run_dir) or {"name": run_dir.name})
     root.mkdir(parents=True, exist_ok=True)
     run_dir = _make_dir(root, name, overwrite)
     revision, dirty = git_revision()
@@ -107,12 +126,25 @@ def create_run(
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "launch": {**launch.record(), "key": launch_key()},
     }
     (run_dir / "config.yaml").write_text(config_to_yaml(config), encoding="utf-8")
     _write_info(run_dir, info)
     handler = add_file_handler(run_dir / "run.log")
     log.info("run folder %s (seed %s, revision %s)", run_dir, info["seed"], revision)
-    return Run(dir=run_dir, info=info, _handler=handler)
+    pointer = publish_run(root, index, run_dir) if _may_have_other_ranks(config, launch) else None
+    return Run(dir=run_dir, info=info, _handler=handler, _pointer=pointer)
+
+
+def _may_have_other_ranks(config: BaseModel, launch: Any) -> bool:
+    """Whether other processes may ask for this run: a launch of several, or one that will start more (devices > 1)."""
+    train = getattr(config, "train", None)
+    devices, nodes = getattr(train, "devices", 1), getattr(train, "num_nodes", 1)
+    return launch.launcher != "single" or devices not in (1, "1") or nodes != 1
+
+
+#: Run folders this process asked for so far: every rank asks for the same ones in the same order.
+_RUNS_MADE = 0
 
 
 def _write_info(run_dir: Path, info: dict[str, Any]) -> None:
@@ -143,6 +175,14 @@ def set_run_state(run_dir: str | Path, status: str, **facts: Any) -> None:
 
 
 _STATUSES = ("running", "finished", "interrupted", "failed")
+
+
+def update_run_info(run_dir: str | Path, **keys: Any) -> None:
+    """Set top-level ``keys`` of the run's ``run.json`` (facts known once training starts: devices, nodes, strategy)."""
+    run_dir = Path(run_dir)
+    info = _read_info(run_dir) or {"name": run_dir.name}
+    info.update(keys)
+    _write_info(run_dir, info)
 
 
 def run_state(run_dir: str | Path) -> dict[str, Any] | None:

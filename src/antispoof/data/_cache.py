@@ -63,6 +63,11 @@ def store_for(
     path = cache_root(cache_dir) / "stores" / f"{dataset}-{protocol or 'default'}-{digest}"
     if (path / INDEX_FILE).is_file():
         return path
+    from antispoof._launch import current_launch, wait_for
+
+    if not current_launch().is_zero:  # rank 0 of this launch prepares it; the others wait for its index
+        wait_for(lambda: (path / INDEX_FILE).is_file(), 24 * 3600, f"rank 0 to prepare the frame store {path}")
+        return path
     _prepare(dataset, root, protocol, path, size=size, frames_per_video=frames_per_video, progress=progress)
     return path
 

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import Callback
 
 from antispoof.weights import WEIGHTS_FILE, save_weights
 from antispoof.weights import weights_metadata as _metadata
 
-__all__ = ["WEIGHTS_FILE", "LAST_CHECKPOINT", "ExportWeights", "EpochCheckpoint", "weights_metadata"]
+__all__ = ["WEIGHTS_FILE", "LAST_CHECKPOINT", "ExportWeights", "EpochCheckpoint", "WeightsOnlyCheckpointIO", "weights_metadata"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,14 @@ LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 def weights_metadata(method: Any, facts: dict[str, Any]) -> dict[str, Any]:
     """The metadata of a method's weights file: its network spec, input spec, and ``facts``."""
     return _metadata(method.network(), method.input_spec(), **facts)
+
+
+class WeightsOnlyCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint reader with ``weights_only=True`` on every load (a checkpoint cannot run code)."""
+
+    def load_checkpoint(self, path: Any, map_location: Any = lambda storage, loc: storage,
+                        weights_only: bool | None = None) -> dict[str, Any]:
+        return super().load_checkpoint(path, map_location=map_location, weights_only=True)
 
 
 def save_checkpoint_atomic(trainer: L.Trainer, path: Path) -> None:

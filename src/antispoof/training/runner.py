@@ -45,6 +45,8 @@ def build_trainer(config: EngineConfig, run_dir: Path, callbacks: Sequence[Any] 
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger
 
+    from antispoof.training.checkpoints import WeightsOnlyCheckpointIO
+
     t = config.train
     facts = {"method": config.model.method, "backbone": config.model.backbone, "image_size": config.data.image_size,
              **({"acquisition": acquisition} if acquisition else {})}
@@ -60,7 +62,8 @@ def build_trainer(config: EngineConfig, run_dir: Path, callbacks: Sequence[Any] 
         accelerator=t.accelerator,
         devices=t.devices,
         num_nodes=t.num_nodes,
-        strategy=t.strategy,
+        strategy=_strategy(t),
+        plugins=[WeightsOnlyCheckpointIO()],  # no pickle on any load, ddp_spawn's hand-back of the weights included
         precision=t.precision,
         sync_batchnorm=t.sync_batchnorm,
         deterministic=t.deterministic,
@@ -74,6 +77,12 @@ def build_trainer(config: EngineConfig, run_dir: Path, callbacks: Sequence[Any] 
         enable_checkpointing=False,  # EpochCheckpoint takes them
         use_distributed_sampler=False,  # FramesDataModule shards with its own seeded sampler
     )
+
+
+def _strategy(t: Any) -> str:
+    """``auto`` on several devices or nodes means ``ddp``: one process per device, started by Lightning, torchrun or SLURM."""
+    several = t.devices not in (1, "1", "auto") or t.num_nodes > 1
+    return "ddp" if t.strategy == "auto" and several else t.strategy
 
 
 def build_method(config: EngineConfig, *, initialise: bool = True) -> Method:
@@ -152,6 +161,12 @@ def _fit_one(config: EngineConfig, run_dir: Path, datasets: Datasets | None = No
     trainer = build_trainer(config, run_dir, [*callbacks, stop], log_version=log_version,
                             acquisition=acquisition.record() if acquisition is not None else None)
     _mark(trainer, run_dir, "running", **({"resumed": True} if resume else {}))
+    if trainer.is_global_zero:
+        from antispoof._runs import update_run_info
+
+        # train.batch_size is per process (as in Lightning): the optimizer sees batch_size x world_size samples a step
+        update_run_info(run_dir, distributed={"world_size": trainer.world_size, "nodes": trainer.num_nodes,
+                                              "strategy": _strategy(config.train), "global_batch": config.train.batch_size * trainer.world_size})
     with stop:
         try:
             trainer.fit(method, datamodule=data, ckpt_path=ckpt, weights_only=True)
@@ -241,7 +256,13 @@ def resume(run_dir: str | Path, *, datasets: Datasets | None = None, callbacks: 
 def _fit_marked(config: EngineConfig, run_dir: Path, datasets: Datasets | None, *, resume: bool,
                 callbacks: Sequence[Any]) -> Path:
     """:func:`fit`, with the run folder's state recorded for what ends it: finished, interrupted (by which signal) or failed."""
-    from antispoof._runs import run_state, set_run_state
+    from antispoof._launch import current_launch
+    from antispoof._runs import run_state
+    from antispoof._runs import set_run_state as _set
+
+    def set_run_state(*args: Any, **kwargs: Any) -> None:
+        if current_launch().is_zero:  # the other ranks of a multi-process launch write nothing
+            _set(*args, **kwargs)
 
     set_run_state(run_dir, "running", **({"resumed": True} if resume else {}))
     try:
