@@ -28,7 +28,9 @@ blazeface and mtcnn boxes overlap with IoU > 0.5 and their eyes agree (tests/tes
 accurate one (the FAS literature's choice; gives eyes). The Caffe RetinaFace of
 Silent-Face needs OpenCV's Caffe importer, which OpenCV 5 dropped; ``retinaface_caffe``
 reads its files itself (:mod:`antispoof.faces._caffe`) and gives the source's boxes to
-the pixel on ../shared/samples (about 3 ms a 640x480 frame on one thread). Its weights
+the pixel on ../shared/samples (about 3 ms a 640x480 frame on one thread); a large frame
+whose face its bilinear shrink aliases below the 0.6 floor is looked at again, shrunk by
+area averaging (the face keeps the source's box; frames without a face stay ``no_face``). Its weights
 are not in a package: it is the detector of bundles made by ``antispoof import
 silentface``, which carry its two files. ``yunet`` (about 0.7 ms for its network at
 192x160) maps its boxes onto another detector's with a correction fitted by
