@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Launch", "current_launch", "launch_key", "publish_run", "find_published_run", "wait_for"]
+__all__ = ["Launch", "current_launch", "launch_key", "publish_run", "find_published_run", "agree", "may_have_other_ranks",
+           "wait_for"]
 
 LAUNCH_ENV = "ANTISPOOF_LAUNCH"
 _PROCESS_START = time.time()
@@ -95,6 +96,38 @@ def find_published_run(root: Path, index: int, timeout: float = 900.0) -> Path:
 
     wait_for(ready, timeout, f"rank 0 to make run {index} of this launch under {root}")
     return Path(json.loads(path.read_text(encoding="utf-8"))["run"])
+
+
+def may_have_other_ranks(config: Any) -> bool:
+    """Whether other processes may share this one's work: a launch of several, or one that will start more
+    (``train.devices`` or ``train.num_nodes`` above 1)."""
+    train = getattr(config, "train", None)
+    devices, nodes = getattr(train, "devices", 1), getattr(train, "num_nodes", 1)
+    return current_launch().launcher != "single" or devices not in (1, "1") or nodes != 1
+
+
+def agree(root: Path, topic: str, decide: Any, config: Any, timeout: float = 900.0) -> Any:
+    """A decision every rank takes as rank 0 took it: rank 0 calls ``decide()`` and publishes the (JSON) answer under
+    ``root`` for ``topic``; the other ranks wait for it. A process alone (``config`` trains on one device) just decides."""
+    import atexit
+    import hashlib
+
+    launch = current_launch()
+    if not may_have_other_ranks(config):
+        return decide()
+    digest = hashlib.sha256(f"{launch_key()}|{topic}".encode()).hexdigest()[:16]
+    path = Path(root) / f".launch-{digest}-decision.json"
+    if launch.is_zero:
+        answer = decide()
+        Path(root).mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"topic": topic, "answer": answer}), encoding="utf-8")
+        os.replace(tmp, path)
+        atexit.register(path.unlink, missing_ok=True)  # the other ranks read it long before this process ends
+        return answer
+    wait_for(lambda: path.is_file() and path.stat().st_mtime >= _PROCESS_START - 300, timeout,
+             f"rank 0 to decide {topic}")
+    return json.loads(path.read_text(encoding="utf-8"))["answer"]
 
 
 def wait_for(ready: Any, timeout: float, what: str) -> None:

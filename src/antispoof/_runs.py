@@ -104,7 +104,7 @@ def create_run(
 
     On a rank other than 0 of a multi-process launch: the folder rank 0 made for the same run, untouched.
     """
-    from antispoof._launch import current_launch, find_published_run, launch_key, publish_run
+    from antispoof._launch import current_launch, find_published_run, launch_key, may_have_other_ranks, publish_run
 
     global _RUNS_MADE
     root = Path(root)
@@ -132,15 +132,8 @@ def create_run(
     _write_info(run_dir, info)
     handler = add_file_handler(run_dir / "run.log")
     log.info("run folder %s (seed %s, revision %s)", run_dir, info["seed"], revision)
-    pointer = publish_run(root, index, run_dir) if _may_have_other_ranks(config, launch) else None
+    pointer = publish_run(root, index, run_dir) if may_have_other_ranks(config) else None
     return Run(dir=run_dir, info=info, _handler=handler, _pointer=pointer)
-
-
-def _may_have_other_ranks(config: BaseModel, launch: Any) -> bool:
-    """Whether other processes may ask for this run: a launch of several, or one that will start more (devices > 1)."""
-    train = getattr(config, "train", None)
-    devices, nodes = getattr(train, "devices", 1), getattr(train, "num_nodes", 1)
-    return launch.launcher != "single" or devices not in (1, "1") or nodes != 1
 
 
 #: Run folders this process asked for so far: every rank asks for the same ones in the same order.

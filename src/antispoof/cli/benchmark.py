@@ -32,9 +32,9 @@ def benchmark_command(
     entries = ([] if no_methods else method_entries(names)) + bundle_entries(bundles)
     if not entries:
         raise ValueError("nothing to benchmark: give --methods, or --bundles with --no-methods")
-    from antispoof.cli.train import exit_on_interrupt
+    from antispoof.cli.train import training_command
 
-    with exit_on_interrupt():  # a stopped benchmark resumes when run again: finished rows kept, the stopped run resumed
+    with training_command():  # a stopped benchmark resumes when run again: finished rows kept, the stopped run resumed
         table = run_benchmark(out, entries=entries, protocols=protocol, quick=quick, seed=seed, subjects=subjects,
                               family=unseen_family, domain=unseen_domain)
     typer.echo(markdown(table))

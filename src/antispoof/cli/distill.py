@@ -29,9 +29,9 @@ def distill_command(
 
     path, overrides = split_config_args(args or ())
     config = distillation_config(teacher, path, overrides)
-    from antispoof.cli.train import exit_on_interrupt
+    from antispoof.cli.train import training_command
 
-    with exit_on_interrupt():
+    with training_command():
         run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
     typer.echo(f"student run: {run_dir}")
     typer.echo(f"weights: {run_dir / WEIGHTS_FILE}")

@@ -68,17 +68,17 @@ def _pretrain(method: str, args: list[str] | None, data: list[str], out: Path | 
     from antispoof.training.runner import resume as resume_run
     from antispoof.training.runner import train
 
-    from antispoof.cli.train import exit_on_interrupt
+    from antispoof.cli.train import training_command
 
     if resume is not None:
-        with exit_on_interrupt():
+        with training_command():
             run_dir = resume_run(resume)
     else:
         path, overrides = split_config_args(args or ())
         config = load_method_config(path or method, [*data, *overrides])
         if config.model.method != method:
             raise ValueError(f"{path} is a config of method {config.model.method!r}; this command takes a {method} config")
-        with exit_on_interrupt():
+        with training_command():
             run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
     typer.echo(f"run: {run_dir}")
     return run_dir

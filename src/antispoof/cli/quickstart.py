@@ -25,9 +25,9 @@ def quickstart_command(
 
     from antispoof.training.quickstart import run_quickstart, summary_rows
 
-    from antispoof.cli.train import exit_on_interrupt
+    from antispoof.cli.train import training_command
 
-    with exit_on_interrupt():
+    with training_command():
         report = run_quickstart(out, seed=seed, method=method, subjects=subjects)
     table = Table("model", "backbone", "ACER", "HTER", "AUC", "EER (test)",
                   title="held-out synthetic test subjects, threshold: EER on dev")

@@ -8,7 +8,7 @@ import typer
 
 from antispoof.studies.multimodal_table import ROWS
 from antispoof.studies.unseen_attack import FAMILIES
-from antispoof.cli.train import exit_on_interrupt
+from antispoof.cli.train import training_command
 
 study_app = typer.Typer(help="Run a study on generated data; each writes its tables (and plots) into --out.",
                         no_args_is_help=True)
@@ -51,7 +51,7 @@ def unseen_attack_command(
     from antispoof.studies.unseen_attack import run_unseen_attack
 
     extra = _overrides(overrides, "--methods entry,pdle or --families replay,mask")
-    with exit_on_interrupt():
+    with training_command():
         run_unseen_attack(out, methods=_names(methods), families=_names(families), seed=seed, subjects=subjects,
                           overrides=extra)
     typer.echo((out / "table.md").read_text(encoding="utf-8"))
@@ -79,7 +79,7 @@ def ssl_premise_command(
 
     words = _overrides(overrides)
     pretraining = [*_overrides(ssl), *(w for w in words if w.startswith("ssl."))]
-    with exit_on_interrupt():
+    with training_command():
         run_ssl_premise(out, seed=seed, subjects=subjects, domain=domain, ssl_epochs=ssl_epochs, ssl_overrides=pretraining,
                         overrides=[w for w in words if not w.startswith("ssl.")])
     typer.echo((out / "premise.md").read_text(encoding="utf-8"))
@@ -104,7 +104,7 @@ def multimodal_table_command(
     from antispoof.studies.multimodal_table import run_table
 
     extra = _overrides(overrides, "--rows 'ir x3' --rows 'depth x3'")
-    with exit_on_interrupt():
+    with training_command():
         run_table(out, rows=rows or None, overrides=extra, face_id_overrides=_overrides(face_id),
                   seed=seed, subjects=subjects, from_quickstart=from_quickstart)
     typer.echo((out / "table.md").read_text(encoding="utf-8"))

@@ -14,10 +14,18 @@ def register(app: typer.Typer) -> None:
 
 
 @contextmanager
-def exit_on_interrupt() -> Iterator[None]:
-    """A training stopped by SIGTERM or SIGINT: one line saying how to resume, and exit status 128 + the signal."""
+def training_command() -> Iterator[None]:
+    """What every command that trains shares: on a rank other than 0 of a multi-process launch, only warnings reach
+    the terminal (rank 0 speaks for all); a training stopped by SIGTERM or SIGINT prints one line saying how to
+    resume and exits with status 128 + the signal."""
+    import logging
+
+    from antispoof._launch import current_launch
+    from antispoof._logging import LOGGER_NAME
     from antispoof.training.signals import TrainingInterrupted
 
+    if not current_launch().is_zero:
+        logging.getLogger(LOGGER_NAME).setLevel(logging.WARNING)
     try:
         yield
     except TrainingInterrupted as stop:
@@ -42,13 +50,14 @@ def train_command(
     SIGTERM or Ctrl-C stops it at a batch boundary: the run keeps its last finished epoch, writes no weights, records
     `interrupted` in run.json and exits with 128 + the signal; `--resume RUN` then reaches the uninterrupted weights.
     """
-    with exit_on_interrupt():
+    with training_command():
         _train(args, out, resume, overwrite)
 
 
 def _train(args: list[str] | None, out: Path | None, resume: Path | None, overwrite: bool) -> None:
     import sys
 
+    from antispoof._launch import current_launch
     from antispoof.config import split_config_args
     from antispoof.methods import load_method_config
     from antispoof.training.runner import resume as resume_run
@@ -68,9 +77,13 @@ def _train(args: list[str] | None, out: Path | None, resume: Path | None, overwr
         grid, overrides = split_grid_args(overrides)
         if grid.active:  # folds=attack|species, seeds=[...], inits=[...]: one run per cell (antispoof.training.folds)
             run_dir = train_grid(path, overrides, grid, out=out, overwrite=overwrite, command=list(sys.argv))
+            if not current_launch().is_zero:
+                return
             typer.echo(f"runs: {run_dir} (summary {run_dir / 'folds.json'}); next: antispoof ensemble {run_dir} --out BUNDLE")
             return
         config = load_method_config(path, overrides)
         run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
+    if not current_launch().is_zero:  # rank 0 says where the run is
+        return
     typer.echo(f"run: {run_dir}")
     typer.echo(f"weights: {run_dir / WEIGHTS_FILE}")

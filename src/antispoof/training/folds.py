@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -167,7 +168,10 @@ def train_grid(config_path: str | Path, overrides: Sequence[str], grid: GridSpec
     summary = {"config": str(config_path), "overrides": list(overrides), "store": None if store is None else str(store),
                "fold_kind": grid.folds, "fold_seed": base.seed, "seeds": list(seeds), "inits": list(inits),
                "folds": [asdict(f) for f in folds if f is not None], "runs": plan}
-    done = _finished(out, summary, overwrite)
+    from antispoof._launch import agree
+
+    # on several devices every process runs this grid; rank 0 reads what an earlier call finished, the others follow it
+    done = agree(out.parent, f"grid {out.resolve()}", lambda: _finished(out, summary, overwrite), base)
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
     for entry in plan:
@@ -220,8 +224,13 @@ def _finished(out: Path, summary: dict[str, Any], overwrite: bool) -> dict[str, 
 
 
 def _write(out: Path, summary: dict[str, Any], results: dict[str, Any]) -> Path:
-    data = {**summary, "results": results}
-    (out / FOLDS_FILE).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    from antispoof._launch import current_launch
+
+    if current_launch().is_zero:  # the other ranks of a multi-device grid write nothing
+        data = {**summary, "results": results}
+        tmp = out / f"{FOLDS_FILE}.tmp"
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, out / FOLDS_FILE)
     return out
 
 

@@ -244,13 +244,16 @@ def resume(run_dir: str | Path, *, datasets: Datasets | None = None, callbacks: 
     """Continue a killed run from its last checkpoint, with its saved config; returns the folder."""
     from antispoof._logging import add_file_handler, remove_file_handler
 
+    from antispoof._launch import current_launch
+
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
-    handler = add_file_handler(run_dir / "run.log")
+    handler = add_file_handler(run_dir / "run.log") if current_launch().is_zero else None  # one writer of the log
     try:
         return _fit_marked(config, run_dir, datasets, resume=True, callbacks=callbacks)
     finally:
-        remove_file_handler(handler)
+        if handler is not None:
+            remove_file_handler(handler)
 
 
 def _fit_marked(config: EngineConfig, run_dir: Path, datasets: Datasets | None, *, resume: bool,
@@ -305,25 +308,35 @@ def train_or_resume(config: EngineConfig, out: str | Path, *, callbacks: Sequenc
     killed after an epoch is resumed (reaching the uninterrupted weights), anything else is
     trained afresh (replaced). Returns ``(run folder, "kept" | "resumed" | "trained")``.
     """
+    from antispoof._launch import agree
     from antispoof._runs import run_state
     from antispoof.config import config_to_yaml, with_absolute_paths
 
     out, config = Path(out), with_absolute_paths(config)
-    try:
-        same = (out / "config.yaml").read_text(encoding="utf-8") == config_to_yaml(config)
-    except OSError:
-        same = False
-    state = (run_state(out) or {}) if same else {}
-    if state.get("status") == "finished":
-        log.info("%s: finished earlier with the same config; kept", out)
-        return out, "kept"
-    if state.get("status") == "running" and not state.get("killed"):
-        raise RuntimeError(f"{out} is being trained by process {state.get('pid')} on {state.get('host')}; wait for it, "
-                           "or stop it and run this again")
-    if state.get("status") in ("interrupted", "running") and any(out.rglob("*.ckpt")):
-        log.info("%s: %s after %s epoch(s); resuming it", out, f"interrupted by {state['signal']}" if "signal" in state
-                 else "killed", state.get("epochs_done", state.get("epoch", "?")))
-        return resume(out, callbacks=callbacks), "resumed"
+
+    def decide() -> str:
+        try:
+            same = (out / "config.yaml").read_text(encoding="utf-8") == config_to_yaml(config)
+        except OSError:
+            same = False
+        state = (run_state(out) or {}) if same else {}
+        if state.get("status") == "finished":
+            log.info("%s: finished earlier with the same config; kept", out)
+            return "kept"
+        if state.get("status") == "running" and not state.get("killed"):
+            raise RuntimeError(f"{out} is being trained by process {state.get('pid')} on {state.get('host')}; wait for it, "
+                               "or stop it and run this again")
+        if state.get("status") in ("interrupted", "running") and any(out.rglob("*.ckpt")):
+            log.info("%s: %s after %s epoch(s); resuming it", out, f"interrupted by {state['signal']}" if "signal" in state
+                     else "killed", state.get("epochs_done", state.get("epoch", "?")))
+            return "resumed"
+        return "trained"
+
+    how = agree(out.parent, f"train_or_resume {out.resolve()}", decide, config)  # every rank does what rank 0 decided
+    if how == "kept":
+        return out, how
+    if how == "resumed":
+        return resume(out, callbacks=callbacks), how
     return train(config, out=out, overwrite=True, callbacks=callbacks, command=command), "trained"
 
 

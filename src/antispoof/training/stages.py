@@ -94,6 +94,10 @@ def _plan(stages: list[Stage], status: dict[str, str] | None = None) -> dict[str
 
 
 def _write_plan(run_dir: Path, stages: list[Stage], status: dict[str, str]) -> None:
+    from antispoof._launch import current_launch
+
+    if not current_launch().is_zero:  # on several devices rank 0 keeps the plan
+        return
     tmp = run_dir / f"{PLAN_FILE}.tmp"
     tmp.write_text(json.dumps(_plan(stages, status), indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, run_dir / PLAN_FILE)
@@ -114,6 +118,7 @@ def _read_status(run_dir: Path, stages: list[Stage]) -> dict[str, str]:
 def fit_stages(config: EngineConfig, run_dir: Path, stages: list[Stage], fit_one: FitOne, *, resume: bool = False,
                callbacks: Sequence[Any] = ()) -> Path:
     """Train ``stages`` of ``config`` in order into ``run_dir/stages/NAME`` (see the module docstring); returns ``run_dir``."""
+    from antispoof._launch import current_launch
     from antispoof._logging import add_file_handler, remove_file_handler
     from antispoof._runs import create_run
 
@@ -130,11 +135,12 @@ def fit_stages(config: EngineConfig, run_dir: Path, stages: list[Stage], fit_one
         _write_plan(run_dir, stages, status)
         if resume and (folder / LAST_CHECKPOINT).is_file():
             log.info("stage %s: resuming %s", stage.name, folder)
-            handler = add_file_handler(folder / "run.log")
+            handler = add_file_handler(folder / "run.log") if current_launch().is_zero else None
             try:
                 fit_one(stage_config, folder, True, callbacks)
             finally:
-                remove_file_handler(handler)
+                if handler is not None:
+                    remove_file_handler(handler)
         else:
             log.info("stage %s: training into %s (%s)", stage.name, folder,
                      ", ".join(f"{k}={v}" for k, v in stage.overlay.items()) or "the run's config")
@@ -143,8 +149,9 @@ def fit_stages(config: EngineConfig, run_dir: Path, stages: list[Stage], fit_one
         status[stage.name] = "done"
         _write_plan(run_dir, stages, status)
     final = run_dir / STAGES_DIR / stages[-1].name / WEIGHTS_FILE
-    tmp = run_dir / f"{WEIGHTS_FILE}.tmp"
-    shutil.copyfile(final, tmp)
-    os.replace(tmp, run_dir / WEIGHTS_FILE)
+    if current_launch().is_zero:
+        tmp = run_dir / f"{WEIGHTS_FILE}.tmp"
+        shutil.copyfile(final, tmp)
+        os.replace(tmp, run_dir / WEIGHTS_FILE)
     log.info("staged run %s: the weights of its last stage (%s) are %s", run_dir, stages[-1].name, run_dir / WEIGHTS_FILE)
     return run_dir
