@@ -81,7 +81,8 @@ class TrainConfig(Section):
 
     max_epochs: int = Field(10, ge=1, description="number of passes over the training split")
     max_steps: int = Field(-1, ge=-1, description="stop after this many optimizer steps; -1 means no limit")
-    batch_size: int = Field(32, ge=1, description="images per optimizer step")
+    batch_size: int = Field(32, ge=1, description="images per optimizer step in each process; the step sees "
+                                               "batch_size x train.devices x train.num_nodes in all")
     lr: float = Field(1e-3, gt=0, description="learning rate of the optimizer")
     num_workers: int = Field(0, ge=0, description="data-loader worker processes")
 
