@@ -363,17 +363,17 @@ def test_the_face_id_rows_share_one_pretraining_and_keep_their_own_overrides(tmp
 
     pretrainings, trained = [], {}
 
-    def fake_pretrain(config, out, overwrite=False):  # stands in for the face-id training: writes its backbone file
+    def fake_pretrain(config, out):  # stands in for the face-id training: writes its backbone file
         pretrainings.append(config)
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / BACKBONE_FILE).write_bytes(b"")
-        return Path(out)
+        return Path(out), "trained"
 
     def fake_row(out, name, overrides, store, progress):
         trained[name] = overrides
         return {"run": str(out / name), "acer": 0.0, "auc": 1.0, "tpr_at_fpr": {}}
 
-    monkeypatch.setattr(runner, "train", fake_pretrain)
+    monkeypatch.setattr(runner, "train_or_resume", fake_pretrain)
     monkeypatch.setattr(table, "_train_and_evaluate", fake_row)
     table.run_table(tmp_path, rows=["face-id init", "rgb x3, face-id init"], subjects=4, frames=1, source_size=96,
                     overrides=["train.max_epochs=1"], face_id_overrides=["train.lr=0.01"])

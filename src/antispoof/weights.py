@@ -22,11 +22,23 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["WEIGHTS_FILE", "save_weights", "load_weights", "read_metadata", "weights_file", "load_state",
-           "build_network", "load_network", "network_spec", "input_spec_of", "weights_metadata", "LoadReport", "load_matching"]
+           "build_network", "load_network", "network_spec", "input_spec_of", "weights_metadata", "LoadReport", "load_matching",
+           "sha256_file"]
 
 log = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "model.safetensors"
+
+
+def sha256_file(path: str | Path) -> str:
+    """The hex sha256 of a file's bytes (weights files are named by it in cards and detector records)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def save_weights(module: Any, path: Path, metadata: dict[str, Any]) -> None:

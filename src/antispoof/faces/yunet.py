@@ -120,7 +120,7 @@ class YuNet(FaceDetector):
         self._sha256: str | None = None
 
     def info(self) -> dict[str, Any]:
-        from antispoof.inference.card import sha256_file
+        from antispoof.weights import sha256_file
 
         if self._sha256 is None:
             self._sha256 = sha256_file(self.weights)

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from antispoof.data.acquisition import AcquisitionSpec, CropSpec
 from antispoof.data.inputs import InputSpec
 from antispoof.faces.quality import QualityLimits
-from antispoof.weights import WEIGHTS_FILE
+from antispoof.weights import WEIGHTS_FILE, sha256_file
 
 __all__ = [
     "CARD_FILE",
@@ -183,15 +183,6 @@ def _from_version_2(raw: dict[str, Any]) -> dict[str, Any]:
                           "detector": trained, "crop": raw.pop("crop", {}), "quality": raw.pop("quality", {})}
     raw["card_version"] = 3
     return raw
-
-
-def sha256_file(path: str | Path) -> str:
-    """The hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_card(card: ModelCard, directory: str | Path) -> Path:
