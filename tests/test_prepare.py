@@ -298,3 +298,17 @@ def test_per_frame_dataset_annotations_of_a_video(toy: ToyDataset, tmp_path: Pat
     assert index.loc[10, "failure"] == ""  # a box derived from the eyes: side 40, centred at (28, 24)
     assert (index.loc[10, "box_x0"], index.loc[10, "box_y1"]) == pytest.approx((8.0, 44.0))
     assert index.loc[20, "failure"] == "no_face"
+
+
+def test_prepare_names_each_failure_reason_with_an_example_and_the_fix(tmp_path):
+    from typer.testing import CliRunner
+
+    from antispoof.cli import app
+    from antispoof.data.synthetic.writer import generate_dataset
+
+    generate_dataset(tmp_path / "data", subjects=4, frames=1, size=64, seed=0)
+    result = CliRunner().invoke(app, ["prepare", "--dataset", "manifest", "--root", str(tmp_path / "data"), "--out",
+                                      str(tmp_path / "store"), "--size", "64", "--min-face", "1000"])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.strip().startswith("face_too_small"))
+    assert "(e.g. s0" in line and "--min-face 16" in line

@@ -7,6 +7,18 @@ from pathlib import Path
 import typer
 
 
+#: What to do about each reason a frame fails (antispoof.data.acquisition.FAILURES).
+_FAILURE_HINTS = {
+    "face_too_small": "faces under --min-face pixels; lower it for small frames (e.g. --min-face 16)",
+    "no_face": "the face source found no face; try another --detector (mtcnn, retinaface), or check the frames",
+    "unreadable_file": "the file could not be decoded; it is listed below",
+    "unreadable_frame": "a frame of the video could not be decoded; re-encode the video or sample other frames",
+    "unreadable_ir": "the IR image could not be read", "unreadable_depth": "the depth image could not be read",
+    "misaligned_ir": "the IR image is not the RGB frame's size; the modalities must be registered to one another",
+    "misaligned_depth": "the depth image is not the RGB frame's size; the modalities must be registered to one another",
+}
+
+
 def register(app: typer.Typer) -> None:
     app.command("prepare")(prepare_command)
 
@@ -79,12 +91,10 @@ def prepare_command(
         f"{report.frames_per_second:.1f} frames/s"
     )
     if report.failures:
-        typer.echo("failed frames by reason (the index's failure column): "
-                   + ", ".join(f"{reason} {n}" for reason, n in report.failures.items()), err=True)
-        if "face_too_small" in report.failures:
-            typer.echo("  face_too_small: faces under --min-face pixels (lower it for small frames, e.g. --min-face 16)", err=True)
-        if "no_face" in report.failures:
-            typer.echo("  no_face: the face source found no face (try --detector mtcnn, or check the frames)", err=True)
+        typer.echo("failed frames by reason (the index's failure column), with one example and what changes it:", err=True)
+        for reason, n in report.failures.items():
+            example = report.examples.get(reason, "")
+            typer.echo(f"  {reason} {n} (e.g. {example}): {_FAILURE_HINTS.get(reason, 'see the failure column')}", err=True)
     if report.unreadable:
         typer.echo(f"{len(report.unreadable)} unreadable files (recorded in the index, failure=unreadable_file):", err=True)
         for line in report.unreadable:

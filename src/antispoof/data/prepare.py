@@ -84,6 +84,7 @@ class PrepareReport:
     frames: int = 0
     failed_frames: int = 0
     failures: dict[str, int] = field(default_factory=dict)  # failed frames of the whole store by reason
+    examples: dict[str, str] = field(default_factory=dict)  # one failed frame of each reason ("SOURCE frame N")
     seconds: float = 0.0
     unreadable: list[str] = field(default_factory=list)  # "cannot read PATH: reason", recorded in the index
     errors: list[str] = field(default_factory=list)  # unexpected errors; those sources are left undone
@@ -257,8 +258,12 @@ def prepare_store(
     # Report every unreadable file of the store, including those recorded by earlier runs.
     unreadable = index.loc[index["failure"].str.startswith("unreadable_file"), "failure"]
     report.unreadable = [text.split(": ", 1)[1] for text in unreadable]
-    reasons = index.loc[index["failure"] != "", "failure"].str.split(":").str[0]
+    failed = index.loc[index["failure"] != ""]
+    reasons = failed["failure"].str.split(":").str[0]
     report.failures = {str(k): int(v) for k, v in reasons.value_counts().items()}
+    first = failed.groupby(reasons.to_numpy(), sort=False).head(1)
+    report.examples = {str(r): f"{s}" + (f" frame {int(f)}" if int(f) >= 0 else "")
+                       for r, s, f in zip(first["failure"].str.split(":").str[0], first["source"], first["frame"])}
     for line in report.unreadable:
         logger.warning("unreadable input: %s", line)
     for line in report.errors:
