@@ -312,3 +312,19 @@ def test_prepare_names_each_failure_reason_with_an_example_and_the_fix(tmp_path)
     assert result.exit_code == 0, result.output
     line = next(x for x in result.output.splitlines() if x.strip().startswith("face_too_small"))
     assert "(e.g. s0" in line and "--min-face 16" in line
+
+
+def test_train_on_a_store_whose_frames_all_failed_names_the_failures(tmp_path):
+    from antispoof.data.synthetic.writer import generate_dataset
+    from antispoof.methods import load_method_config
+    from antispoof.training.frames import training_datasets
+
+    generate_dataset(tmp_path / "data", subjects=4, frames=1, size=64, seed=0)
+    from antispoof._registry import DATASETS, load_all
+
+    load_all("datasets")
+    prepare_store(DATASETS.create("manifest", root=tmp_path / "data"), tmp_path / "store", dataset="manifest",
+                  size=64, min_face=1000, progress=False)
+    config = load_method_config("entry", [f"data.store={tmp_path / 'store'}"])
+    with pytest.raises(ValueError, match=r"frames failed to acquire: face_too_small \d+ \(prepare it again with a lower --min-face"):
+        training_datasets(config)

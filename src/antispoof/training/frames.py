@@ -130,6 +130,24 @@ class Unlabelled(Dataset):
         return item
 
 
+def _why_unusable(store: Path) -> str:
+    """Where a store's frames went: its failures by reason when they are the most of it, else the keys to check."""
+    import pandas as pd
+
+    from antispoof.data.prepare import INDEX_FILE
+
+    try:
+        index = pd.read_parquet(Path(store) / INDEX_FILE, columns=["failure"])
+    except (OSError, ValueError, KeyError):
+        return "check the protocol and those keys"
+    failed = index["failure"][index["failure"] != ""].str.split(":").str[0].value_counts()
+    if not len(failed):
+        return "check the protocol and those keys"
+    counts = ", ".join(f"{reason} {n}" for reason, n in failed.items())
+    hint = " (prepare it again with a lower --min-face, e.g. 16)" if "face_too_small" in failed else ""
+    return f"{failed.sum()} of its {len(index)} frames failed to acquire: {counts}{hint}; or check the protocol and those keys"
+
+
 def training_datasets(config: Any, spec: Any = None) -> tuple[Dataset, Dataset | None]:
     """``(train, dev or None)`` datasets for a run's config, shaped by the method's input ``spec`` (plus ``distill.unlabelled_*``)."""
     d = config.data
@@ -141,7 +159,7 @@ def training_datasets(config: Any, spec: Any = None) -> tuple[Dataset, Dataset |
                         getattr(d, "train_bonafide_subjects", None))
     if train is None:
         raise ValueError(f"the frame store {store} has no usable 'train' frames for protocol {d.protocol!r} (after "
-                         "data.exclude_attacks / train_attacks / train_bonafide_subjects); check the protocol and those keys")
+                         "data.exclude_attacks / train_attacks / train_bonafide_subjects); " + _why_unusable(store))
     distill = getattr(config, "distill", None)
     if distill is not None and distill.unlabelled_dataset is not None:
         extra_store = store_for(distill.unlabelled_dataset, distill.unlabelled_root, distill.unlabelled_protocol,
