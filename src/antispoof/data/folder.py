@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from antispoof._registry import DATASETS
-from antispoof.data._checks import DatasetError, check_protocol, preview, root_error, select_split, to_frame
+from antispoof.data._checks import DatasetError, check_protocol, list_root, preview, select_split, to_frame
 from antispoof.data.base import ATTACK, BONAFIDE, SPLITS, DatasetAdapter
 
 if TYPE_CHECKING:
@@ -40,15 +40,37 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FolderDataset", "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS"]
+__all__ = ["FolderDataset", "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "EXAMPLE_TREE", "missing_split_message"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v")
 FLAT_SPLIT = "test"
+# one line: the CLI prints a user's mistake as one `error:` line
+EXAMPLE_TREE = (
+    " my_photos/dev/bonafide/alice/01.jpg, my_photos/dev/attack/print/02.jpg, my_photos/dev/attack/replay/03.mp4,"
+    " my_photos/test/bonafide/..., my_photos/test/attack/<species>/..., my_photos/train/... (dev/ is the split"
+    " `calibrate` reads and needs both bona fide and attack files; test/ is scored by `evaluate`; train/ is read by"
+    " `train`; a folder inside bonafide/ or attack/<species>/ names the subject)"
+)
 EXPECTED = (
     "bonafide/ and attack/<species>/ folders (e.g. attack/print/), "
-    "directly in the root or under train/, dev/, test/"
+    "directly in the root (all of it the test split) or under train/, dev/, test/"
 )
+
+
+def layout_error(root: Path) -> DatasetError:
+    """The error for a root without the folder layout: what it holds, what it needs, an example tree."""
+    return DatasetError(f"{root} does not have the folder dataset's layout (found: {list_root(root)}): expected {EXPECTED}; "
+                        "sort the files so, e.g." + EXAMPLE_TREE)
+
+
+def missing_split_message(root: str | Path, split: str) -> str:
+    """What to do when ``root`` has no ``split`` rows: where its files go, with the example tree."""
+    return (
+        f"{root} has no {split!r} files for the folder dataset: put them in {Path(root) / split}/bonafide/ and "
+        f"{Path(root) / split}/attack/<species>/ (bonafide/ and attack/ directly in the root are all the test split), "
+        "e.g." + EXAMPLE_TREE
+    )
 
 
 @DATASETS.register("folder")
@@ -61,7 +83,7 @@ class FolderDataset(DatasetAdapter):
     def __init__(self, root: str | Path) -> None:
         super().__init__(root)
         if not self.root.is_dir():
-            raise root_error(self.name, self.root, EXPECTED)
+            raise layout_error(self.root)
         split_dirs = [s for s in SPLITS if (self.root / s).is_dir()]
         flat = any((self.root / d).is_dir() for d in (BONAFIDE, ATTACK))
         if split_dirs and flat:
@@ -70,11 +92,12 @@ class FolderDataset(DatasetAdapter):
                 "directly in the root); move the flat folders under train/, dev/ or test/"
             )
         if not split_dirs and not flat:
-            raise root_error(self.name, self.root, EXPECTED)
+            raise layout_error(self.root)
         self._tops = {s: self.root / s for s in split_dirs} if split_dirs else {FLAT_SPLIT: self.root}
         for split, top in self._tops.items():
             if not any((top / d).is_dir() for d in (BONAFIDE, ATTACK)):
-                raise root_error(self.name, top, "bonafide/ and/or attack/<species>/ folders")
+                raise DatasetError(f"{top} has no bonafide/ or attack/<species>/ folder; sort its files into them, e.g."
+                                   + EXAMPLE_TREE)
         self._frame = self._scan()
 
     def _scan(self) -> pd.DataFrame:
@@ -122,6 +145,10 @@ class FolderDataset(DatasetAdapter):
                 f"(images: {' '.join(IMAGE_EXTENSIONS)}; videos: {' '.join(VIDEO_EXTENSIONS)})"
             )
         return to_frame(rows)
+
+    def missing_split(self, split: str) -> str:
+        """The message for a ``split`` this root has no files of (see :func:`missing_split_message`)."""
+        return missing_split_message(self.root, split)
 
     def protocols(self) -> list[str]:
         return ["default"]

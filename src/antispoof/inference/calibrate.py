@@ -16,17 +16,45 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from antispoof.metrics.calibration import calibration_rule, dev_threshold
 
-__all__ = ["calibrate_run", "DEFAULT_TARGET", "resolve_store", "CALIBRATION_FILE"]
+__all__ = ["calibrate_run", "DEFAULT_TARGET", "resolve_store", "CALIBRATION_FILE", "staged_folder"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TARGET = "bpcer@apcer=0.01"
 CALIBRATION_FILE = "calibration.json"
+
+
+@contextmanager
+def staged_folder(out: str | Path) -> Iterator[Path]:
+    """A temporary folder beside ``out`` to build in, renamed to ``out`` when the block succeeds and removed when it fails.
+
+    A calibration that is refused half-way thus leaves no folder that looks like a finished bundle,
+    and a previous ``out`` (a bundle being recalibrated) is replaced only by a complete one.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        out.rename(old / out.name)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(out)
 
 
 def resolve_store(config: Any, *, dataset: str | None, root: str | Path | None, protocol: str | None,
@@ -99,7 +127,7 @@ def calibrate_run(
     from antispoof.faces import DEFAULT_DETECTOR
     from antispoof.faces.quality import QualityLimits
     from antispoof.inference.bundle import bundle_network
-    from antispoof.inference.card import DetectorSpec, ThresholdSpec, TrainingData, clear_paths, coarse_notes
+    from antispoof.inference.card import CARD_FILE, DetectorSpec, ThresholdSpec, TrainingData, clear_paths, coarse_notes
     from antispoof.inference.scoring import score_frames
     from antispoof.metrics.aggregate import parse_aggregation
     from antispoof.weights import input_spec_of, load_network
@@ -107,6 +135,9 @@ def calibrate_run(
     run_dir = Path(run_dir)
     rule = calibration_rule(target, split)
     parse_aggregation(aggregate)
+    out = Path(out) if out is not None else run_dir / "bundle"
+    if out.exists() and any(out.iterdir()) and not (out / CARD_FILE).is_file():
+        raise FileExistsError(f"{out} exists, is not empty and is not a model bundle; choose another --out or delete it")
     config, config_record = run_config(run_dir)
     network, meta = load_network(run_dir)  # refuses a run that did not finish, saying how to resume it
     spec = input_spec_of(meta)
@@ -125,6 +156,10 @@ def calibrate_run(
                              exclude_pai=getattr(config.data, "exclude_attacks", ()),  # what the run never saw stays unseen
                              exclude_domains=getattr(config.data, "exclude_domains", ()))
     if len(scores) == 0:
+        if dataset == "folder" and root is not None:
+            from antispoof.data.folder import missing_split_message
+
+            raise ValueError(f"the frame store {store_dir} has no {split!r} frames: " + missing_split_message(root, split))
         raise ValueError(f"the frame store {store_dir} has no {split!r} frames; calibrate on a split it has (dev)")
     report, problem = dev_threshold(scores, rule, aggregate, allow_coarse)
     # the card keeps the training data's record (this store's for runs trained before the record), with the serving gate:
@@ -141,22 +176,23 @@ def calibrate_run(
                      "size and centre (check on your own data)")
     notes.append("training crops were stored as JPEG (quality %s); inference crops are not re-encoded" % settings.get("quality")
                  if settings.get("image_format") == "jpg" else "training crops were stored losslessly (PNG)")
-    bundle = bundle_network(
-        Path(out) if out is not None else run_dir / "bundle", network, spec,
-        method=config.model.method, backbone=config.model.backbone, config=config_record,
-        threshold=ThresholdSpec.from_report(report, rule, split, f"{dataset} {protocol or 'default protocol'}"),
-        training_data=TrainingData(
-            dataset=config.data.dataset, protocol=config.data.protocol,
-            description=f"{config.data.dataset} protocol {config.data.protocol or 'default'}, train split, "
-                        f"{spec.describe()}; run {run_dir.name}",
-        ),
-        acquisition=served,
-        detector=DetectorSpec(name=detector, options={}),
-        aggregation=aggregate, notes=notes,
-    )
-    record = {"bundle": str(bundle.path.resolve()), "store": str(store_dir.resolve()), "split": split, "target": str(rule),
+    with staged_folder(out) as tmp:  # out (a previous bundle included) is replaced only by a complete bundle
+        bundle_network(
+            tmp, network, spec,
+            method=config.model.method, backbone=config.model.backbone, config=config_record,
+            threshold=ThresholdSpec.from_report(report, rule, split, f"{dataset} {protocol or 'default protocol'}"),
+            training_data=TrainingData(
+                dataset=config.data.dataset, protocol=config.data.protocol,
+                description=f"{config.data.dataset} protocol {config.data.protocol or 'default'}, train split, "
+                            f"{spec.describe()}; run {run_dir.name}",
+            ),
+            acquisition=served,
+            detector=DetectorSpec(name=detector, options={}),
+            aggregation=aggregate, notes=notes,
+        )
+    record = {"bundle": str(out.resolve()), "store": str(store_dir.resolve()), "split": split, "target": str(rule),
               "threshold": report.threshold}
     (run_dir / CALIBRATION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     log.info("calibrated %s on %s %s: threshold %.6g (%s); dev APCER %.4f BPCER %.4f ACER %.4f",
              run_dir, dataset, split, report.threshold, rule, report.apcer, report.bpcer, report.acer)
-    return bundle.path
+    return out

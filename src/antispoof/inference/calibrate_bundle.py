@@ -20,23 +20,33 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-__all__ = ["calibrate_bundle", "evaluate_bundle", "score_dataset"]
+__all__ = ["calibrate_bundle", "evaluate_bundle", "score_dataset", "split_rows"]
 
 log = logging.getLogger(__name__)
+
+
+def split_rows(dataset: str, root: str | Path, protocol: str | None, split: str) -> Any:
+    """The rows of ``split``; refused when there are none, with where such files go (the folder dataset's example tree)."""
+    from antispoof.data import open_dataset
+
+    adapter = open_dataset(dataset, root)
+    rows = adapter.samples(protocol, split)
+    if len(rows) == 0:
+        if hasattr(adapter, "missing_split"):
+            raise ValueError(adapter.missing_split(split))
+        raise ValueError(f"{dataset} at {root} has no {split!r} samples (protocol {protocol or 'default'}); "
+                         "list them with `antispoof data list`")
+    return rows
 
 
 def score_dataset(predictor: Any, dataset: str, root: str | Path, protocol: str | None, split: str) -> Any:
     """A :class:`~antispoof.metrics.ScoreSet` of one score per video or image of ``split``, scored by ``predictor``."""
     import numpy as np
 
-    from antispoof.data import open_dataset
     from antispoof.data.base import BONAFIDE
     from antispoof.metrics import ScoreSet
 
-    rows = open_dataset(dataset, root).samples(protocol, split)
-    if len(rows) == 0:
-        raise ValueError(f"{dataset} at {root} has no {split!r} samples (protocol {protocol or 'default'}); "
-                         "list them with `antispoof data list`")
+    rows = split_rows(dataset, root, protocol, split)
     base = Path(root)
     scores, failed, reasons = [], [], []
     for row in rows.itertuples(index=False):
@@ -66,18 +76,30 @@ def calibrate_bundle(
 ) -> Path:
     """Choose ``bundle_dir``'s threshold on ``split`` of a dataset and write it into the card (of ``out``, a copy, when given)."""
     from antispoof.inference.bundle import Bundle
-    from antispoof.inference.card import ThresholdSpec
-    from antispoof.inference.predictor import Predictor
-    from antispoof.metrics.calibration import calibration_rule, dev_threshold
+    from antispoof.inference.calibrate import staged_folder
+    from antispoof.metrics.calibration import calibration_rule
 
     rule = calibration_rule(target, split)
     source = Path(bundle_dir)
-    if out is not None and Path(out).resolve() != source.resolve():
-        if Path(out).exists():
-            raise FileExistsError(f"{out} exists; choose another --out or delete it")
-        shutil.copytree(source, out)
-        source = Path(out)
-    bundle = Bundle.load(source)
+    copy = out is not None and Path(out).resolve() != source.resolve()
+    if copy and Path(out).exists():
+        raise FileExistsError(f"{out} exists; choose another --out or delete it")
+    split_rows(dataset, root, protocol, split)  # a wrong layout or a missing split is refused before the model loads
+    if not copy:  # in place: the card is rewritten only once the threshold is chosen
+        return _calibrate(Bundle.load(source), dataset, root, protocol, split, rule, allow_coarse, threads, source)
+    with staged_folder(out) as tmp:  # --out appears only when calibration succeeds
+        shutil.copytree(source, tmp, dirs_exist_ok=True)
+        _calibrate(Bundle.load(tmp), dataset, root, protocol, split, rule, allow_coarse, threads, Path(out))
+    return Path(out)
+
+
+def _calibrate(bundle: Any, dataset: str, root: str | Path, protocol: str | None, split: str, rule: Any,
+               allow_coarse: bool, threads: int | None, name: Path) -> Path:
+    """Score ``split`` with ``bundle``'s Predictor and write the threshold chosen for ``rule`` into its card (``name`` is logged)."""
+    from antispoof.inference.card import ThresholdSpec
+    from antispoof.inference.predictor import Predictor
+    from antispoof.metrics.calibration import dev_threshold
+
     predictor = Predictor(bundle, threads=threads)
     scores = score_dataset(predictor, dataset, root, protocol, split)
     report, problem = dev_threshold(scores, rule, bundle.card.aggregation, allow_coarse)
@@ -89,7 +111,7 @@ def calibrate_bundle(
                  + (f"; {problem}" if problem else ""))
     threshold = ThresholdSpec.from_report(report, rule, split, f"{dataset} {protocol or 'default protocol'}")
     bundle.save_card(card.model_copy(update={"threshold": threshold, "notes": notes}))
-    log.info("calibrated %s on %s %s: threshold %.6g (%s); APCER %.4f BPCER %.4f", bundle.path, dataset, split,
+    log.info("calibrated %s on %s %s: threshold %.6g (%s); APCER %.4f BPCER %.4f", name, dataset, split,
              report.threshold, rule, report.apcer, report.bpcer)
     return bundle.path
 

@@ -1,0 +1,93 @@
+"""Plausible user mistakes (issue 32) get a one-line answer that says what to do, and leave nothing half-made behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from antispoof.cli.__init__ import user_message
+from antispoof.data import open_dataset
+from antispoof.inference.calibrate import staged_folder
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SILENTFACE = SHARED / "weights" / "silentface"
+SAMPLES = SHARED / "samples"
+
+
+def _touch(root: Path, *paths: str) -> None:
+    for rel in paths:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"x")
+
+
+def test_staged_folder_appears_only_on_success(tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    with pytest.raises(ValueError, match="refused"):
+        with staged_folder(out) as tmp:
+            (tmp / "model_card.json").write_text("{}")
+            raise ValueError("refused half-way")
+    assert list(tmp_path.iterdir()) == []  # neither out nor the temporary sibling
+    with staged_folder(out) as tmp:
+        (tmp / "model_card.json").write_text("new")
+    assert (out / "model_card.json").read_text() == "new"
+    with pytest.raises(ValueError):  # a failed recalibration keeps the previous bundle whole
+        with staged_folder(out) as tmp:
+            raise ValueError("refused")
+    assert (out / "model_card.json").read_text() == "new"
+    with staged_folder(out) as tmp:
+        (tmp / "model_card.json").write_text("newer")
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle"]
+    assert (out / "model_card.json").read_text() == "newer"
+
+
+def test_folder_flat_photos_refusal_shows_the_layout(tmp_path: Path) -> None:
+    _touch(tmp_path, "p0.jpg", "p1.jpg")
+    with pytest.raises(ValueError) as err:
+        open_dataset("folder", tmp_path)
+    message = user_message(err.value)
+    assert "p0.jpg" in message and "attack/<species>/" in message
+    assert "my_photos/dev/bonafide/" in message and "my_photos/dev/attack/print/" in message
+
+
+def test_calibrate_bundle_refuses_a_flat_root_before_writing(tmp_path: Path) -> None:
+    from antispoof.inference.calibrate_bundle import calibrate_bundle
+
+    root = tmp_path / "photos"
+    _touch(root, "bonafide/a.jpg", "attack/print/b.jpg")  # flat: all of it the test split, no dev
+    out = tmp_path / "dev_bundle"
+    with pytest.raises(ValueError, match=r"no 'dev' files .*photos/dev/bonafide/ and .*photos/dev/attack/<species>/"):
+        calibrate_bundle(tmp_path / "bundle", dataset="folder", root=root, target="eer", out=out)
+    assert not out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SILENTFACE.is_dir() or not SAMPLES.is_dir(),
+                    reason="needs ../shared/weights/silentface and ../shared/samples (the Silent-Face weights and photos)")
+def test_cli_calibrate_silentface_writes_nothing_until_it_succeeds(tmp_path: Path) -> None:
+    cli = [sys.executable, "-c", "from antispoof.cli import main; main()"]
+
+    def run(*args: object) -> subprocess.CompletedProcess:
+        return subprocess.run([*cli, *map(str, args)], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+
+    assert run("import", "silentface", "--weights", SILENTFACE, "--out", "sf").returncode == 0
+    photos = tmp_path / "my_photos"
+    photos.mkdir()
+    (photos / "T1.jpg").write_bytes((SAMPLES / "silentface_image_T1.jpg").read_bytes())
+    flat = run("calibrate", "sf", "--dataset", "folder", "--root", photos, "--target", "eer", "--out", "sf_dev")
+    assert flat.returncode == 2 and "Traceback" not in flat.stderr
+    assert "my_photos/dev/bonafide/" in flat.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my_photos", "sf"]
+    (photos / "T1.jpg").unlink()
+    dev = photos / "dev"
+    _touch(dev, "bonafide/T1.jpg", "attack/print/F1.jpg", "attack/print/F2.jpg")
+    for name in ("T1", "F1", "F2"):
+        target = dev / ("bonafide" if name == "T1" else "attack/print") / f"{name}.jpg"
+        target.write_bytes((SAMPLES / f"silentface_image_{name}.jpg").read_bytes())
+    done = run("calibrate", "sf", "--dataset", "folder", "--root", photos, "--target", "eer", "--out", "sf_dev")
+    assert done.returncode == 0, done.stderr
+    assert "(eer on dev)" in done.stdout and (tmp_path / "sf_dev" / "model_card.json").is_file()
+    again = run("calibrate", "sf", "--dataset", "folder", "--root", photos, "--target", "eer", "--out", "sf_dev")
+    assert again.returncode == 2 and "sf_dev exists" in again.stderr and "Traceback" not in again.stderr
