@@ -24,8 +24,12 @@ def training_command() -> Iterator[None]:
     from antispoof._logging import LOGGER_NAME
     from antispoof.training.signals import TrainingInterrupted
 
-    if not current_launch().is_zero:
+    if not current_launch().is_zero:  # for the rest of this process: its results are rank 0's, printed there
+        import os
+        import sys
+
         logging.getLogger(LOGGER_NAME).setLevel(logging.WARNING)
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - open until the process ends
     try:
         yield
     except TrainingInterrupted as stop:
@@ -56,8 +60,6 @@ def train_command(
 
 def _train(args: list[str] | None, out: Path | None, resume: Path | None, overwrite: bool) -> None:
     import sys
-
-    from antispoof._launch import current_launch
     from antispoof.config import split_config_args
     from antispoof.methods import load_method_config
     from antispoof.training.runner import resume as resume_run
@@ -77,13 +79,9 @@ def _train(args: list[str] | None, out: Path | None, resume: Path | None, overwr
         grid, overrides = split_grid_args(overrides)
         if grid.active:  # folds=attack|species, seeds=[...], inits=[...]: one run per cell (antispoof.training.folds)
             run_dir = train_grid(path, overrides, grid, out=out, overwrite=overwrite, command=list(sys.argv))
-            if not current_launch().is_zero:
-                return
             typer.echo(f"runs: {run_dir} (summary {run_dir / 'folds.json'}); next: antispoof ensemble {run_dir} --out BUNDLE")
             return
         config = load_method_config(path, overrides)
         run_dir = train(config, out=out, overwrite=overwrite, command=list(sys.argv))
-    if not current_launch().is_zero:  # rank 0 says where the run is
-        return
     typer.echo(f"run: {run_dir}")
     typer.echo(f"weights: {run_dir / WEIGHTS_FILE}")
