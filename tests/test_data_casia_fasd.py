@@ -60,3 +60,9 @@ def test_incomplete_copy_is_logged_and_bad_names_fail(tmp_path: Path, caplog: py
         open_dataset("casia-fasd", root)
     with pytest.raises(DatasetError, match="expected train_release/ and test_release/"):
         open_dataset("casia-fasd", tmp_path / "a" / "train_release")
+
+
+def test_domain_is_the_capture_quality(tmp_path: Path) -> None:
+    rows = open_dataset("casia-fasd", build_casia(tmp_path, 1, 1)).samples("grandtest")
+    assert (rows.domain == rows.quality).all() and set(rows.domain) == {"high", "standard"}
+    assert rows.set_index("path").domain["train_release/1/HR_3.avi"] == "high"

@@ -54,3 +54,9 @@ def test_unknown_subject_and_bad_names(tmp_path: Path) -> None:
     (root / "scene01" / "attack" / "attack_client001_laptop_SD_mask_scene01.mov").touch()
     with pytest.raises(DatasetError, match="do not follow MSU-MFSD naming"):
         open_dataset("msu-mfsd", root)
+
+
+def test_domain_is_the_capture_camera(tmp_path: Path) -> None:
+    rows = open_dataset("msu-mfsd", build_msu(tmp_path)).samples("grandtest")
+    assert (rows.domain == rows.device).all() and set(rows.domain) == {"laptop", "android"}
+    assert rows.set_index("path").domain["scene01/real/real_client002_android_SD_scene01.mp4"] == "android"

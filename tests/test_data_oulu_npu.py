@@ -183,3 +183,13 @@ def test_user_in_wrong_folder_and_bad_names_fail(tmp_path: Path) -> None:
     (tmp_path / "Train_files" / "7_1_01_1.avi").touch()
     with pytest.raises(DatasetError, match="do not follow OULU-NPU naming"):
         open_dataset("oulu-npu", tmp_path)
+
+
+@pytest.mark.parametrize("protocol, sessions", [("Protocol_1", 2), ("Protocol_2", 3), ("Protocol_3_1", 3), ("Protocol_4_1", 2)])
+def test_domain_is_the_capture_session(oulu: Path, protocol: str, sessions: int) -> None:
+    """PDLE (seed 003, Sec. 3.2): "For the domain labels on the intra-dataset, we used the number of sessions in each protocol"."""
+    train = open_dataset("oulu-npu", oulu).samples(protocol, "train")
+    assert (train.domain == "session" + train.session).all()
+    assert train.domain.nunique() == sessions
+    row = train[train.path == "Train_files/2_1_01_1.avi"].iloc[0]
+    assert (row.domain, row.device) == ("session1", "phone2")  # Phone_Session_User_File: phone 2, session 1

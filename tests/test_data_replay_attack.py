@@ -119,3 +119,10 @@ def test_bad_names_and_wrong_root(tmp_path: Path) -> None:
     (tmp_path / "train" / "real" / "client1.mov").touch()
     with pytest.raises(DatasetError, match="do not follow Replay-Attack naming"):
         open_dataset("replay-attack", tmp_path)
+
+
+def test_domain_is_the_lighting_of_the_file_name(replay: Path) -> None:
+    rows = open_dataset("replay-attack", replay).samples("grandtest", "train")
+    assert set(rows.domain) == {"controlled", "adverse"} and (rows.domain == rows.light).all()
+    row = rows[rows.path == "train/real/client001_session01_webcam_authenticate_adverse_1.mov"].iloc[0]
+    assert row.domain == "adverse"

@@ -70,3 +70,10 @@ def test_siw_needs_a_protocol_and_checks_names(siw, tmp_path: Path) -> None:
     bad.touch()
     with pytest.raises(DatasetError, match="do not follow SiW naming"):
         open_dataset("siw", tmp_path)
+
+
+def test_domain_is_the_session_id_of_the_file_name(siw) -> None:
+    rows = siw.samples("Protocol_1")
+    row = rows[rows.path == "Train/spoof/003/003-1-2-2-2.mov"].iloc[0]  # Subject-Sensor-Type-Medium-Session
+    assert (row.domain, row.session, row.medium) == ("session2", "2", 2)
+    assert set(rows[rows.split == "train"].domain) == {"session1", "session2", "session3", "session4"}

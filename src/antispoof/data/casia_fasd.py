@@ -23,6 +23,8 @@ disagree on which of the odd or even numbers are the low-quality camera.
 
 A complete copy has 20 x 12 train and 30 x 12 test videos; absent ones are logged.
 Extra columns: ``quality`` (``high`` for HR_*, ``standard`` otherwise), ``pai_class``.
+``domain`` is that quality (the capture camera; the low and normal cameras of videos 1-8
+stay together, as above): the dataset has no sessions.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ class CasiaFASD(DatasetAdapter):
                             "session": "",
                             "video": rel.rsplit(".", 1)[0],
                             "frame": -1,
-                            "domain": self.name,
+                            "domain": "high" if file.stem.startswith("HR_") else "standard",
                             "split": split,
                             "quality": "high" if file.stem.startswith("HR_") else "standard",
                         }

@@ -16,7 +16,8 @@ train 30 bona fide / 90 attack, test 40 / 120. No dev set (``dev`` is empty). Wh
 dataset's own ``train_sub_list.txt``/``test_sub_list.txt`` are present they must hold the
 same subjects, and a video of a subject in neither list is an error.
 
-Extra columns: ``device`` (laptop/android, the capture camera), ``pai_class``.
+Extra columns: ``device`` (laptop/android, the capture camera), ``pai_class``. ``domain``
+is that camera: the dataset has no sessions (every file is ``scene01``).
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ class MsuMFSD(DatasetAdapter):
                         "session": "",
                         "video": rel.rsplit(".", 1)[0],
                         "frame": -1,
-                        "domain": self.name,
+                        "domain": device,
                         "split": split_of[client],
                         "device": device,
                     }

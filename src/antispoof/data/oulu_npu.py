@@ -40,6 +40,12 @@ returned as ``{"eyes": ((x, y) of the eye on the image left, (x, y) of the other
 
 Extra columns: ``device`` (phone1..phone6), ``instrument`` (print1, print2, replay1,
 replay2; '' for bona fide), ``pai_class``.
+
+``domain`` is the capture session, ``session1``..``session3`` (each session is one
+place and illumination, the same for every phone): PDLE (seed 003, Sec. 3.2) says "For
+the domain labels on the intra-dataset, we used the number of sessions in each
+protocol". The phone is in ``device``; a run that wants session x phone domains names
+both columns (``pdle.domain_key=[session,device]``).
 """
 
 from __future__ import annotations
@@ -258,7 +264,7 @@ class OuluNPU(DatasetAdapter):
                     "session": str(session),
                     "video": rel.rsplit(".", 1)[0],
                     "frame": -1,
-                    "domain": self.name,
+                    "domain": f"session{session}",
                     "split": which,
                     "device": f"phone{phone}",
                     "instrument": INSTRUMENT[file],

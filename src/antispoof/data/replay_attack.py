@@ -32,6 +32,11 @@ with a zero-size box have no face and are left out.
 
 Extra columns: ``support`` (fixed/hand, '' for real), ``light`` (controlled/adverse),
 ``device`` (webcam: the capture camera), ``pai_class``.
+
+``domain`` is the lighting, ``controlled`` or ``adverse``: every video is session01 of
+one webcam, so the two lighting scenarios in the file names are the dataset's capture
+conditions (the within-dataset domains of PDLE, seed 003 Sec. 3.2, which takes the
+sessions; here there is one).
 """
 
 from __future__ import annotations
@@ -137,7 +142,7 @@ class ReplayAttack(DatasetAdapter):
                             "session": session,
                             "video": rel.rsplit(".", 1)[0],
                             "frame": -1,
-                            "domain": self.name,
+                            "domain": light,
                             "split": split,
                             "support": support,
                             "light": light,

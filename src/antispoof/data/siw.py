@@ -22,7 +22,9 @@ Protocol_3_2   Train live + replay                              Test live + prin
 ============== ================================================ ==============================
 
 (k = 1..4; print attacks take no part in Protocol 2.) Species (``pai``): ``print`` and
-``replay``; the medium is in the ``medium`` column, the sensor in ``device``.
+``replay``; the medium is in the ``medium`` column, the sensor in ``device``. ``domain`` is
+the file name's SessionID (``session1``, ...): the capture session, the within-dataset
+domain of PDLE (seed 003, Sec. 3.2: "we used the number of sessions in each protocol").
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ class SiW(DatasetAdapter):
                             "session": session,
                             "video": rel.rsplit(".", 1)[0],
                             "frame": -1,
-                            "domain": self.name,
+                            "domain": f"session{session}",
                             "split": split,
                             "device": f"sensor{sensor}",
                             "medium": int(medium) if pai != BONAFIDE else 0,
