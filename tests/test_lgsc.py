@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from antispoof.losses import LiveAnchorTripletLoss, LiveCueL1Loss
+from antispoof.methods.lgsc import LGSCModelConfig
 from antispoof.models.lgsc import DecoderBlock, LGSCNet
 
 
@@ -70,6 +71,67 @@ def test_frozen_encoder_batchnorm_stays_in_eval_mode():
                if isinstance(m, torch.nn.BatchNorm2d))
 
 
+def _lgsc_config(*overrides: str):
+    from antispoof.config import load_config
+    from antispoof.methods import method_class
+
+    tiny = ["model.backbone=resnet10t", "model.classifier=resnet10t", "data.image_size=32"]
+    return load_config(method_class("lgsc").config_schema, None, [*tiny, *overrides])
+
+
+@pytest.mark.parametrize("overrides,keys", [
+    ([], "model.freeze_encoder_bn=true"),  # the default config
+    (["model.freeze_encoder_bn=false", "model.freeze_encoder=true"], "model.freeze_encoder=true"),
+])
+def test_training_a_random_encoder_with_frozen_batchnorm_is_refused_with_both_ways_out(overrides, keys):
+    from antispoof.methods import method_class
+
+    with pytest.raises(ValueError, match="model.weights=null with") as info:
+        method_class("lgsc").from_config(_lgsc_config(*overrides))
+    message = str(info.value)
+    assert keys in message and "model.weights=FILE" in message and "model.freeze_encoder_bn=false" in message
+    method = method_class("lgsc").from_config(_lgsc_config("model.freeze_encoder_bn=false"))  # from scratch: trains
+    assert all(m.training for m in method.train().net.encoder.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    method_class("lgsc").for_inference(_lgsc_config())  # scoring a trained run: weights come after, nothing refused
+
+
+def test_encoder_weights_keep_the_default_batchnorm_freeze(tmp_path):
+    import timm
+
+    from antispoof.methods import method_class
+
+    file = tmp_path / "resnet10t.pth"
+    torch.save(timm.create_model("resnet10t", num_classes=0).state_dict(), file)
+    method = method_class("lgsc").from_config(_lgsc_config(f"model.weights={file}")).train()
+    assert all(not m.training for m in method.net.encoder.modules() if isinstance(m, torch.nn.BatchNorm2d))
+
+
+def test_auxiliary_classifier_loads_a_local_file_and_gets_a_new_two_class_head(tmp_path, caplog):
+    """ResNet-18 is our choice (the paper names no classifier); any timm name loads a local file through the factory."""
+    import timm
+
+    from antispoof.methods import method_class
+    from antispoof.models.backbones import create_classifier
+
+    torch.manual_seed(3)
+    imagenet = timm.create_model("resnet10t", num_classes=1000)  # an ImageNet-shaped file: its 1000-way head is dropped
+    file = tmp_path / "resnet10t_imagenet.pth"
+    torch.save(imagenet.state_dict(), file)
+    config = _lgsc_config("model.freeze_encoder_bn=false", f"model.classifier_weights={file}")
+    classifier = method_class("lgsc").from_config(config).classifier
+    assert classifier.fc.out_features == 2 and classifier.drop_rate == 0.5
+    got, want = classifier.state_dict(), imagenet.state_dict()
+    assert torch.equal(got["conv1.0.weight"], want["conv1.0.weight"])
+    assert torch.equal(got["layer4.0.bn2.running_var"], want["layer4.0.bn2.running_var"])
+    random = method_class("lgsc").from_config(_lgsc_config("model.freeze_encoder_bn=false")).classifier
+    assert not torch.equal(random.state_dict()["conv1.0.weight"], want["conv1.0.weight"])
+    assert LGSCModelConfig().classifier == "resnet18"  # our choice, documented
+    with pytest.raises(FileNotFoundError, match="classifier weights"):
+        create_classifier("resnet10t", 2, weights=tmp_path / "missing.pth")
+    with pytest.raises(KeyError, match="unknown classifier 'resnet_nope'"):
+        create_classifier("resnet_nope", 2)
+
+
 @pytest.mark.slow
 def test_predict_save_explanations_writes_the_cue_map_of_a_trained_lgsc_bundle(tmp_path, samples_dir):
     """A tiny LGSC quickstart, then `antispoof predict PHOTO --save-explanations DIR` on a real photo."""
@@ -80,7 +142,8 @@ def test_predict_save_explanations_writes_the_cue_map_of_a_trained_lgsc_bundle(t
     from antispoof.cli import app
     from antispoof.training.quickstart import run_quickstart
 
-    tiny = ["model.backbone=resnet10t", "model.classifier=resnet10t", "data.image_size=32", "train.max_epochs=1"]
+    tiny = ["model.backbone=resnet10t", "model.classifier=resnet10t", "data.image_size=32", "train.max_epochs=1",
+            "model.freeze_encoder=false", "model.freeze_encoder_bn=false"]  # no packaged resnet10t weights: random encoder
     report = run_quickstart(tmp_path / "qs", method="lgsc", subjects=12, frames=2, source_size=64, workers=1,
                             teacher_overrides=tiny, progress=False)
     assert set(report["models"]) == {"lgsc"}

@@ -5,15 +5,26 @@ of the same size (Tanh); the loss is Eq. 9, ``5 L_r + 1 * sum_{E5, D1..D4} L_t +
 L_r the L1 of live samples' cues (Eq. 6; pixel mean, as the authors' code, by default),
 L_t the live-anchor batch-all triplet loss (Eq. 7, margin 0.5) on the L2-normalised
 global-average-pooled features of E5 and D1-D4, L_a the cross-entropy of an auxiliary
-ResNet-18 (dropout 0.5, from the authors' code) on the overlay image + cue (Eq. 8),
-training only. Live and spoof are resampled 1:1 (the sampler hook). The score is
+classifier (dropout 0.5, from the authors' code) on the overlay image + cue (Eq. 8),
+training only. The paper does not name the classifier's architecture (Sec. 3.4 says only
+"the generated spoof cue maps C are added back to the input image I to form the overlaid
+images S"); ResNet-18 is our choice, the encoder's architecture (Sec. 3.3: "We choose the
+ResNet18 [12] pre-trained on ImageNet [10] as encoder E"), so one local ImageNet file can
+start both (``model.classifier_weights``; built by :func:`~antispoof.models.backbones.create_classifier`). Live and spoof are resampled 1:1 (the sampler hook). The score is
 1 - mean |cue| (Eq. 10's spoof score is the mean magnitude); the paper's spoof threshold
 0.01 is liveness 0.99, but evaluation picks the threshold on dev. The mean |cue| map is
 the explanation (``predict --save-explanations``).
+
+Training refuses ``model.weights=null`` with a frozen encoder BatchNorm
+(``model.freeze_encoder_bn=true``, the default, or ``model.freeze_encoder=true``, which
+implies it): a random encoder's BatchNorm keeps its untrained statistics (mean 0,
+variance 1) for the whole run. Refused rather than unfrozen with a warning, so that the
+run's recorded config is what trained; :func:`check_encoder_freeze` names both ways out.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -26,9 +37,10 @@ from antispoof.config import ModelConfig, Section
 from antispoof.data.inputs import InputSpec, ModalitySpec
 from antispoof.losses import LiveAnchorTripletLoss, LiveCueL1Loss
 from antispoof.methods.base import EngineConfig, EngineTrainConfig, Method
+from antispoof.models.backbones import create_classifier
 from antispoof.models.lgsc import LGSCNet
 
-__all__ = ["LGSCModelConfig", "LGSCLossConfig", "LGSCConfig", "LGSCMethod"]
+__all__ = ["LGSCModelConfig", "LGSCLossConfig", "LGSCConfig", "LGSCMethod", "check_encoder_freeze"]
 
 
 class LGSCModelConfig(ModelConfig):
@@ -39,7 +51,10 @@ class LGSCModelConfig(ModelConfig):
     norm: Literal["instance", "batch"] = Field("instance", description="decoder normalisation (the authors' code: instance)")
     freeze_encoder_bn: bool = Field(True, description="keep the encoder's BatchNorm statistics (the authors' code)")
     freeze_encoder: bool = Field(False, description="freeze the encoder's weights too (not the paper, which fine-tunes it)")
-    classifier: str = Field("resnet18", description="auxiliary classifier (timm name; the paper: ResNet-18)")
+    classifier: str = Field("resnet18", description="auxiliary classifier, a timm name (the paper names none; our choice: "
+                                                    "ResNet-18, the encoder's architecture)")
+    classifier_weights: Path | None = Field(None, description="local weights file of the auxiliary classifier (e.g. the "
+                                                              "encoder's ImageNet file); null = random")
     classifier_drop_rate: float = Field(0.5, ge=0, lt=1, description="dropout of the auxiliary classifier (the authors' code)")
 
 
@@ -74,6 +89,25 @@ class LGSCConfig(EngineConfig):
     train: LGSCTrainConfig = Field(default_factory=LGSCTrainConfig, description="how the run trains")
 
 
+def check_encoder_freeze(model: LGSCModelConfig) -> None:
+    """Refuse training a random encoder (``model.weights=null``) whose BatchNorm statistics stay frozen.
+
+    ``model.freeze_encoder_bn`` (the authors' code) keeps the *pretrained* statistics; on a
+    random encoder it keeps mean 0 and variance 1 for the whole run, which no pretrained
+    network has (the paper's encoder: Sec. 3.3, "ResNet18 [12] pre-trained on ImageNet [10]").
+    ``model.freeze_encoder`` implies the BatchNorm freeze and is refused likewise.
+    """
+    if model.weights is not None or not (model.freeze_encoder_bn or model.freeze_encoder):
+        return
+    keys = [k for k, on in (("model.freeze_encoder_bn", model.freeze_encoder_bn),
+                            ("model.freeze_encoder", model.freeze_encoder)) if on]
+    raise ValueError(
+        f"model.weights=null with {' and '.join(f'{k}=true' for k in keys)} would train LGSC on a random "
+        f"{model.backbone} encoder whose BatchNorm statistics stay at their untrained values (mean 0, variance 1). "
+        f"Give model.weights=FILE (a local ImageNet {model.backbone} file, as the paper's encoder), or train the "
+        f"encoder from scratch with model.freeze_encoder_bn=false model.freeze_encoder=false.")
+
+
 @METHODS.register("lgsc")
 class LGSCMethod(Method):
     """LGSC (seed 004): cue generator + auxiliary classifier, Eq. 9; score 1 - mean |cue|; the cue map explains."""
@@ -85,10 +119,20 @@ class LGSCMethod(Method):
         m, lc = config.model, config.loss
         self.net = LGSCNet(m.backbone, weights=m.weights, norm=m.norm, freeze_encoder_bn=m.freeze_encoder_bn,
                            freeze_encoder=m.freeze_encoder)
-        import timm
-
-        self.classifier = timm.create_model(m.classifier, pretrained=False, num_classes=2, drop_rate=m.classifier_drop_rate)
+        self.classifier = create_classifier(m.classifier, num_classes=2, weights=m.classifier_weights,
+                                            drop_rate=m.classifier_drop_rate)
         self.l1, self.triplet = LiveCueL1Loss(lc.l1_reduction), LiveAnchorTripletLoss(lc.margin)
+
+    @classmethod
+    def from_config(cls, config: EngineConfig) -> LGSCMethod:
+        """The method to train: refuses a random encoder with frozen BatchNorm statistics (:func:`check_encoder_freeze`)."""
+        check_encoder_freeze(config.model)
+        return cls(config)
+
+    @classmethod
+    def for_inference(cls, config: EngineConfig) -> LGSCMethod:
+        """Scoring only: the trained weights are loaded after, so the freeze check of :meth:`from_config` does not apply."""
+        return cls(config)
 
     @classmethod
     def input_spec_for(cls, config: EngineConfig) -> InputSpec:

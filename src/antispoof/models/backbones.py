@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from antispoof._registry import BACKBONES
 
-__all__ = ["create_backbone", "create_feature_backbone", "freeze", "stage_layout", "stage_statistics", "Standardize"]
+__all__ = ["create_backbone", "create_classifier", "create_feature_backbone", "freeze", "stage_layout", "stage_statistics", "Standardize"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,31 @@ def create_backbone(name: str, weights: str | Path | None = None, in_chans: int 
         **kwargs,
     )
     log.info("backbone %s: weights loaded from %s", name, path)
+    return model
+
+
+def create_classifier(name: str, num_classes: int, weights: str | Path | None = None, **kwargs) -> nn.Module:
+    """A timm classifier named ``name`` with a new ``num_classes``-way head (``[B, num_classes]`` logits).
+
+    ``weights`` as :func:`create_backbone`: a local file through timm's
+    ``pretrained_cfg_overlay=dict(file=...)`` whose own classifier (e.g. ImageNet's 1000
+    classes) timm drops, or random; nothing is fetched.
+    """
+    import timm
+
+    if num_classes < 1:
+        raise ValueError(f"a classifier needs num_classes >= 1, got {num_classes}; for pooled features use create_backbone")
+    if weights is not None and not Path(weights).is_file():
+        raise FileNotFoundError(f"classifier weights {weights} not found; give a local .pth/.safetensors file or null")
+    if not timm.is_model(name):
+        close = timm.list_models(f"*{name.split('_')[0]}*")[:5]
+        hint = f" Close names: {', '.join(close)}." if close else ""
+        raise KeyError(f"unknown classifier {name!r} (a timm architecture).{hint} "
+                       "List them with `antispoof list backbones 'pattern*'`.")
+    extra = {} if weights is None else {"pretrained_cfg_overlay": dict(file=str(weights), hf_hub_id=None, url=None)}
+    model = timm.create_model(name, pretrained=weights is not None, num_classes=num_classes, **extra, **kwargs)
+    if weights is not None:
+        log.info("classifier %s: weights loaded from %s (its own head dropped: %d new classes)", name, weights, num_classes)
     return model
 
 
