@@ -24,7 +24,17 @@ def _norm(kind: str, channels: int) -> nn.Module:
 
 
 class ResidualBlock(nn.Module):
-    """Two 3x3 conv-norm layers plus a 1x1 conv shortcut, ReLU after the sum (seed 004 Sec. 3.2, its ablation's block)."""
+    """The decoder's "Encoder Residual Block" (seed 004 Sec. 3.3): two 3x3 conv-norm layers + a 1x1 conv shortcut, ReLU after the sum.
+
+    ``[B, cin, H, W] -> [B, cout, H, W]``. The paper (Sec. 3.3): "We aggregate the feature
+    maps from the symmetric position in the encoder to the decoder by the concatenation
+    operation and add an Encoder Residual Block afterward"; Sec. 4.5 names "the residual 1x1
+    Conv in Decoder Residual Block". A ResNet-18 stage, which the name suggests and the
+    authors' code stacks, is two BasicBlocks; ours is one (the first of those two, with its
+    1x1 projection shortcut). Our choice, kept because the quickstart's measured ACER
+    (README) was made with it; a second block (two more 3x3 convolutions per decoder stage)
+    waits for a quickstart run that shows LGSC learns as well with it.
+    """
 
     def __init__(self, cin: int, cout: int, norm: str = "instance") -> None:
         super().__init__()
@@ -37,7 +47,7 @@ class ResidualBlock(nn.Module):
 
 
 class DecoderBlock(nn.Module):
-    """Seed 004 Sec. 3.2: nearest x2 upsampling, a 2x2 conv padded so the size doubles exactly, concatenation with
+    """Seed 004 Sec. 3.3: nearest x2 upsampling, a 2x2 conv padded so the size doubles exactly, concatenation with
     the same-resolution encoder feature (when there is one), then a :class:`ResidualBlock`. ``[B, cin, h, w] -> [B, cout, 2h, 2w]``."""
 
     def __init__(self, cin: int, skip: int, cout: int, norm: str = "instance") -> None:
