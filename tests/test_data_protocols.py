@@ -101,3 +101,16 @@ def test_every_registered_dataset_explains_a_wrong_root(tmp_path: Path) -> None:
     for name in DATASETS.list():
         with pytest.raises(DatasetError, match=r"expected .*found holiday.jpg"):
             open_dataset(name, tmp_path)
+
+
+def test_cross_dataset_domains_are_the_source_datasets(roots: dict[str, Path]) -> None:
+    """Across datasets the domain is the dataset; the adapter's capture domain is kept in source_domain."""
+    protocol = leave_one_dataset_out("M", roots)
+    train = protocol.samples("train")
+    assert set(train.domain) == {"oulu-npu", "casia-fasd", "replay-attack"} and (train.domain == train.dataset).all()
+    oulu = train[train.dataset == "oulu-npu"]
+    assert set(oulu.source_domain) == {"session1", "session2", "session3"}
+    assert set(train[train.dataset == "replay-attack"].source_domain) == {"controlled", "adverse"}
+    assert set(protocol.samples("test").domain) == {"msu-mfsd"}
+    intra = IntraDataset.open("replay-attack", roots["I"]).samples("train")
+    assert set(intra.domain) == {"controlled", "adverse"} and "source_domain" not in intra  # within a dataset: its own

@@ -13,7 +13,12 @@ Conventions (written here once, used by every cross-dataset experiment):
   source (under the source's protocol), dev = the sources' ``dev`` split (empty for
   CASIA-FASD, MSU-MFSD, SiW and CelebA-Spoof, which define none), test = the target's
   ``test`` split. ``source_splits`` / ``target_splits`` widen this (e.g. all splits of
-  the sources, the whole target) for the papers that do so.
+  the sources, the whole target) for the papers that do so. ``domain`` becomes the row's dataset (the
+  adapter's own capture domain moves to ``source_domain``): across datasets the domains
+  are the datasets. PDLE (seed 003) names only its within-dataset labels (Sec. 3.2: "For
+  the domain labels on the intra-dataset, we used the number of sessions in each
+  protocol"); the source dataset as the domain of its cross-dataset tests (Sec. 3.4,
+  "O&C&I to M") is our reading, the usual one of multi-source domain generalisation.
 - :func:`leave_one_dataset_out` (O&C&I -> M and its siblings): O = OULU-NPU under ``all``
   (Train_files / Dev_files / Test_files, every phone, session and PAI), C = CASIA-FASD
   ``grandtest``, I = Replay-Attack ``grandtest``, M = MSU-MFSD ``grandtest``. Following the
@@ -145,10 +150,12 @@ class CrossDataset(Protocol):
 
         parts = [p.samples(s) for p in protocols for s in splits]
         if not parts:
-            return _empty_like(self.target.samples("test")).assign(split=as_split, source_split="")
+            return _empty_like(self.target.samples("test")).assign(split=as_split, source_split="", source_domain="")
         frame = pd.concat(parts, ignore_index=True)
         frame["source_split"] = frame["split"]
         frame["split"] = as_split
+        frame["source_domain"] = frame["domain"]
+        frame["domain"] = frame["dataset"]
         return frame
 
     def samples(self, split: str | None = None) -> pd.DataFrame:
