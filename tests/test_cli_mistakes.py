@@ -91,3 +91,19 @@ def test_cli_calibrate_silentface_writes_nothing_until_it_succeeds(tmp_path: Pat
     assert "(eer on dev)" in done.stdout and (tmp_path / "sf_dev" / "model_card.json").is_file()
     again = run("calibrate", "sf", "--dataset", "folder", "--root", photos, "--target", "eer", "--out", "sf_dev")
     assert again.returncode == 2 and "sf_dev exists" in again.stderr and "Traceback" not in again.stderr
+
+
+@pytest.mark.parametrize("side, fits", [(48, False), (64, False), (65, True), (80, True), (81, False)])
+def test_minifasnet_refuses_inputs_its_final_kernel_cannot_take(side: int, fits: bool) -> None:
+    import torch
+
+    from antispoof.models.minifasnet import MiniFASNet
+
+    net = MiniFASNet("MiniFASNetV2", input_size=80).eval()
+    assert net.input_range() == (65, 80)
+    x = torch.zeros(1, 3, side, side)
+    if fits:
+        assert net(x).shape == (1, 3)
+    else:
+        with pytest.raises(ValueError, match=r"inputs must be 65 to 80 px\), got .*set data\.image_size=80"):
+            net(x)

@@ -255,8 +255,35 @@ class MiniFASNet(nn.Module):
             raise ValueError(f"an input of {input_size} px leaves {side}x{side} maps for a {conv6_kernel(input_size)} px "
                              "global kernel; use a multiple of 16 (80 for the published weights)")
 
+    def input_range(self) -> tuple[int, int]:
+        """``(smallest, largest)`` input side this network takes: the sides whose maps after the four stride-2 stages
+        are exactly its final depth-wise kernel (found by trying: 65..80 px for the 80 px network's 5x5 kernel).
+
+        Smaller maps are narrower than the kernel (a convolution error); larger ones leave it more than one
+        position, so the flattened features no longer fit the embedding layer.
+        """
+        kernel = self.conv_6_dw.conv.kernel_size[0]
+        return 16 * (kernel - 1) + 1, 16 * kernel
+
+    def _check_input(self, x: Tensor) -> None:
+        """Refuse an input side outside :meth:`input_range`, naming the range and the size the network was built for."""
+        if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export():
+            return  # export traces the size it was given, already checked
+        side = min(x.shape[-2:])
+        smallest, largest = self.input_range()
+        if smallest <= side and max(x.shape[-2:]) <= largest:
+            return
+        bound = f"no input under {smallest} px" if side < smallest else f"no input over {largest} px"
+        kernel = self.conv_6_dw.conv.kernel_size[0]
+        raise ValueError(
+            f"{self.variant} built for {self.input_size} px inputs takes {bound} (its final depth-wise kernel is "
+            f"{kernel}x{kernel}, so inputs must be {smallest} to {largest} px), got {x.shape[-2]}x{x.shape[-1]}; "
+            f"set data.image_size={self.input_size} (the size it was built and trained at)"
+        )
+
     def forward_features(self, x: Tensor) -> Tensor:
         """The embedding ``[B, embedding_size]`` after the BatchNorm1d (before dropout and the classifier)."""
+        self._check_input(x)
         for stage in (self.conv1, self.conv2_dw, self.conv_23, self.conv_3, self.conv_34, self.conv_4, self.conv_45,
                       self.conv_5, self.conv_6_sep, self.conv_6_dw):
             x = stage(x)
