@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import cv2
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 from antispoof.cli import app
 from antispoof.config import load_config
 from antispoof.methods import list_methods, method_class
-from antispoof.methods.ssl import BACKBONE_CARD, BACKBONE_FILE, FolderImages, TwoViews, moco_loss
+from antispoof.methods.ssl import BACKBONE_CARD, BACKBONE_FILE, FolderImages, MoCoLoss, TwoViews, queue_advice
 
 TINY = ["model.backbone=resnet10t", "data.image_size=32", "ssl.queue_size=8", "model.projection_hidden=32",
         "model.projection_dim=16"]
@@ -40,23 +41,84 @@ def test_ssl_is_a_pretraining_objective_not_a_detector():
     assert "ssl" not in list_methods() and "ssl" in list_methods(kind="pretraining")
 
 
-def test_moco_loss_is_infonce_against_the_queue_by_hand():
-    from lightly.loss import NTXentLoss
+def _infonce_by_hand(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, t: float) -> float:
+    """MoCo Eq. 1 (He et al. 2020), one term at a time: -log exp(q.k+/t) / (exp(q.k+/t) + sum_queue exp(q.k-/t))."""
+    total = 0.0
+    for qi, ki in zip(q.tolist(), k.tolist()):
+        qn = [v / math.sqrt(sum(x * x for x in qi)) for v in qi]
+        kn = [v / math.sqrt(sum(x * x for x in ki)) for v in ki]
+        pos = math.exp(sum(a * b for a, b in zip(qn, kn)) / t)
+        neg = sum(math.exp(sum(a * b for a, b in zip(qn, row)) / t) for row in queue.tolist())
+        total += -math.log(pos / (pos + neg))
+    return total / len(q)
 
+
+def test_moco_loss_is_infonce_against_the_queue_by_hand():
     torch.manual_seed(0)
-    criterion = NTXentLoss(temperature=0.2, memory_bank_size=(5, 4))
+    criterion = MoCoLoss(temperature=0.2, size=5, dim=4)
     q, k = torch.randn(3, 4, requires_grad=True), torch.randn(3, 4)
-    queue = criterion.memory_bank.bank.clone()  # [size, dim]: the negatives this call sees
-    got = moco_loss(criterion, q, k)
-    qn, kn = torch.nn.functional.normalize(q, dim=1), torch.nn.functional.normalize(k, dim=1)
-    negatives = queue.T  # the queue holds unit-length keys (random ones at the start)
-    assert torch.allclose(queue.norm(dim=1), torch.ones(5))
-    expected = 0.0
-    for i in range(3):
-        pos = torch.exp(qn[i] @ kn[i] / 0.2)
-        expected += -torch.log(pos / (pos + torch.exp(qn[i] @ negatives / 0.2).sum())) / 3
-    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
-    assert torch.allclose(criterion.memory_bank.bank[:3], kn, atol=1e-6)  # the keys joined the queue
+    queue = criterion.queue.clone()  # [size, dim]: the negatives this call sees
+    assert torch.allclose(queue.norm(dim=1), torch.ones(5))  # the queue holds unit-length keys (random ones at the start)
+    got = criterion([q], [k])
+    assert got.item() == pytest.approx(_infonce_by_hand(q, k, queue, 0.2), rel=1e-5)
+    got.backward()
+    assert q.grad is not None and q.grad.abs().sum() > 0
+    kn = torch.nn.functional.normalize(k, dim=1)
+    assert torch.allclose(criterion.queue[:3], kn, atol=1e-6) and torch.equal(criterion.queue[3:], queue[3:])  # joined, oldest out
+    criterion([torch.randn(3, 4)], [torch.randn(3, 4)])  # a ring: 3 more keys fill slots 3, 4, then 0
+    assert torch.equal(criterion.queue[1:3], kn[1:]) and int(criterion.pointer) == 1
+    criterion.eval()
+    before = criterion.queue.clone()
+    criterion([q], [k])
+    assert torch.equal(criterion.queue, before)  # evaluation leaves the queue alone
+
+
+def test_the_symmetric_loss_gives_both_halves_the_queue_before_the_step():
+    """Both views as query; keys join the queue after both halves, so no query meets its own momentum key as a negative."""
+    torch.manual_seed(1)
+    t = 0.2
+    images = torch.randn(4, 8)
+    q0, q1 = images + 0.5 * torch.randn(4, 8), images + 0.5 * torch.randn(4, 8)  # two views of each image
+    k0, k1 = q0 + 0.01 * torch.randn(4, 8), q1 + 0.01 * torch.randn(4, 8)  # a momentum key is nearly its own query
+    fixed = MoCoLoss(t, size=16, dim=8)
+    queue = fixed.queue.clone()
+    got = fixed([q0, q1], [k1, k0])
+    expected = 0.5 * (_infonce_by_hand(q0, k1, queue, t) + _infonce_by_hand(q1, k0, queue, t))
+    assert got.item() == pytest.approx(expected, rel=1e-5)
+    # the order this replaces: the first half's keys joined the queue before the second half ran
+    buggy = MoCoLoss(t, size=16, dim=8)
+    buggy.queue.copy_(queue)
+    old = 0.5 * (buggy([q0], [k1]) + buggy([q1], [k0]))
+    assert old.item() == pytest.approx(0.5 * (_infonce_by_hand(q0, k1, queue, t) + _infonce_by_hand(
+        q1, k0, torch.cat([torch.nn.functional.normalize(k1, dim=1), queue[4:]]), t)), rel=1e-5)
+    assert old.item() > got.item() + 0.3, (old.item(), got.item())  # q1's own key k1, cosine ~1, among its negatives
+    # both steps leave the same queue: the keys of both views, k1 then k0
+    assert torch.allclose(fixed.queue, buggy.queue, atol=1e-6)
+    assert torch.allclose(fixed.queue[:8], torch.nn.functional.normalize(torch.cat([k1, k0]), dim=1), atol=1e-6)
+
+
+def test_the_method_scores_each_view_against_the_other_views_key_on_one_queue():
+    method = _method().train()
+    seen = []
+    forward = method.criterion.forward
+
+    def spy(queries, keys):
+        seen.append((len(queries), method.criterion.queue.clone()))
+        return forward(queries, keys)
+
+    method.criterion.forward = spy
+    images = torch.rand(4, 3, 32, 32)
+    loss, _ = method.training_loss({"image": images, "image_view": images.flip(3)})
+    assert loss.ndim == 0 and len(seen) == 1 and seen[0][0] == 2  # one call, both halves
+
+
+def test_the_queue_advice_keeps_a_useful_queue_or_asks_for_a_smaller_batch():
+    assert queue_advice(1000, 64, 512) is None and queue_advice(1000, 64, 936) is None
+    assert "ssl.queue_size=936 or less" in queue_advice(1000, 64, 4096)
+    small = queue_advice(6, 3, 8)  # a queue of 3 - 3 = 0..3 keys cannot hold one step's 6: a smaller batch
+    assert "train.batch_size=2 ssl.queue_size=4" in small and "or less" not in small
+    assert queue_advice(6, 2, 4) is None  # the advice fits
+    assert "too few" in queue_advice(2, 1, 4)
 
 
 def test_two_views_differ_and_repeat_under_the_same_seed(store):
@@ -143,8 +205,8 @@ def test_pretrain_from_a_folder_of_images_and_the_clear_errors(tmp_path):
     # a queue longer than the data would hold each image's last key as its own negative: refused, with the size to use
     result = CliRunner().invoke(app, ["pretrain", "ssl", *TINY, "train.max_steps=2", "train.batch_size=3",
                                       "train.progress=false", "--folder", str(folder), "--out", str(tmp_path / "long")])
-    assert result.exit_code != 0 and "ssl.queue_size=1 or less" in str(result.exception)
-    result = CliRunner().invoke(app, ["pretrain", "ssl", *TINY, "ssl.queue_size=3", "train.max_steps=2", "train.batch_size=3",
+    assert result.exit_code != 0 and "train.batch_size=2 ssl.queue_size=4" in str(result.exception)
+    result = CliRunner().invoke(app, ["pretrain", "ssl", *TINY, "train.max_steps=2", "train.batch_size=2", "ssl.queue_size=4",
                                       "train.progress=false", "--folder", str(folder), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert (out / BACKBONE_FILE).is_file()

@@ -10,15 +10,19 @@ trained on.
 Why MoCo v2 (Chen et al. 2020, arXiv:2003.04297) on a CPU budget: its negatives come from
 a queue of past keys, so batches of 32-64 still see thousands of negatives (SimCLR needs
 batches of thousands; BYOL and DINO have no negatives but need long schedules, and DINO
-multi-crop views multiply the cost). The objective is lightly's: ``NTXentLoss`` with a
-memory bank (InfoNCE, MoCo Eq. 1), ``MoCoProjectionHead`` (2-layer MLP, MoCo v2's head),
-``update_momentum`` with a cosine schedule of the momentum from ``ssl.momentum`` to 1.
+multi-crop views multiply the cost). The loss is :class:`MoCoLoss` (InfoNCE against a
+queue, MoCo Eq. 1); the head is lightly's ``MoCoProjectionHead`` (2-layer MLP, MoCo v2's
+head) and ``update_momentum`` moves the key encoder with a cosine schedule of the
+momentum from ``ssl.momentum`` to 1.
 
-Choices (configurable): the loss is symmetrised (both views act as query), as lightly's
-MoCo examples do; the optimiser is the engine's Adam/AdamW with a one-cycle schedule (the
-paper: SGD, lr 0.03, cosine, 200 epochs, batch 256, which no CPU affords); augmentation
-``moco_v2`` is the paper's recipe (random resized crop 0.2-1, colour jitter 0.4/0.4/0.4/0.1
-p 0.8, grey p 0.2, Gaussian blur p 0.5, flip).
+Choices (configurable): the loss is symmetrised (both views act as query; our choice, as
+lightly's MoCo examples do: twice the pairs per image on a small data set), and both
+halves see the same queue, the keys of both views joining it after the step (adding one
+view's keys between the halves would put each second-half query's own momentum key among
+its negatives); the optimiser is the engine's Adam/AdamW with a one-cycle schedule (MoCo
+v2: SGD, lr 0.03, cosine, 200 epochs, batch 256, which no CPU affords); augmentation
+``moco_v2`` is MoCo v2's recipe (random resized crop 0.2-1, colour jitter
+0.4/0.4/0.4/0.1 p 0.8, grey p 0.2, Gaussian blur p 0.5, flip).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from antispoof.methods._pretraining import write_backbone as write_backbone_file
 from antispoof.methods.base import EngineConfig, EngineTrainConfig, Method
 from antispoof.models.ssl import SSLEncoder
 
-__all__ = ["SSLConfig", "SSLMethod", "TwoViews", "FolderImages", "moco_loss", "BACKBONE_FILE", "BACKBONE_CARD"]
+__all__ = ["SSLConfig", "SSLMethod", "TwoViews", "FolderImages", "MoCoLoss", "queue_advice", "BACKBONE_FILE", "BACKBONE_CARD"]
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +109,71 @@ class FolderImages(torch.utils.data.Dataset):
         return {"image": np.ascontiguousarray(image), "label": -1, "path": str(path.relative_to(self.root))}
 
 
-def moco_loss(criterion: nn.Module, query: Tensor, key: Tensor) -> Tensor:
-    """MoCo Eq. 1 (He et al. 2020, InfoNCE): -log exp(q.k+/t) / (exp(q.k+/t) + sum over the queue exp(q.k-/t)).
+class MoCoLoss(nn.Module):
+    """InfoNCE against a queue of past keys, MoCo Eq. 1 (He et al. 2020, arXiv:1911.05722; MoCo v2 keeps it).
 
-    ``criterion`` is lightly's ``NTXentLoss`` with a memory bank (the queue); ``key`` comes
-    from the momentum encoder, without gradient, and joins the queue after the call.
+    ``L_q = -log exp(q.k+ / t) / (exp(q.k+ / t) + sum_{k- in queue} exp(q.k- / t))`` on unit
+    vectors. ``forward(queries, keys)`` takes pairs: ``queries[i]`` ``[B, D]`` (with gradient)
+    and its positives ``keys[i]`` ``[B, D]`` (momentum encoder, no gradient); it returns the
+    mean of the pairs' losses, every pair against the same queue ``[size, D]``, then (in
+    training mode) all the pairs' keys join the queue, oldest out. Our choices: the queue
+    starts as random unit vectors, as lightly's memory bank does; it is not saved with the
+    checkpoint (a resumed run starts a fresh one, as before); more keys than the queue holds
+    keep the newest.
     """
-    return criterion(query, key.detach())
+
+    def __init__(self, temperature: float, size: int, dim: int) -> None:
+        super().__init__()
+        if temperature <= 0 or size < 1 or dim < 1:
+            raise ValueError(f"MoCoLoss needs temperature > 0, size >= 1 and dim >= 1, got {temperature}, {size}, {dim}")
+        self.temperature = float(temperature)
+        self.register_buffer("queue", nn.functional.normalize(torch.randn(size, dim), dim=1), persistent=False)
+        self.register_buffer("pointer", torch.zeros((), dtype=torch.long), persistent=False)
+
+    def infonce(self, query: Tensor, key: Tensor, queue: Tensor) -> Tensor:
+        """Eq. 1 for one pair ``[B, D]``, ``[B, D]`` against ``queue`` ``[K, D]``: the mean over the batch."""
+        q, k = nn.functional.normalize(query, dim=1), nn.functional.normalize(key.detach(), dim=1)
+        logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.T], dim=1) / self.temperature
+        return nn.functional.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long, device=q.device))
+
+    def forward(self, queries: list[Tensor] | tuple[Tensor, ...], keys: list[Tensor] | tuple[Tensor, ...]) -> Tensor:
+        if len(queries) != len(keys) or not queries:
+            raise ValueError(f"MoCoLoss takes pairs: as many queries as keys (at least one), got {len(queries)} and {len(keys)}")
+        queue = self.queue.clone()  # every pair sees the queue as the step found it
+        loss = torch.stack([self.infonce(q, k, queue) for q, k in zip(queries, keys)]).mean()
+        if self.training:
+            self.enqueue(torch.cat([nn.functional.normalize(k.detach(), dim=1) for k in keys]))
+        return loss
+
+    @torch.no_grad()
+    def enqueue(self, keys: Tensor) -> None:
+        """``keys`` ``[N, D]`` replace the oldest entries (a ring); of more than the queue holds, the newest stay."""
+        size = len(self.queue)
+        keys = keys[-size:]
+        slots = (int(self.pointer) + torch.arange(len(keys), device=keys.device)) % size
+        self.queue[slots] = keys.to(self.queue.dtype)
+        self.pointer.fill_((int(self.pointer) + len(keys)) % size)
+
+
+def queue_advice(images: int, batch_size: int, queue_size: int) -> str | None:
+    """None when ``queue_size`` fits ``images`` (at most ``images - batch_size``), else what to change, as overrides.
+
+    Our rule: a queue holding more keys than the images trained on between two visits of an
+    image holds that image's own old keys as its negatives. The advice keeps a queue of at
+    least one step's keys (``2 * batch_size``, both views), else gives a smaller batch.
+    """
+    room = images - batch_size
+    if queue_size <= room:
+        return None
+    head = (f"ssl.queue_size={queue_size} does not fit {images} images with train.batch_size={batch_size}: the queue would "
+            "still hold keys of the images being trained on, as their own negatives, and the loss stalls at chance; ")
+    if room >= 2 * batch_size:
+        return head + f"give ssl.queue_size={room} or less, or more images"
+    batch = images // 3  # the largest batch whose queue, images - batch, still holds one step's keys (2 * batch)
+    if batch < 1:
+        return head + f"{images} images are too few for MoCo; give at least 3"
+    return head + (f"give a smaller batch with a queue that fits, train.batch_size={batch} ssl.queue_size={images - batch}, "
+                   "or more images")
 
 
 class SSLModelConfig(ModelConfig):
@@ -163,7 +225,6 @@ class SSLMethod(Method):
 
     def __init__(self, config: SSLConfig) -> None:
         super().__init__(config)
-        from lightly.loss import NTXentLoss
         from lightly.models.modules import MoCoProjectionHead
         from lightly.models.utils import deactivate_requires_grad
 
@@ -174,7 +235,7 @@ class SSLMethod(Method):
         self.head_momentum = copy.deepcopy(self.head)
         deactivate_requires_grad(self.encoder_momentum)
         deactivate_requires_grad(self.head_momentum)
-        self.criterion = NTXentLoss(temperature=s.temperature, memory_bank_size=(s.queue_size, m.projection_dim))
+        self.criterion = MoCoLoss(s.temperature, s.queue_size, m.projection_dim)
 
     def network(self) -> nn.Module:
         return self.encoder
@@ -205,11 +266,9 @@ class SSLMethod(Method):
             if not parts:
                 raise ValueError(f"the frame store {store} has no frames in splits {s.splits}")
             data = parts[0] if len(parts) == 1 else ConcatDataset(parts)
-        room = len(data) - self.config.train.batch_size
-        if s.queue_size > room:  # an image's key from the last epoch would still be queued: a negative of itself
-            raise ValueError(f"ssl.queue_size={s.queue_size} does not fit {len(data)} images: the queue would still hold "
-                             "keys of the images being trained on, as their own negatives, and the loss stalls at chance; "
-                             f"give ssl.queue_size={max(1, room // 2)} or less, or more images")
+        advice = queue_advice(len(data), self.config.train.batch_size, s.queue_size)
+        if advice is not None:
+            raise ValueError(advice)
         log.info("ssl: %d unlabelled images from %s", len(data), s.folder or "the frame store")
         self.trained_on = {"images": len(data), "folder": str(s.folder) if s.folder else None,
                            "dataset": self.config.data.dataset, "splits": list(s.splits) if s.folder is None else None}
@@ -233,7 +292,7 @@ class SSLMethod(Method):
         queries = [self.head(self.encoder(v)) for v in views]
         with torch.no_grad():
             keys = [self.head_momentum(self.encoder_momentum(v)) for v in views]
-        loss = 0.5 * (moco_loss(self.criterion, queries[0], keys[1]) + moco_loss(self.criterion, queries[1], keys[0]))
+        loss = self.criterion(queries, keys[::-1])  # each view's query against the other view's key, one queue
         return loss, {"momentum": m}
 
     def validation_loss(self, batch: dict[str, Any]) -> Tensor:
