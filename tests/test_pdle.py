@@ -121,3 +121,90 @@ def test_the_pdle_quickstart_runs_end_to_end_at_a_reduced_size(tmp_path):
     card = Bundle.load(report["bundle"]["path"]).card
     assert (card.input.crop_size, card.input.input_size, card.input.fit) == (36, 32, "center_crop")
     assert 0 <= report["bundle"]["dev_apcer"] <= 1
+
+
+def _method(*overrides: str):
+    config = load_config(method_class("pdle").config_schema, None,
+                         ["model.backbone=plain_cnn", "data.image_size=32", *overrides])
+    torch.manual_seed(0)
+    return method_class("pdle").from_config(config)
+
+
+def _items(domains: list) -> list[dict]:
+    """In-memory training items (the frame store's item keys that PDLE reads), one per domain value, labels alternating."""
+    g = torch.Generator().manual_seed(0)
+    return [{"image": torch.rand(3, 32, 32, generator=g), "label": i % 2, "domain": d} for i, d in enumerate(domains)]
+
+
+def _fit_one_step(method, items: list) -> list[int]:
+    """Fit ``method`` one step on ``items`` through Lightning (as the engine does); the domain ids of that batch."""
+    import lightning as L
+    from torch.utils.data import DataLoader
+
+    seen: list[int] = []
+    step = method.training_loss
+
+    def recording(batch):
+        seen.extend(method.domain_ids(batch).tolist())
+        return step(batch)
+
+    method.training_loss = recording
+    trainer = L.Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+    trainer.fit(method, DataLoader(items, batch_size=len(items), shuffle=False))
+    method.trainer_ = trainer
+    return seen
+
+
+def test_domain_ids_are_the_training_index_sorted_the_same_on_two_ranks_and_saved(tmp_path):
+    """Two instances fitted on the same data in other orders (as two DDP ranks see it) agree; the checkpoint keeps it."""
+    names = ["session3", "session1", "session2", "session1"]
+    first, second = _method(), _method()
+    ids_a = _fit_one_step(first, _items(names))
+    ids_b = _fit_one_step(second, _items(names[::-1]))
+    assert first.domain_names == second.domain_names == ["session1", "session2", "session3"]
+    assert ids_a == [2, 0, 1, 0] and ids_b == [0, 1, 0, 2]  # order of appearance would have given 0,1,2,1 and 0,1,0,2
+    path = tmp_path / "last.ckpt"
+    first.trainer_.save_checkpoint(path)
+    restored = _method()
+    restored.on_load_checkpoint(torch.load(path, weights_only=True))  # how the engine reads checkpoints
+    assert restored.domain_names == first.domain_names and restored.domains == {"session1": 0, "session2": 1, "session3": 2}
+    with pytest.raises(ValueError, match="resume on the same data"):
+        restored.set_domains(["session1", "session2"])  # a resumed run on other domains
+    with pytest.raises(ValueError, match="same pdle.domain_key"):
+        _method("pdle.domain_key=session").on_load_checkpoint(torch.load(path, weights_only=True))
+
+
+def test_the_adversarial_term_refuses_one_domain_and_says_what_to_do():
+    method = _method()
+    with pytest.raises(ValueError, match=r"two domains at least.*oulu-npu.*pdle.domain_key=session.*pdle.alpha=1.0"):
+        _fit_one_step(method, _items(["oulu-npu"] * 4))
+    unweighted = _method("pdle.alpha=1.0")  # no adversarial term: one domain is harmless
+    unweighted.set_domains(["oulu-npu"])
+    assert unweighted.domains == {"oulu-npu": 0}
+    with pytest.raises(ValueError, match="set pdle.max_domains=3"):
+        _method("pdle.max_domains=2").set_domains(["a", "b", "c"])
+
+
+def test_domains_come_from_the_index_whatever_the_type_and_join_several_columns():
+    import pandas as pd
+
+    from antispoof.methods.pdle import training_domains
+
+    class Index:  # a frame dataset: its index rows, read without images
+        def __init__(self, rows):
+            self.rows = rows
+
+    class Wrapped:  # the engine's augmenting wrapper
+        def __init__(self, base):
+            self.base = base
+
+    rows = pd.DataFrame({"medium": [2, 1, 10, 1], "session": ["1", "2", "1", "2"], "device": ["phone1"] * 2 + ["phone2"] * 2})
+    assert training_domains(Wrapped(Index(rows)), ["medium"]) == ["1", "10", "2"]
+    assert training_domains(Index(rows.iloc[::-1]), ["session", "device"]) == ["1/phone1", "1/phone2", "2/phone1", "2/phone2"]
+    method = _method("pdle.domain_key=medium")
+    method.set_domains(training_domains(Index(rows), ["medium"]))
+    batch = {"label": torch.tensor([1, 0]), "medium": torch.tensor([10, 2])}  # an int column collates to a tensor
+    assert method.domain_ids(batch).tolist() == [1, 2]
+    with pytest.raises(KeyError, match="not among"):
+        method.domain_ids({"label": torch.tensor([1]), "medium": torch.tensor([7])})
