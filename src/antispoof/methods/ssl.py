@@ -199,7 +199,7 @@ class SSLSettings(Section):
 
 
 class SSLTrainConfig(EngineTrainConfig):
-    """CPU defaults: Adam with a one-cycle schedule (the paper: SGD lr 0.03, cosine, batch 256)."""
+    """CPU defaults: Adam with a one-cycle schedule (MoCo v2: SGD lr 0.03, cosine, batch 256)."""
 
     lr: float = Field(1e-3, gt=0, description="peak learning rate")
     lr_schedule: Literal["constant", "onecycle", "exponential", "warmup_step"] = Field("onecycle", description="schedule")
