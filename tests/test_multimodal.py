@@ -260,7 +260,7 @@ def test_face_checkpoint_initialises_branches_aggregation_and_res4_and_reports_t
     else:
         save_file(state, str(path))
     net = MultiModalNet(width=0.125, layers=[1, 1, 1, 1])
-    report = load_face_weights(net, path)
+    report = load_face_weights(net, path, aggregation_init="pretrained")  # the authors' code's initialisation
     for i in range(3):
         assert torch.equal(net.branches[i].stem.conv.weight, face.stem.conv.weight)
         assert torch.equal(net.branches[i].layer3.blocks[0].conv2.weight, face.layer3.blocks[0].conv2.weight)
@@ -291,6 +291,36 @@ def test_model_weights_starts_the_method_from_the_checkpoint(tmp_path):
     method = _method([f"model.weights={tmp_path / 'face.safetensors'}"])
     assert torch.equal(method.net.branches[1].layer1.down.conv.weight, face.layer1.down.conv.weight)
     assert "classifier.weight" in method.init_report["missing"]
+
+
+@pytest.mark.parametrize("aggregation_init", ["default", "pretrained"])
+def test_mlfa_blocks_start_random_by_default_and_from_res2_to_res4_as_an_option(aggregation_init, tmp_path):
+    """Seed 001 Sec. 5.6: "We initialize aggregation modules with random weights"; the authors' code copies res2-res4."""
+    from safetensors.torch import save_file
+
+    torch.manual_seed(5)
+    face = FaceResNet(width=0.125, layers=[1, 1, 1, 1])
+    save_file(face.state_dict(), str(tmp_path / "face.safetensors"))
+    option = [] if aggregation_init == "default" else [f"model.aggregation_init={aggregation_init}"]
+    method = _method([f"model.weights={tmp_path / 'face.safetensors'}", *option])
+    assert torch.equal(method.net.branches[0].layer2.down.conv.weight, face.layer2.down.conv.weight)  # branches load
+    copied = aggregation_init == "pretrained"
+    for level, stage in enumerate((face.layer2, face.layer3, face.layer4)):
+        agg = method.net.agg[level].stage.state_dict()
+        convs = {k: v for k, v in stage.state_dict().items() if v.dim() == 4}  # BN/PReLU start at constants either way
+        same = [torch.equal(agg[k], v) for k, v in convs.items()]
+        assert len(convs) >= 3 and (all(same) if copied else not any(same)), (level, same)
+        if copied:
+            assert all(torch.equal(agg[k], v) for k, v in stage.state_dict().items())
+    stage_keys = {k for k in method.init_report["missing"] if k.startswith("agg.") and ".stage." in k}
+    assert bool(stage_keys) is not copied  # the report says which blocks were left at their initialisation
+
+
+def test_aggregation_init_is_checked():
+    with pytest.raises(ValueError, match="aggregation_init"):
+        _method(["model.aggregation_init=copied"])
+    with pytest.raises(ValueError, match="'random' \\(the paper\\)"):
+        load_face_weights(MultiModalNet(width=0.125, layers=[1, 1, 1, 1]), "unused.safetensors", aggregation_init="copy")
 
 
 def test_backbone_must_be_the_face_resnet():

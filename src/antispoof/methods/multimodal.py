@@ -16,10 +16,12 @@ Initialisation (``model.weights``): a face-recognition checkpoint of the branch 
 (:func:`load_face_weights`): our own layout, as ``antispoof pretrain face-id`` writes it
 (``RUN/backbone.safetensors``), or the authors' ``ResNetCaffe`` layout (a ``.pth`` state
 dict; renamed by :func:`antispoof.models.face_resnet.from_caffe_layout`). As in the
-authors' code, each branch takes stem + res1-res3, the aggregation blocks agg1..agg3
-take the stages res2..res4, res4 takes res4 with its first convolution's kernel repeated
-over the concatenated branches; the SE blocks, the 1x1 reductions and the classifier
-start random (the paper, Sec. 5.5-5.6). The tensors left random and the checkpoint's
+authors' code, each branch takes stem + res1-res3 and res4 takes res4 with its first
+convolution's kernel repeated over the concatenated branches; the SE blocks, the 1x1
+reductions and the classifier start random (the paper, Sec. 5.5). The aggregation blocks
+start random by default (``model.aggregation_init=random``; Sec. 5.6: "We initialize
+aggregation modules with random weights"); ``model.aggregation_init=pretrained`` copies
+the checkpoint's res2..res4 into agg1..agg3, as the authors' code does. The tensors left random and the checkpoint's
 unused ones are logged and returned. ImageNet initialisation (the paper's Table 3 row) is
 not available here: no ImageNet weights of this face ResNet exist (its layout is not an
 ImageNet architecture) and none of a torchvision/timm ResNet are on disk.
@@ -110,6 +112,9 @@ class MultiModalModelConfig(ModelConfig):
     fusion: Literal["se_branch", "se_concat", "none"] = Field("se_branch", description="SE on each branch's res3 (the paper), "
                                                                "one SE on their concatenation, or none (the authors' type A)")
     aggregation: bool = Field(True, description="the multi-level feature aggregation blocks (MLFA)")
+    aggregation_init: Literal["random", "pretrained"] = Field(
+        "random", description="start of the MLFA blocks with model.weights: random (the paper, Sec. 5.6) or the "
+                              "checkpoint's res2-res4 stages (the authors' code)")
     se_reduction: int = Field(16, ge=1, description="SE reduction ratio r (Hu et al.)")
 
     @field_validator("backbone")
@@ -219,7 +224,7 @@ class MultiModalMethod(Method):
                                  aggregation=m.aggregation, se_reduction=m.se_reduction)
         self.init_report: dict[str, list[str]] | None = None
         if m.weights is not None:
-            self.init_report = load_face_weights(self.net, m.weights)
+            self.init_report = load_face_weights(self.net, m.weights, aggregation_init=m.aggregation_init)
         else:
             log.info("multimodal: random initialisation (the paper starts from face recognition: give model.weights=FILE, "
                      "e.g. RUN/backbone.safetensors of `antispoof pretrain face-id`)")
@@ -268,17 +273,22 @@ class MultiModalMethod(Method):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
-def load_face_weights(net: MultiModalNet, source: str | Path) -> dict[str, list[str]]:
+def load_face_weights(net: MultiModalNet, source: str | Path, aggregation_init: str = "random") -> dict[str, list[str]]:
     """Initialise ``net`` from a face-recognition checkpoint of its branch network (see the module docstring).
 
     ``source``: a ``.safetensors`` / ``.pth`` state dict of a :class:`~antispoof.models.face_resnet.FaceResNet`
-    (our names, or the authors' ``ResNetCaffe`` names). Returns ``{"loaded", "missing",
+    (our names, or the authors' ``ResNetCaffe`` names). ``aggregation_init``: ``random``
+    leaves the MLFA blocks at their initialisation (seed 001 Sec. 5.6), ``pretrained``
+    copies res2..res4 into agg1..agg3 (the authors' code). Returns ``{"loaded", "missing",
     "unexpected", "mismatched"}``: tensors of ``net`` set from it, left at their
     initialisation, checkpoint tensors not used, and those of another shape. Refuses a
     file from which no tensor loads.
     """
     from antispoof.weights import load_state
 
+    if aggregation_init not in ("random", "pretrained"):
+        raise ValueError(f"aggregation_init must be 'random' (the paper) or 'pretrained' (the authors' code), "
+                         f"got {aggregation_init!r}")
     state = from_caffe_layout(load_state(source))
     own = net.state_dict()
     plan: dict[str, Tensor] = {}
@@ -304,7 +314,7 @@ def load_face_weights(net: MultiModalNet, source: str | Path) -> dict[str, list[
         for part in ("stem.", "layer1.", "layer2.", "layer3."):
             take(f"branches.{i}.{part}", part)
     take("res4.", "layer4.", tile=len(net.branches))
-    if net.aggregation:
+    if net.aggregation and aggregation_init == "pretrained":
         for level, stage in enumerate(("layer2.", "layer3.", "layer4.")):
             take(f"agg.{level}.stage.", stage)
     if mismatched:

@@ -18,8 +18,10 @@ Where the paper is silent and we chose (configurable where it matters):
 - the aggregation blocks read the branches' res3 maps *before* SE re-weighting (Fig. 2
   draws the taps before the fusion block; the authors' type A has no SE at all);
 - the aggregation blocks' stages have the blocks of the stage they mirror (agg1: res2's,
-  agg2: res3's, agg3: res4's), as in the authors' code, which also initialises them from
-  those stages of the pretrained network (:func:`antispoof.methods.multimodal.load_face_weights`);
+  agg2: res3's, agg3: res4's), as in the authors' code; they start random (the paper,
+  Sec. 5.6: "We initialize aggregation modules with random weights"), or from those
+  stages of the pretrained network as the authors' code does (``aggregation_init`` of
+  :func:`antispoof.methods.multimodal.load_face_weights`);
 - SE reduction ratio 16 (Hu et al.'s default); IR and depth enter with 3 (replicated)
   channels, so a branch pretrained on RGB faces loads unchanged, as the authors feed them;
 - a missing modality (a branch whose modality is not in ``inputs``) is fed zeros, the
