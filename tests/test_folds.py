@@ -138,3 +138,26 @@ def test_train_grid_writes_one_run_per_fold_and_seed_and_continues(store: Path, 
     assert (out / "fold_print-seed0" / "model.safetensors").stat().st_mtime_ns == stamp
     with pytest.raises(FileExistsError, match="another plan"):
         train_grid("quickstart", overrides, GridSpec("attack", (0, 2)), out=out)
+
+
+def test_subject_folds_put_every_row_of_a_subject_in_one_fold_seeded_and_balanced() -> None:
+    """Seed 001 Sec. 5.3's baseline: "images from the same person belong only to one fold" (attack rows included)."""
+    import pandas as pd
+
+    from antispoof.data.protocols import subject_folds
+
+    subjects = [f"s{i}" for i in range(12)]
+    rows = pd.DataFrame({"subject": [s for s in subjects for _ in range(3)],
+                         "label": [BONAFIDE, "attack", "attack"] * 12, "pai": ["bonafide", "print_flat", "replay_phone"] * 12})
+    folds = subject_folds(rows, k=5, seed=0)
+    assert [f.name for f in folds] == [f"subjects_{j}" for j in range(1, 6)]
+    assert sorted(len(f.held_out_subjects) for f in folds) == [2, 2, 2, 3, 3]  # 12 subjects over 5 folds
+    for a, b in itertools.combinations(folds, 2):
+        assert set(a.held_out_subjects).isdisjoint(b.held_out_subjects)
+    assert set().union(*(f.held_out_subjects for f in folds)) == set(subjects)
+    for f in folds:
+        assert set(f.held_out_subjects).isdisjoint(f.train_subjects)
+        assert set(f.held_out_subjects) | set(f.train_subjects) == set(subjects)
+    assert subject_folds(rows, 5, seed=0) == folds and subject_folds(rows, 5, seed=1) != folds
+    with pytest.raises(ValueError, match="12 subject\\(s\\) for 13 subject folds"):
+        subject_folds(rows, k=13)
