@@ -107,3 +107,36 @@ def test_minifasnet_refuses_inputs_its_final_kernel_cannot_take(side: int, fits:
     else:
         with pytest.raises(ValueError, match=r"inputs must be 65 to 80 px\), got .*set data\.image_size=80"):
             net(x)
+
+
+def test_evaluate_knows_a_grid_folder(tmp_path: Path) -> None:
+    import json
+
+    from antispoof.training.evaluation import evaluate_grid, is_grid
+
+    grid = tmp_path / "folds"
+    grid.mkdir()
+    assert not is_grid(grid)
+    (grid / "folds.json").write_text(json.dumps({"runs": [{"run": "run-seed0"}, {"run": "run-seed1"}], "results": {}}))
+    assert is_grid(grid)
+    with pytest.raises(ValueError, match=r"no run of the grid .* has finished \(run-seed0, run-seed1\)"):
+        evaluate_grid(grid)
+
+
+@pytest.mark.slow
+def test_cli_evaluate_grid_evaluates_each_run(tmp_path: Path) -> None:
+    cli = [sys.executable, "-c", "from antispoof.cli import main; main()"]
+
+    def run(*args: object) -> subprocess.CompletedProcess:
+        done = subprocess.run([*cli, *map(str, args)], capture_output=True, text=True, cwd=tmp_path, timeout=900)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done
+
+    run("synth", "--out", "d", "--subjects", "6", "--frames", "2", "--size", "96")
+    run("prepare", "--dataset", "manifest", "--root", "d", "--out", "s", "--size", "64", "--min-face", "16")
+    run("train", "quickstart", "data.store=s", "data.image_size=64", "seeds=[0,1]", "train.max_epochs=1", "--out", "grid")
+    done = run("evaluate", "grid", "--out", "ev")
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert [line.split(":")[0] for line in lines] == ["run-seed0", "run-seed1"]
+    assert all("ACER" in line for line in lines)
+    assert (tmp_path / "ev" / "run-seed0" / "report.json").is_file() and (tmp_path / "ev" / "run-seed1" / "report.json").is_file()

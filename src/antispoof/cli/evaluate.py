@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -12,7 +13,8 @@ def register(app: typer.Typer) -> None:
 
 
 def evaluate_command(
-    run: Path = typer.Argument(..., help="Run folder made by `antispoof train` or `antispoof distill`."),
+    run: Path = typer.Argument(..., help="Run folder made by `antispoof train` or `antispoof distill`, or a grid of runs "
+                               "(`train ... folds=attack` or `seeds=[0,1]`: each finished run is evaluated)."),
     dataset: str = typer.Option(None, "--dataset", help="Dataset name (default: the run's own)."),
     root: Path = typer.Option(None, "--root", help="Dataset root folder (default: the run's own for its dataset)."),
     protocol: str = typer.Option(None, "--protocol", help="Protocol, or a family of folds (Protocol_3 runs Protocol_3_1..6)."),
@@ -20,7 +22,8 @@ def evaluate_command(
     threshold: str = typer.Option("eer", "--threshold", help="Rule picking the threshold on dev: eer, min-hter, bpcer@apcer=0.01, oracle, or a number (for a bundle also: card)."),
     aggregate: str = typer.Option("mean", "--aggregate", help="Per-video aggregation of frame scores: mean, median, min, vote=0.5, none."),
     store: Path = typer.Option(None, "--store", help="A prepared frame store to read instead of preparing into the cache."),
-    out: Path = typer.Option(None, "--out", help="Output folder (default RUN/eval/<dataset>-<protocol>-<split>)."),
+    out: Path = typer.Option(None, "--out", help="Output folder (default RUN/eval/<dataset>-<protocol>-<split>; "
+                             "for a grid, one sub-folder per run)."),
     allow_mismatch: bool = typer.Option(False, "--allow-mismatch", help="Go on with a store prepared unlike the model's "
                                         "training data (another face source, crop scale, geometry, alignment or views)."),
 ) -> None:
@@ -43,10 +46,25 @@ def evaluate_command(
                    f"at threshold {m['threshold']:.6g} ({rule})")
         typer.echo(f"report: {path}")
         return
-    from antispoof.training.evaluation import evaluate_run
+    from antispoof.training.evaluation import evaluate_grid, evaluate_run, is_grid
 
-    result = evaluate_run(run, dataset=dataset, root=root, protocol=protocol, split=split, threshold=threshold,
-                          aggregate=aggregate, store=store, out=out, allow_mismatch=allow_mismatch)
+    options = dict(dataset=dataset, root=root, protocol=protocol, split=split, threshold=threshold, aggregate=aggregate,
+                   store=store, allow_mismatch=allow_mismatch)
+    if is_grid(run):  # a grid made by `antispoof train CONFIG folds=... / seeds=[...]`: each run on its own
+        results, unfinished = evaluate_grid(run, out=out, **options)
+        for name, result in results:
+            typer.echo(f"{name}: {_summary(result)}; report: {result.out_dir / 'report.md'}")
+        if unfinished:
+            typer.echo(f"not evaluated (not finished): {', '.join(unfinished)}; finish them by running the grid's "
+                       "`antispoof train` command again")
+        return
+    result = evaluate_run(run, out=out, **options)
+    typer.echo(_summary(result))
+    typer.echo(f"report: {result.out_dir / 'report.md'}")
+
+
+def _summary(result: Any) -> str:
+    """``ACER x%, HTER ..., AUC y (threshold rule r)``: one line of a run's evaluation."""
     data = result.to_dict()
     summary = data.get("mean", data)
     std = data.get("std")
@@ -57,5 +75,4 @@ def evaluate_command(
             unit = "" if key == "auc" else "%"
             dev = f" +- {std[key] * (1 if key == 'auc' else 100):.2f}" if std and key in std else ""
             parts.append(f"{key.upper()} {value:.2f}{dev}{unit}")
-    typer.echo(", ".join(parts) + (f" (threshold rule {data['threshold_rule']})" if "threshold_rule" in data else ""))
-    typer.echo(f"report: {result.out_dir / 'report.md'}")
+    return ", ".join(parts) + (f" (threshold rule {data['threshold_rule']})" if "threshold_rule" in data else "")

@@ -25,7 +25,7 @@ from typing import Any
 from antispoof.data._cache import resolve_data, store_for
 from antispoof.inference.scoring import score_frames
 
-__all__ = ["score_frames", "evaluate_run", "EvaluationResult", "protocol_folds", "resolve_data"]
+__all__ = ["score_frames", "evaluate_run", "evaluate_grid", "is_grid", "EvaluationResult", "protocol_folds", "resolve_data"]
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,34 @@ def evaluate_run(
     plot_curves(sweeps, out_dir, thresholds=thresholds, title=f"{dataset} {protocol or ''} {split}")
     log.info("evaluation of %s written to %s", run_dir, out_dir)
     return EvaluationResult(result_report, out_dir)
+
+
+def is_grid(folder: str | Path) -> bool:
+    """Whether ``folder`` is a grid of runs made by ``antispoof train CONFIG folds=... / seeds=[...]`` (it has folds.json)."""
+    from antispoof.training.folds import FOLDS_FILE
+
+    return (Path(folder) / FOLDS_FILE).is_file() and not (Path(folder) / "config.yaml").is_file()
+
+
+def evaluate_grid(grid_dir: str | Path, *, out: str | Path | None = None, **options: Any) -> tuple[list[tuple[str, EvaluationResult]], list[str]]:
+    """Evaluate every finished run of a grid with :func:`evaluate_run`; ``(name, result) per run, names not finished``.
+
+    Each run is evaluated on its own data unless ``options`` say otherwise, into ``out/<run>`` (default: each run's own
+    ``eval/`` folder). A run of the plan without weights (the grid was stopped before it) is listed, not evaluated.
+    """
+    from antispoof.training.folds import FOLDS_FILE
+    from antispoof.weights import WEIGHTS_FILE
+
+    grid_dir = Path(grid_dir)
+    plan = json.loads((grid_dir / FOLDS_FILE).read_text(encoding="utf-8")).get("runs", [])
+    names = [entry["run"] for entry in plan]
+    finished = [n for n in names if (grid_dir / n / WEIGHTS_FILE).is_file()]
+    unfinished = [n for n in names if n not in finished]
+    if not finished:
+        raise ValueError(f"no run of the grid {grid_dir} has finished ({', '.join(names) or 'its plan is empty'}); "
+                         "finish it by running the same `antispoof train ... --out` command again")
+    results = [(n, evaluate_run(grid_dir / n, out=None if out is None else Path(out) / n, **options)) for n in finished]
+    return results, unfinished
 
 
 def _test_sweep(scores: Any, aggregate: str) -> Any:
