@@ -48,7 +48,8 @@ class WeightsOnlyCheckpointIO(TorchCheckpointIO):
 def save_checkpoint_atomic(trainer: L.Trainer, path: Path) -> None:
     """``trainer.save_checkpoint`` to ``path`` through a temporary file (a kill never leaves a torn checkpoint)."""
     tmp = path.with_name(path.name + ".tmp")
-    trainer.save_checkpoint(tmp)  # every rank takes part; rank 0 writes
+    # every rank takes part, rank 0 writes; weights_only=False = the whole state (Lightning logs a line when it is unset)
+    trainer.save_checkpoint(tmp, weights_only=False)
     if trainer.is_global_zero:
         os.replace(tmp, path)
 
