@@ -197,6 +197,7 @@ class PDLEMethod(Method):
 
             logging.getLogger(__name__).info("pdle: the %s encoder starts from random weights (model.weights=FILE starts it "
                                              "from a file; the paper does not say how its ResNet-18 starts)", m.backbone)
+        # L_adv of seed 003 Eq. 6: a domain classifier behind a GRL (Ganin & Lempitsky, 2015); its layout is our choice
         self.discriminator = nn.Sequential(
             GradientReversal(p.grl_coefficient), nn.Linear(self.net.num_features, p.discriminator_hidden), nn.ReLU(),
             nn.Dropout(0.5), nn.Linear(p.discriminator_hidden, p.max_domains))
