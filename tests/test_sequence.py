@@ -234,6 +234,7 @@ def test_the_paper_settings_are_the_packaged_config():
     assert (c.model.backbone, c.model.embed, c.model.layers, c.sequence.clip_len) == ("mobilenetv2_100", 512, 2, 11)
     assert (c.loss.alpha, c.loss.weighted_class, c.loss.class_weights) == (0.8, "bonafide", [0.5, 0.25, 0.25])
     assert (c.frame_stage.max_epochs, c.train.max_epochs, c.train.batch_size, c.train.augment) == (30, 90, 8, "none")
+    assert (c.data.frames_per_video, c.model.readout) == (11, "final_states")  # the paper's sampling: 11 frames per video
     spec = method_class("sequence").input_spec_for(c)
     assert (spec.clip_len, spec.crop_size, spec.input_size, spec.fit) == (11, 256, 224, "center_crop")
 
@@ -308,6 +309,30 @@ def test_clips_of_a_store_of_frame_images_are_one_videos_frames_in_order(tiny_st
     item = clips[0]
     assert item["frames"] == [0, 1, 2, 3] and item["image"].shape[0] == 4
     assert len({item["image"][t].tobytes() for t in range(4)}) == 4  # four different frames
+
+
+def test_the_packaged_sampling_takes_one_11_frame_clip_per_video(tmp_path):
+    """Seed 002, "Dataset": "11 frames are sampled from each video": one clip of 11, spread over the whole video."""
+    from antispoof.data.store import FrameDataset
+    from antispoof.data.synthetic.writer import generate_dataset
+    from antispoof.methods import load_method_config
+    from antispoof.training.quickstart import prepare_synthetic_store
+
+    config = load_method_config("sequence", ["data.image_size=32"])
+    spec = method_class("sequence").input_spec_for(config)
+    frames = config.data.frames_per_video  # the store keeps this many evenly spaced frames (as data/_cache.py prepares)
+    generate_dataset(tmp_path / "data", subjects=3, frames=23, size=64, seed=3, workers=1, show_progress=False)
+    store = prepare_synthetic_store(tmp_path / "data", tmp_path / "store", crop_size=spec.crop_size, frames=frames,
+                                    workers=1, progress=False)
+    clips = FrameDataset.for_spec(store, "train", spec)
+    videos = FrameDataset(store, split="train").rows["video"].nunique()
+    assert videos > 0 and len(clips) == videos  # one clip per video
+    for i in range(len(clips)):
+        item = clips[i]
+        assert item["image"].shape[0] == 11 and len(set(item["frames"])) == 11
+        assert item["frames"][0] == 0 and item["frames"][-1] == 22  # the first and the last of the 23 source frames
+    with pytest.raises(ConfigError, match="frames_per_video=11"):  # fewer frames than a clip would repeat the last one
+        load_method_config("sequence", ["data.frames_per_video=5"])
 
 
 @pytest.mark.slow

@@ -1,11 +1,17 @@
 """Sequence (seed 002): a frame CNN pretrained frame by frame, then a CNN + BiLSTM trained end to end on clips.
 
 The network is :class:`antispoof.models.sequence.SequenceNet` (MobileNetV2 -> linear
-1280 -> 512 -> two-layer BiLSTM -> the last step -> sigmoid real/fake; the bonus task's
+1280 -> 512 -> two-layer BiLSTM -> the readout -> sigmoid real/fake; the bonus task's
 real/print/replay softmax as its own model, ``model.task=three_class``). The loss is the
 weighted focal loss (Lin et al.): alpha 0.8 on the real class for the sigmoid output,
 weights 0.5 / 0.25 / 0.25 on real / print / replay for the softmax, read from the batch's
-``pai_class`` (:data:`antispoof.data.base.PAI_CLASSES`).
+``pai_class`` (:data:`antispoof.data.base.PAI_CLASSES`). The paper (Method, "2) RNN"): "The
+final prediction is produced from passing the last output of RNN through a linear layer".
+What runs by default (``model.readout=final_states``, our reading of "the last output" of
+a bidirectional LSTM): the top layer's forward final state (after the clip's last frame)
+concatenated with its backward final state (after the clip's first frame), so both
+directions have read the whole clip; ``model.readout=last`` is the literal output at the
+last step, ``outputs[:, -1]``, whose backward half has read one frame.
 
 Training has the paper's two stages, one ``antispoof train sequence`` (the engine's
 staged hook, :meth:`SequenceMethod.stages_for`; each stage is a run sub-folder
@@ -18,10 +24,14 @@ staged hook, :meth:`SequenceMethod.stages_for`; each stage is a run sub-folder
    frames, 8 clips per batch, no augmentation (a centre crop), 90 epochs (``train.*``),
    its CNN initialised from stage 1 (``init_from``, set by the engine).
 
-Score: the sigmoid output of a clip (with ``three_class``: the softmax's real
-probability). The paper takes one clip per video; here a video gives every
-non-overlapping clip the frame store or the Predictor cuts from it, each scored, and
-the per-video score is their mean (the toolkit's aggregation): an extension.
+Sampling: the paper (Dataset): "Oulu-NPU: 11 frames are sampled from each video" and
+"SiW: 10 frames are sampled from each video", one sequence per video. ``sequence.yaml``
+sets ``data.frames_per_video: 11`` (evenly spaced; SiW: 10 with ``sequence.clip_len=10``),
+so each video gives one clip. The option ``data.frames_per_video=null`` keeps every 10th
+frame and cuts every non-overlapping ``clip_len`` window into a clip (more clips per
+video: an extension). Score: the sigmoid output of a clip (with ``three_class``: the
+softmax's real probability); with several clips per video (the option, or the Predictor
+on a longer video) the per-video score is their mean (the toolkit's aggregation).
 
 Choices where the paper is silent (configurable): the optimiser (Adam, lr 1e-4, no
 weight decay) and stage 1's batch (32 frames); gamma = 2 (Lin et al.'s default);
@@ -145,6 +155,16 @@ class SequenceConfig(EngineConfig):
     loss: FocalSettings = Field(default_factory=FocalSettings, description="weighted focal loss")
     frame_stage: FrameStageSettings = Field(default_factory=FrameStageSettings, description="stage 1 (feature pretraining)")
     train: SequenceTrainConfig = Field(default_factory=SequenceTrainConfig, description="how stage 2 trains")
+
+    @model_validator(mode="after")
+    def _frames_hold_a_clip(self) -> SequenceConfig:
+        frames, s = self.data.frames_per_video, self.sequence
+        span = (s.clip_len - 1) * s.clip_stride + 1
+        if frames is not None and frames < span:  # the store's clip_windows would pad the clip with its last frame
+            raise ValueError(f"data.frames_per_video={frames} is shorter than one clip ({span} stored frames: sequence.clip_len="
+                             f"{s.clip_len}, sequence.clip_stride={s.clip_stride}); give data.frames_per_video={span} (one clip "
+                             "per video, the paper's sampling) or data.frames_per_video=null (every 10th frame, every window)")
+        return self
 
 
 @METHODS.register("sequence")

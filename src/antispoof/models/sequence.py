@@ -25,7 +25,7 @@ INPUT_STATISTICS = 6
 
 @NETWORKS.register("sequence_net")
 class SequenceNet(nn.Module):
-    """Encoder -> linear (F -> 512) -> 2-layer BiLSTM -> last step -> linear + sigmoid / softmax, seed 002 Sec. "Method", Architecture 1-2.
+    """Encoder -> linear (F -> 512) -> 2-layer BiLSTM -> its final states -> linear + sigmoid / softmax, seed 002 Sec. "Method".
 
     ``unit="clip"`` (the deployed network): ``forward(clips [B, T, 3, H, W])``; each frame
     goes through the encoder and the linear projection (the paper's "CNN"), the sequence
