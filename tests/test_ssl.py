@@ -103,13 +103,16 @@ def test_the_method_scores_each_view_against_the_other_views_key_on_one_queue():
     forward = method.criterion.forward
 
     def spy(queries, keys):
-        seen.append((len(queries), method.criterion.queue.clone()))
+        seen.append((queries, keys))
         return forward(queries, keys)
 
     method.criterion.forward = spy
-    images = torch.rand(4, 3, 32, 32)
-    loss, _ = method.training_loss({"image": images, "image_view": images.flip(3)})
-    assert loss.ndim == 0 and len(seen) == 1 and seen[0][0] == 2  # one call, both halves
+    views = torch.rand(4, 3, 32, 32), torch.rand(4, 3, 32, 32)
+    loss, _ = method.training_loss({"image": views[0], "image_view": views[1]})
+    assert loss.ndim == 0 and len(seen) == 1 and len(seen[0][0]) == 2  # one call, both halves: one queue
+    with torch.no_grad():  # the momentum encoder as it stood after the step's update
+        key = [method.head_momentum(method.encoder_momentum(v)) for v in views]
+    assert torch.allclose(seen[0][1][0], key[1], atol=1e-5) and torch.allclose(seen[0][1][1], key[0], atol=1e-5)
 
 
 def test_the_queue_advice_keeps_a_useful_queue_or_asks_for_a_smaller_batch():
