@@ -152,7 +152,8 @@ def test_two_torchrun_nodes_on_localhost(work):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("config,extra", [
-    ("quickstart_lgsc", ["model.weights=null", "train.max_epochs=1"]),  # the balanced sampler, sharded
+    ("quickstart_lgsc", ["model.weights=null", "model.freeze_encoder=false", "model.freeze_encoder_bn=false",
+                         "train.max_epochs=1"]),  # the balanced sampler, sharded
     ("quickstart_sequence", ["model.weights=null", "model.backbone=test_convnext", "train.max_epochs=1",
                              "frame_stage.max_epochs=1"]),  # two stages, each a run folder of its own
 ])

@@ -24,7 +24,8 @@ TINY: dict[str, list[str]] = {
     "entry": ["model.backbone=test_convnext", "data.image_size=32"],
     "entry_distill": ["model.backbone=plain_cnn", "data.image_size=32"],
     "pdle": ["model.backbone=plain_cnn", "data.image_size=32"],
-    "lgsc": ["model.backbone=resnet10t", "model.classifier=resnet10t", "data.image_size=32"],
+    "lgsc": ["model.backbone=resnet10t", "model.classifier=resnet10t", "data.image_size=32",
+             "model.freeze_encoder_bn=false"],  # no encoder weights: nothing pretrained to freeze
     "sequence": ["model.backbone=plain_cnn", "data.image_size=32", "sequence.clip_len=3", "model.embed=16", "model.hidden=8"],
     "multimodal": ["data.image_size=48", "model.width=0.125", "model.layers=[1,1,1,1]", "model.se_reduction=4"],
     "toy_modal": ["data.image_size=32"],
