@@ -16,7 +16,8 @@ column          meaning
 ``video``       video identifier; rows that are frames of one video share it
 ``frame``       frame index for a row that is one frame of a video; -1 for a row that is
                 a whole video file or a still image
-``domain``      capture domain (dataset name, camera or phone model)
+``domain``      capture condition: the session (OULU-NPU, SiW), lighting, quality or camera as
+                each adapter says; the dataset name in cross-dataset protocols
 ``split``       ``train``, ``dev`` or ``test`` for the protocol asked for
 ==============  =====================================================================
 
@@ -34,8 +35,8 @@ otherwise :func:`pai_class_of` derives it from ``pai`` when the samples pass thr
 (how many leading frames of the video a protocol allows, -1 for all: SiW Protocol 1
 trains on the first 60), ``device`` (capture camera or phone), and dataset-specific columns named in
 each adapter's docstring. Protocols that combine datasets add ``dataset``, ``root``
-(the root the row's paths are relative to) and ``source_split`` (the row's split in its
-own dataset); see :mod:`antispoof.data.protocols`.
+(the root the row's paths are relative to), ``source_split`` (the row's split in its
+own dataset) and ``source_domain`` (the adapter's own ``domain``); see :mod:`antispoof.data.protocols`.
 """
 
 from __future__ import annotations
