@@ -140,3 +140,32 @@ def test_cli_evaluate_grid_evaluates_each_run(tmp_path: Path) -> None:
     assert [line.split(":")[0] for line in lines] == ["run-seed0", "run-seed1"]
     assert all("ACER" in line for line in lines)
     assert (tmp_path / "ev" / "run-seed0" / "report.json").is_file() and (tmp_path / "ev" / "run-seed1" / "report.json").is_file()
+
+
+@pytest.mark.parametrize("command", ["evaluate", "calibrate"])
+def test_no_progress_bar_off_a_terminal(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Off a terminal a finished progress bar leaves only a blank line before the result: none is drawn there."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from antispoof.cli import app
+    from antispoof.inference import calibrate
+    from antispoof.training import evaluation
+
+    seen: dict[str, object] = {}
+
+    def fake_evaluate(run: Path, **options: object) -> object:
+        seen.update(options)
+        return SimpleNamespace(to_dict=lambda: {"acer": 0.1}, out_dir=tmp_path)
+
+    def fake_calibrate(run: Path, **options: object) -> Path:
+        seen.update(options)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(evaluation, "evaluate_run", fake_evaluate)
+    monkeypatch.setattr(calibrate, "calibrate_run", fake_calibrate)
+    result = CliRunner().invoke(app, [command, str(tmp_path)])
+    assert seen.get("progress") is False, result.output
+    if command == "evaluate":
+        assert result.output.startswith("ACER 10.00%")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -45,7 +46,8 @@ def calibrate_command(
     else:
         path = calibrate_run(run, dataset=dataset, root=root, protocol=protocol, split=split, target=target,
                              aggregate=aggregate, store=store, detector=detector, out=out, allow_coarse=allow_coarse,
-                             allow_mismatch=allow_mismatch)
+                             allow_mismatch=allow_mismatch,
+                             progress=sys.stdout.isatty())  # off a terminal a finished bar leaves only a blank line
     card = Bundle.load(path).card
     m = card.threshold.metrics
     typer.echo(

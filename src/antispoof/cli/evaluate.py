@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,8 @@ def evaluate_command(
     from antispoof.training.evaluation import evaluate_grid, evaluate_run, is_grid
 
     options = dict(dataset=dataset, root=root, protocol=protocol, split=split, threshold=threshold, aggregate=aggregate,
-                   store=store, allow_mismatch=allow_mismatch)
+                   store=store, allow_mismatch=allow_mismatch,
+                   progress=sys.stdout.isatty())  # off a terminal a finished bar leaves only a blank line
     if is_grid(run):  # a grid made by `antispoof train CONFIG folds=... / seeds=[...]`: each run on its own
         results, unfinished = evaluate_grid(run, out=out, **options)
         for name, result in results:

@@ -114,7 +114,9 @@ def image_crops(bundle: Bundle, images: list[str | Path] | tuple[str | Path, ...
 def _session(path: Path) -> Any:
     import onnxruntime as ort
 
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: the optimiser's "Removing initializer ..." warnings are not the user's to act on
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def _run(session: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
@@ -215,7 +217,7 @@ def export_onnx(
         "fp32": {"max_abs_score_diff": score_diff, "max_abs_output_diff": output_diff, "max_abs_map_diff": map_diff,
                  "tolerance": FP32_TOLERANCE},
     }
-    log.info("ONNX fp32 graph %s: max |score - torch| = %.3g over %d inputs", path, score_diff, n)
+    log.debug("ONNX fp32 graph %s: max |score - torch| = %.3g over %d inputs", path, score_diff, n)  # the CLI prints it
     card = add_file(bundle.card, bundle.path, FP32_FILE)
     onnx_files = {"fp32": FP32_FILE}
 
@@ -232,7 +234,7 @@ def export_onnx(
             record["int8"]["dev_metrics"] = _int8_dev_change(bundle, int8_path, parity_store, progress)
         card = add_file(card, bundle.path, INT8_FILE)
         onnx_files["int8"] = INT8_FILE
-        log.info("ONNX int8 graph %s: max |score - torch| = %.3g", int8_path, record["int8"]["max_abs_score_diff"])
+        log.debug("ONNX int8 graph %s: max |score - torch| = %.3g", int8_path, record["int8"]["max_abs_score_diff"])  # the CLI prints it
     elif (bundle.path / INT8_FILE).exists():  # a stale int8 graph of earlier weights would not match
         (bundle.path / INT8_FILE).unlink()
         card = card.model_copy(update={"files": {k: v for k, v in card.files.items() if k != INT8_FILE}})
@@ -251,8 +253,14 @@ def _quantize_int8(fp32: Path, out: Path, crops: dict[str, np.ndarray]) -> None:
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self.items, None)
 
-    quantize_static(str(fp32), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(3)  # the calibration sessions the quantiser opens: errors only (as in _session)
+    try:
+        quantize_static(str(fp32), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+    finally:
+        ort.set_default_logger_severity(2)  # onnxruntime's default (warnings)
 
 
 class _GraphNetwork:
