@@ -50,6 +50,10 @@ def open_bundle(source: str | Path) -> Bundle:
         return Bundle.load(source)
     if (source / "bundle" / CARD_FILE).is_file():
         return Bundle.load(source / "bundle")
+    if (source / "config.yaml").is_file():  # a run: one that did not finish is told how to resume first
+        from antispoof._runs import require_finished
+
+        require_finished(source)
     raise FileNotFoundError(
         f"{source} is neither a model bundle nor a run with a bundle; run `antispoof calibrate {source} --split dev` first"
     )
