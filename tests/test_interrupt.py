@@ -62,6 +62,27 @@ def _max_diff(a_dir, b_dir) -> float:
     return max((a[k].float() - b[k].float()).abs().max().item() for k in a)
 
 
+@pytest.fixture(autouse=True)
+def terminal_signals():
+    """SIGTERM and SIGINT as in a terminal (a background job, as under CI, starts with SIGINT ignored)."""
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def test_an_ignored_signal_stays_ignored():
+    from antispoof.training.signals import StopOnSignal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # nohup'd or a background job: Ctrl-C is not for it
+    with StopOnSignal():
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # caught: it stops at a batch boundary
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
 @pytest.fixture(scope="module")
 def whole(tmp_path_factory):
     return train(_config(), out=tmp_path_factory.mktemp("whole") / "run", datasets=_datasets())

@@ -73,6 +73,8 @@ class StopOnSignal(Callback):
     def __enter__(self) -> StopOnSignal:
         if threading.current_thread() is threading.main_thread():  # signals can only be caught there
             for signum in STOP_SIGNALS:
+                if signal.getsignal(signum) is signal.SIG_IGN:  # ignored on purpose (a background job's SIGINT, nohup)
+                    continue
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
