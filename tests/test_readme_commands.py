@@ -196,8 +196,17 @@ def _lay_inputs(work: Path) -> None:
     photos = sorted((SHARED / "samples").glob("*.jpg"))
     if photos:
         images = [cv2.imread(str(p))[:, :, ::-1] for p in photos]
-    else:  # no real faces beside the project: synthetic stand-ins (the commands must still run)
-        images = [np.random.default_rng(i).integers(30, 220, size=(240, 320, 3), dtype=np.uint8) for i in range(3)]
+    else:  # no real faces beside the project: the generator's faces, large enough for the default detector
+        import shutil
+
+        from antispoof.data.synthetic.writer import generate_dataset
+
+        faces = work / "_faces"
+        generate_dataset(faces, subjects=3, frames=1, size=224, seed=0)
+        # an attack, a bona fide face, and last the live one the photo and the clip are made of (each found by blazeface)
+        chosen = ("s000/s000_1_02/rgb_00.jpg", "s002/s002_1_00/rgb_00.jpg", "s001/s001_1_00/rgb_00.jpg")
+        images = [cv2.imread(str(faces / p))[:, :, ::-1] for p in chosen]
+        shutil.rmtree(faces)
     live = images[-1]
     write = lambda path, image: cv2.imwrite(str(path), np.ascontiguousarray(image[:, :, ::-1]))  # noqa: E731
     write(work / "photo.jpg", live)
