@@ -71,31 +71,40 @@ def launch_key() -> str:
     return f"lightning:{env[LAUNCH_ENV]}"
 
 
-def _pointer(root: Path, index: int) -> Path:
+def _published(root: Path, topic: str) -> Path:
+    """Where rank 0 of this launch publishes ``topic`` under ``root`` (hidden, named by the launch and the topic)."""
     import hashlib
 
-    digest = hashlib.sha256(launch_key().encode()).hexdigest()[:16]
-    return Path(root) / f".launch-{digest}-{index}.json"
+    digest = hashlib.sha256(f"{launch_key()}|{topic}".encode()).hexdigest()[:16]
+    return Path(root) / f".launch-{digest}.json"
+
+
+def _publish(root: Path, topic: str, value: Any) -> Path:
+    from antispoof._files import write_atomic
+
+    path = _published(root, topic)
+    write_atomic(path, json.dumps({"topic": topic, "value": value}))
+    return path
+
+
+def _await(root: Path, topic: str, timeout: float, what: str) -> Any:
+    path = _published(root, topic)
+
+    def ready() -> bool:  # written during this launch (a file a crashed launch left behind is older)
+        return path.is_file() and path.stat().st_mtime >= _PROCESS_START - 300
+
+    wait_for(ready, timeout, what)
+    return json.loads(path.read_text(encoding="utf-8"))["value"]
 
 
 def publish_run(root: Path, index: int, run_dir: Path) -> Path:
-    """Rank 0: say that run number ``index`` of this launch is ``run_dir`` (the other ranks read it)."""
-    path = _pointer(root, index)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"run": str(run_dir), "key": launch_key()}), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    """Rank 0: say that run number ``index`` of this launch is ``run_dir`` (the other ranks read it); the file's path."""
+    return _publish(root, f"run {index}", str(run_dir))
 
 
 def find_published_run(root: Path, index: int, timeout: float = 900.0) -> Path:
     """Another rank: wait for rank 0 to publish run number ``index`` of this launch; its folder."""
-    path = _pointer(root, index)
-
-    def ready() -> bool:  # written during this launch (a pointer a crashed launch left behind is older)
-        return path.is_file() and path.stat().st_mtime >= _PROCESS_START - 300
-
-    wait_for(ready, timeout, f"rank 0 to make run {index} of this launch under {root}")
-    return Path(json.loads(path.read_text(encoding="utf-8"))["run"])
+    return Path(_await(root, f"run {index}", timeout, f"rank 0 to make run {index} of this launch under {root}"))
 
 
 def may_have_other_ranks(config: Any) -> bool:
@@ -110,24 +119,15 @@ def agree(root: Path, topic: str, decide: Any, config: Any, timeout: float = 900
     """A decision every rank takes as rank 0 took it: rank 0 calls ``decide()`` and publishes the (JSON) answer under
     ``root`` for ``topic``; the other ranks wait for it. A process alone (``config`` trains on one device) just decides."""
     import atexit
-    import hashlib
 
-    launch = current_launch()
     if not may_have_other_ranks(config):
         return decide()
-    digest = hashlib.sha256(f"{launch_key()}|{topic}".encode()).hexdigest()[:16]
-    path = Path(root) / f".launch-{digest}-decision.json"
-    if launch.is_zero:
+    if current_launch().is_zero:
         answer = decide()
-        Path(root).mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"topic": topic, "answer": answer}), encoding="utf-8")
-        os.replace(tmp, path)
+        path = _publish(root, f"decision {topic}", answer)
         atexit.register(path.unlink, missing_ok=True)  # the other ranks read it long before this process ends
         return answer
-    wait_for(lambda: path.is_file() and path.stat().st_mtime >= _PROCESS_START - 300, timeout,
-             f"rank 0 to decide {topic}")
-    return json.loads(path.read_text(encoding="utf-8"))["answer"]
+    return _await(root, f"decision {topic}", timeout, f"rank 0 to decide {topic}")
 
 
 def wait_for(ready: Any, timeout: float, what: str) -> None:

@@ -42,6 +42,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from antispoof import __version__
+from antispoof._files import write_atomic
 from antispoof._logging import add_file_handler, remove_file_handler
 from antispoof.config import config_to_yaml
 
@@ -141,9 +142,7 @@ _RUNS_MADE = 0
 
 
 def _write_info(run_dir: Path, info: dict[str, Any]) -> None:
-    tmp = run_dir / f"{RUN_FILE}.tmp"
-    tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, run_dir / RUN_FILE)  # a kill never leaves a half-written run.json
+    write_atomic(run_dir / RUN_FILE, json.dumps(info, indent=2) + "\n")  # a kill never leaves a half-written run.json
 
 
 def _read_info(run_dir: Path) -> dict[str, Any] | None:

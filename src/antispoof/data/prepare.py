@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from antispoof._files import write_atomic
 from antispoof.data._checks import check_pai_class
 from antispoof.data._prepare_worker import (
     COMPUTED_COLUMNS,
@@ -170,7 +171,7 @@ def check_settings(store: Path, settings: dict[str, Any]) -> None:
             )
         return
     store.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, json.dumps(settings, indent=2, sort_keys=True).encode())
+    write_atomic(path, json.dumps(settings, indent=2, sort_keys=True))
 
 
 def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -182,13 +183,6 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{key}"] = value
     return out
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 # -- the driver -------------------------------------------------------------------------------

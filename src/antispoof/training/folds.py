@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -227,10 +226,9 @@ def _write(out: Path, summary: dict[str, Any], results: dict[str, Any]) -> Path:
     from antispoof._launch import current_launch
 
     if current_launch().is_zero:  # the other ranks of a multi-device grid write nothing
-        data = {**summary, "results": results}
-        tmp = out / f"{FOLDS_FILE}.tmp"
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, out / FOLDS_FILE)
+        from antispoof._files import write_atomic
+
+        write_atomic(out / FOLDS_FILE, json.dumps({**summary, "results": results}, indent=2) + "\n")
     return out
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from antispoof._files import write_atomic
 from antispoof.config import ConfigError
 from antispoof.methods import method_class
 from antispoof.methods.base import EngineConfig, Stage
@@ -98,9 +99,7 @@ def _write_plan(run_dir: Path, stages: list[Stage], status: dict[str, str]) -> N
 
     if not current_launch().is_zero:  # on several devices rank 0 keeps the plan
         return
-    tmp = run_dir / f"{PLAN_FILE}.tmp"
-    tmp.write_text(json.dumps(_plan(stages, status), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, run_dir / PLAN_FILE)
+    write_atomic(run_dir / PLAN_FILE, json.dumps(_plan(stages, status), indent=2) + "\n")
 
 
 def _read_status(run_dir: Path, stages: list[Stage]) -> dict[str, str]:
