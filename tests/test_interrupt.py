@@ -47,6 +47,7 @@ class _SignalAt(Callback):
 
     def _maybe(self, trainer, batch_idx: int, during: str) -> None:
         if during == self.during and trainer.current_epoch == self.epoch and batch_idx == self.batch:
+            self.handler = signal.getsignal(self.signum)
             os.kill(os.getpid(), self.signum)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
@@ -83,6 +84,37 @@ def test_an_ignored_signal_stays_ignored():
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
+class _TwoProcesses:
+    """A trainer of a 2-process run as one process sees it: ``reduce`` takes the max with the other process's value."""
+
+    world_size = 2
+
+    def __init__(self, other_signum: int) -> None:
+        self.other = other_signum
+        self.strategy = self
+        self.root_device = torch.device("cpu")
+
+    def reduce(self, tensor, reduce_op):
+        assert reduce_op == "max"
+        return torch.maximum(tensor, torch.tensor(self.other))
+
+
+@pytest.mark.parametrize("mine,other", [(None, 0), (None, signal.SIGTERM), (signal.SIGINT, 0), (signal.SIGINT, signal.SIGTERM)])
+def test_every_process_of_a_run_stops_at_the_same_batch_whichever_the_signal_reached(mine, other):
+    """A process that goes on while another stops waits forever in its next gradient all-reduce."""
+    from antispoof.training.signals import StopOnSignal, _Stop
+
+    stop = StopOnSignal()
+    stop.signum = mine
+    trainer = _TwoProcesses(other)
+    if not (mine or other):
+        stop.on_train_batch_end(trainer)  # nobody was signalled: the batch goes on
+        return
+    with pytest.raises(_Stop):
+        stop.on_train_batch_end(trainer)
+    assert stop.signum == (mine or other)  # its own signal when it had one, else the other process's
+
+
 @pytest.fixture(scope="module")
 def whole(tmp_path_factory):
     return train(_config(), out=tmp_path_factory.mktemp("whole") / "run", datasets=_datasets())
@@ -92,8 +124,11 @@ def whole(tmp_path_factory):
                                                        (signal.SIGTERM, 0, 2, "train")])
 def test_a_signal_stops_with_no_weights_and_the_resume_is_exact(tmp_path, whole, signum, epoch, batch, during):
     run = tmp_path / "stopped"
+    sender = _SignalAt(signum, epoch, batch, during)
     with pytest.raises(TrainingInterrupted) as stop:
-        train(_config(), out=run, datasets=_datasets(), callbacks=[_SignalAt(signum, epoch, batch, during)])
+        train(_config(), out=run, datasets=_datasets(), callbacks=[sender])
+    # ours alone, not Lightning's (whose SIGTERM handler runs a collective inside the handler, see signals.py)
+    assert type(getattr(sender.handler, "__self__", None)).__name__ == "StopOnSignal"
     assert stop.value.exit_code == 128 + signum and stop.value.run_dir == run
     assert not (run / "model.safetensors").exists()  # nothing half-trained passed off as the run's weights
     state = run_state(run)

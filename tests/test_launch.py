@@ -8,6 +8,7 @@ one-process run with the same global batch (slow).
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -168,16 +169,31 @@ def test_a_balanced_sampler_and_a_two_stage_method_train_a_step_on_2_devices(wor
     assert torch.isfinite(torch.cat([t.flatten().float() for t in load_file(work / "runs" / name / "model.safetensors").values()])).all()
 
 
+def _rank_one(parent: int) -> int:
+    """The pid of the second process Lightning started from ``parent`` (its child with ``LOCAL_RANK=1``)."""
+    for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+        try:
+            if b"LOCAL_RANK=1\0" in Path(f"/proc/{child}/environ").read_bytes():
+                return int(child)
+        except OSError:  # a loader worker that just ended
+            continue
+    raise AssertionError(f"process {parent} has started no second rank")
+
+
 @pytest.mark.slow
-def test_a_two_device_run_stopped_by_sigterm_resumes_to_the_uninterrupted_weights(work):
+@pytest.mark.parametrize("target", ["rank 0", "rank 1 only"])
+def test_a_two_device_run_stopped_by_sigterm_resumes_to_the_uninterrupted_weights(work, target):
+    """Whichever process the signal reaches first (or alone), both stop at the same batch; none waits forever."""
     import signal
     import time
 
     args = [str(BIN / "antispoof"), "train", *COMMON, "data.store=store", "train.batch_size=8", "train.devices=2",
             "train.max_epochs=3", "train.deterministic=true"]
-    _run([*args, "--out", "runs/ddp3"], work)
-    proc = subprocess.Popen([*args, "--out", "runs/stopped"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    state = work / "runs" / "stopped" / "run.json"
+    if not (work / "runs" / "ddp3").exists():
+        _run([*args, "--out", "runs/ddp3"], work)
+    stopped = f"runs/stopped-{target.split()[1]}"
+    proc = subprocess.Popen([*args, "--out", stopped], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = work / stopped / "run.json"
     while proc.poll() is None:
         try:
             if json.loads(state.read_text())["state"].get("epochs_done", 0) >= 1:
@@ -185,10 +201,13 @@ def test_a_two_device_run_stopped_by_sigterm_resumes_to_the_uninterrupted_weight
         except (OSError, ValueError, KeyError):
             pass
         time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)  # to rank 0, as a scheduler's first notice; Lightning passes it to the other rank
+    if target == "rank 0":
+        proc.send_signal(signal.SIGTERM)  # as a scheduler's first notice; Lightning passes it on to the other rank
+    else:
+        os.kill(_rank_one(proc.pid), signal.SIGTERM)  # rank 0 hears of it only through the processes' agreement
     _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 143 and "antispoof train --resume runs/stopped" in err, err[-3000:]
-    assert not (work / "runs" / "stopped" / "model.safetensors").exists()
-    _run([str(BIN / "antispoof"), "train", "--resume", "runs/stopped"], work)
-    a, b = load_file(work / "runs" / "ddp3" / "model.safetensors"), load_file(work / "runs" / "stopped" / "model.safetensors")
+    assert proc.returncode == 143 and f"antispoof train --resume {stopped}" in err, err[-3000:]
+    assert not (work / stopped / "model.safetensors").exists()
+    _run([str(BIN / "antispoof"), "train", "--resume", stopped], work)
+    a, b = load_file(work / "runs" / "ddp3" / "model.safetensors"), load_file(work / stopped / "model.safetensors")
     assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-6

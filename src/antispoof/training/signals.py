@@ -3,7 +3,8 @@
 A cluster scheduler sends SIGTERM before it preempts a job; a user presses Ctrl-C
 (SIGINT). Either one, during any stage, fold or seed of a training, makes
 :class:`StopOnSignal` stop the fit at the end of the batch in flight (a second SIGINT
-stops at once). The fit then raises :class:`TrainingInterrupted`; the run keeps the
+stops at once). In a run of several processes all of them stop at the same batch
+boundary, whichever of them the signal reached. The fit then raises :class:`TrainingInterrupted`; the run keeps the
 checkpoint of its last finished epoch, writes no final weights, records ``interrupted``
 in its ``run.json`` and ``antispoof train`` exits with ``128 + signal`` as shells do.
 
@@ -62,8 +63,8 @@ class _Stop(Exception):
 class StopOnSignal(Callback):
     """Catches SIGTERM and SIGINT for the length of a ``with`` block and stops the fit at the next batch boundary.
 
-    Install it around ``trainer.fit`` *and* pass it as a callback: Lightning chains the
-    SIGTERM handler it installs to the one found, so both see the signal.
+    Install it around ``trainer.fit`` *and* pass it as a callback: as a callback it keeps Lightning
+    from installing a SIGTERM handler of its own (see :meth:`setup`) and stops at batch boundaries.
     """
 
     def __init__(self) -> None:
@@ -88,18 +89,34 @@ class StopOnSignal(Callback):
             raise KeyboardInterrupt  # a second Ctrl-C: stop now
         self.signum = signum
 
-    def _check(self) -> None:
-        if self.signum is not None:
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        # Lightning (2.6) installs a SIGTERM handler of its own when the fit starts, after this hook. Under DDP that
+        # handler runs a broadcast inside the signal handler, wherever the process is: a process signalled in the
+        # middle of an epoch-end write broadcasts while the other waits in another collective, and both wait
+        # forever. Its stop points are not agreed between processes either. This callback is the one SIGTERM handler.
+        trainer._signal_connector.register_signal_handlers = lambda: None
+
+    def _check(self, trainer: Any) -> None:
+        signum = self.signum or 0
+        if trainer.world_size > 1:
+            # Every process must leave at the same batch boundary: a signal reaches the processes at different
+            # moments (or only one of them), and a process that goes on into the next batch would wait forever
+            # in its gradient all-reduce for one that stopped. One scalar all-reduce a batch (the largest signal).
+            import torch
+
+            signum = int(trainer.strategy.reduce(torch.tensor(signum, device=trainer.strategy.root_device), reduce_op="max"))
+        if signum:
+            self.signum = self.signum or signum
             raise _Stop
 
-    def on_train_batch_end(self, *args: Any) -> None:
-        self._check()
+    def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
+        self._check(trainer)
 
-    def on_validation_batch_end(self, *args: Any) -> None:
-        self._check()
+    def on_validation_batch_end(self, trainer: Any, *args: Any) -> None:
+        self._check(trainer)
 
-    def on_train_epoch_start(self, *args: Any) -> None:
-        self._check()
+    def on_train_epoch_start(self, trainer: Any, *args: Any) -> None:
+        self._check(trainer)
 
     def interrupted(self, trainer: Any) -> TrainingInterrupted | None:
         """The exception to raise once ``trainer.fit`` has left because of a signal (None when no signal came)."""
