@@ -21,9 +21,9 @@ def _triplet(prefix: str, number: str, dashed: bool = False) -> list[str]:
     return [f"{prefix}/{m}/{number}.jpg" for m in ("color", "depth", "ir")]
 
 
-def build_surf(root: Path) -> Path:
+def build_surf(root: Path, subjects: tuple[str, ...] = ("CLKJ_AS0137", "CLKJ_AS0005")) -> Path:
     train = []
-    for subject in ("CLKJ_AS0137", "CLKJ_AS0005"):
+    for subject in subjects:
         for n in ("31", "41"):
             train.append((_triplet(f"Training/real_part/{subject}/real.rssdk", n), 1))
         for kind in ("04_en_b", "05_en_f", "06_enm_b"):
@@ -82,3 +82,31 @@ def test_label_contradicting_folder_and_wrong_root(tmp_path: Path) -> None:
         open_dataset("casia-surf", root)
     with pytest.raises(DatasetError, match="expected train_list.txt"):
         open_dataset("casia-surf", root / "Training")
+
+
+def test_attack_folds_are_the_datasets_own_attack_types(tmp_path: Path) -> None:
+    """Seed 001 Sec. 4.1 folds CASIA-SURF by its attack types (4, 5, 6 in training), all of family print."""
+    import cv2
+    import numpy as np
+
+    from antispoof.data.prepare import prepare_store
+    from antispoof.data.protocols import IntraDataset, LeaveOneAttackOut, attack_types
+    from antispoof.training.folds import make_folds
+
+    root = build_surf(tmp_path / "surf", subjects=("CLKJ_AS0137", "CLKJ_AS0005", "CLKJ_AS0211", "CLKJ_AS0318"))
+    base = IntraDataset.open("casia-surf", root)
+    train = base.samples("train")
+    assert set(train.loc[train.label == "attack", "pai_class"]) == {"print"}  # one family: folding by it would fail
+    assert attack_types(train) == {"type4": ["type4"], "type5": ["type5"], "type6": ["type6"]}
+    assert [p.held_out for p in LeaveOneAttackOut.folds(base, by="attack")] == ["type4", "type5", "type6"]
+    rng = np.random.default_rng(0)
+    for path in root.rglob("*.jpg"):
+        cv2.imwrite(str(path), rng.integers(0, 256, (40, 36, 3), dtype=np.uint8))
+    prepare_store(open_dataset("casia-surf", root), tmp_path / "store", dataset="casia-surf", size=16, image_format="png",
+                  progress=False)
+    folds = make_folds(tmp_path / "store", "attack", seed=0)
+    assert [f.name for f in folds] == ["type4", "type5", "type6"]
+    for fold in folds:
+        assert fold.held_out == (fold.name,) and set(fold.train_attacks) == {"type4", "type5", "type6"} - {fold.name}
+    assert sorted(s for f in folds for s in f.bonafide_subjects) == sorted(set(train.loc[train.label == "bonafide", "subject"]))
+    assert make_folds(tmp_path / "store", "species", seed=0) == folds  # the same split by either word

@@ -23,8 +23,12 @@ carry their attack type in the folder name (``04_en_b.rssdk`` -> type 4): ``pai`
 Val/Testing; ``video`` is the recording folder (Training) or the image (Val/Testing);
 ``frame`` is the image number within the recording (-1 for Val/Testing).
 
-Attack-specific folds (seed 001: each fold leaves one training attack type out) are the
-composable :class:`antispoof.data.protocols.LeaveOneAttackOut` over this protocol.
+Attack-specific folds (seed 001 Sec. 4.1: each fold leaves one training attack type out)
+are these types, not the family: ``attack_type_column = "pai"`` makes
+:func:`antispoof.data.protocols.attack_types` fold CASIA-SURF by ``pai`` (``type4``,
+``type5``, ``type6``: ``antispoof train CONFIG folds=attack`` trains three runs), where
+other datasets fold by ``pai_class``. They are the composable
+:class:`antispoof.data.protocols.LeaveOneAttackOut` over this protocol.
 """
 
 from __future__ import annotations
@@ -75,6 +79,8 @@ class CasiaSURF(DatasetAdapter):
     # Seed 001, section 5.2: the release is face crops ("no detection algorithms were used"), already sampled.
     face_source_default = "whole_image"
     default_sampling = {"policy": "all"}
+    # Seed 001 folds by the attack types (type4..6, all of family print): folds=attack splits by pai, not pai_class.
+    attack_type_column = "pai"
 
     def __init__(self, root: str | Path) -> None:
         super().__init__(root)

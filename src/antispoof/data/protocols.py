@@ -30,14 +30,16 @@ Conventions (written here once, used by every cross-dataset experiment):
 - :func:`attack_folds` (seed 001's attack-specific folds), the one fold implementation of
   the package (:class:`LeaveOneAttackOut`, ``antispoof train CONFIG folds=attack``): over a
   train split, fold *k* holds out attack type *k* (a family by ``pai_class``, or one
-  species); its train set keeps the other types and the bona fide rows of the subjects
+  species; a dataset whose adapter sets ``attack_type_column = "pai"``, CASIA-SURF, has its
+  own species as its attack types, so ``by="attack"`` splits it by them); its train set keeps the other types and the bona fide rows of the subjects
   not dealt to fold *k*; its dev set is type *k* plus the bona fide rows of fold *k*'s
   subjects. Subjects (the ``subject`` column; rows without one share the identity '') are
   dealt by ``numpy.random.default_rng(seed)``, so one seed gives the same folds from a
   protocol and from a frame store of it. The attack rows of a fold's bona fide subjects
   stay in training (the paper leaves them open). Test is the base test split unchanged.
-- :func:`subject_folds` (seed 001 Table 3's "subject 5-fold" baseline): every subject,
-  with all its bona fide and attack rows, in one of k folds, dealt by the same seeded rule.
+- :func:`subject_folds` (seed 001 Table 3's "subject 5-fold" baseline, ``antispoof train
+  CONFIG folds=subject``): every subject, with all its bona fide and attack rows, in one of
+  k folds, dealt by the same seeded rule.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ __all__ = [
     "attack_types",
     "attack_folds",
     "FOLD_KINDS",
+    "ATTACK_FOLD_KINDS",
+    "SUBJECT_FOLDS",
     "SubjectFold",
     "subject_folds",
     "leave_one_dataset_out",
@@ -211,7 +215,9 @@ def leave_one_dataset_out(
     )
 
 
-FOLD_KINDS = ("attack", "species")
+ATTACK_FOLD_KINDS = ("attack", "species")  # the ``by`` of attack_types / attack_folds
+FOLD_KINDS = (*ATTACK_FOLD_KINDS, "subject")  # the folds=... of antispoof train
+SUBJECT_FOLDS = 5  # seed 001 Sec. 5.3: "5 fold cross-validation", split by subject identity
 
 
 @dataclass(frozen=True)
@@ -227,19 +233,38 @@ class AttackFold:
 
 def attack_types(rows: pd.DataFrame, by: str = "attack", exclude: Sequence[str] = ()) -> dict[str, list[str]]:
     """``{type: [species]}`` of the attack rows (``by``: attack = family, species = each species), without the species
-    matching ``exclude`` (shell wildcards, as ``data.exclude_attacks``)."""
+    matching ``exclude`` (shell wildcards, as ``data.exclude_attacks``).
+
+    By attack, a species' type is its family (the rows' ``pai_class``, else the name's), unless the rows' ``dataset``
+    names an adapter whose ``attack_type_column`` is ``"pai"``: that dataset's species are its attack types (CASIA-SURF's
+    types 4, 5 and 6, all of family print; seed 001 Sec. 4.1 folds by them). Rows without a ``dataset`` column fold by
+    family.
+    """
     import fnmatch
 
-    if by not in FOLD_KINDS:
-        raise ValueError(f"unknown fold kind {by!r}; choose one of {', '.join(FOLD_KINDS)}")
+    if by not in ATTACK_FOLD_KINDS:
+        raise ValueError(f"unknown attack fold kind {by!r}; choose one of {', '.join(ATTACK_FOLD_KINDS)}")
     attacks = rows[rows["label"] != BONAFIDE]
     pai = attacks["pai"].astype(str)
     classes = dict(zip(pai, attacks["pai_class"].astype(str))) if "pai_class" in attacks else {}
+    own: set[str] = set()
+    if "dataset" in attacks:
+        datasets = attacks["dataset"].astype(str)
+        own = set(pai[datasets.isin([d for d in datasets.unique() if _types_are_species(d)])])
     types: dict[str, list[str]] = {}
     for s in sorted(set(pai)):
-        if not any(fnmatch.fnmatchcase(s, p) for p in exclude):  # the rows' pai_class (the adapter's), else the name's
-            types.setdefault((classes.get(s) or pai_class_of(s)) if by == "attack" else s, []).append(s)
+        if any(fnmatch.fnmatchcase(s, p) for p in exclude):
+            continue
+        if by == "species" or s in own:
+            types.setdefault(s, []).append(s)
+        else:  # the rows' pai_class (the adapter's), else the name's
+            types.setdefault(classes.get(s) or pai_class_of(s), []).append(s)
     return dict(sorted(types.items()))
+
+
+def _types_are_species(dataset: str) -> bool:
+    """Whether the adapter registered as ``dataset`` folds by its own species (``attack_type_column = "pai"``)."""
+    return dataset in DATASETS and getattr(DATASETS.get(dataset), "attack_type_column", "pai_class") == "pai"
 
 
 def attack_folds(rows: pd.DataFrame, by: str = "attack", seed: int = 0, exclude: Sequence[str] = (),
@@ -279,8 +304,8 @@ def subject_folds(rows: pd.DataFrame, k: int = 5, seed: int = 0, where: str = "t
     The paper (Sec. 5.3): "trained it using 5 fold cross-validation strategy. All folds are
     split based on the subject identity so images from the same person belong only to one
     fold." Subjects are dealt by ``numpy.random.default_rng(seed)`` as in :func:`attack_folds`
-    (rows without a subject share the identity ''). Not yet a fold kind of ``antispoof
-    train``: its runs need a data key that keeps the attack rows of given subjects.
+    (rows without a subject share the identity ''). ``antispoof train CONFIG folds=subject``
+    trains one run per fold (:func:`antispoof.training.folds.make_folds`, ``k`` = :data:`SUBJECT_FOLDS`).
     """
     import numpy as np
 
