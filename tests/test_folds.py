@@ -111,8 +111,9 @@ def test_grid_words_are_parsed_and_checked() -> None:
     grid, _ = split_grid_args(['inits=[null, "model.weights=a.pt model.backbone=resnet50", runs/x]'])
     assert [_init_words(i) for i in grid.inits] == [["init_from=null"], ["model.weights=a.pt", "model.backbone=resnet50"],
                                                     ["init_from=runs/x"]]
-    with pytest.raises(ValueError, match="folds=attack"):
-        split_grid_args(["folds=subject"])
+    assert split_grid_args(["folds=subject"])[0] == GridSpec("subject")
+    with pytest.raises(ValueError, match="folds=attack .*folds=subject"):
+        split_grid_args(["folds=subjects"])
     with pytest.raises(ValueError, match="non-negative integers"):
         split_grid_args(["seeds=[a]"])
 
@@ -161,3 +162,58 @@ def test_subject_folds_put_every_row_of_a_subject_in_one_fold_seeded_and_balance
     assert subject_folds(rows, 5, seed=0) == folds and subject_folds(rows, 5, seed=1) != folds
     with pytest.raises(ValueError, match="12 subject\\(s\\) for 13 subject folds"):
         subject_folds(rows, k=13)
+
+
+def test_subject_folds_of_a_store_hold_out_disjoint_subjects_covering_all(store: Path) -> None:
+    rows = _train_rows(store)
+    subjects = set(rows["subject"].astype(str))
+    folds = make_folds(store, "subject", seed=0)
+    assert [f.name for f in folds] == [f"subjects_{k}" for k in range(1, 6)]
+    for a, b in itertools.combinations(folds, 2):
+        assert set(a.held_out_subjects).isdisjoint(b.held_out_subjects)
+    assert set().union(*(f.held_out_subjects for f in folds)) == subjects
+    assert all(set(f.train_subjects) == subjects - set(f.held_out_subjects) for f in folds)
+    assert make_folds(store, "subject", seed=0) == folds != make_folds(store, "subject", seed=1)
+
+
+def test_a_subject_fold_trains_on_its_subjects_and_validates_on_the_others(store: Path, tmp_path: Path) -> None:
+    from antispoof.methods import load_method_config, method_class
+    from antispoof.training.folds import write_subject_fold_store
+    from antispoof.training.frames import training_datasets
+
+    index = FrameStore(store).index
+    usable = index[index["failure"] == ""]
+    for fold in make_folds(store, "subject", seed=0)[:2]:
+        fold_store = write_subject_fold_store(store, fold, tmp_path / fold.name)
+        config = load_method_config("quickstart", [f"data.store={store}", "data.image_size=24", *fold_overrides(fold, fold_store)])
+        assert Path(config.data.store) == fold_store.absolute()
+        spec = method_class(config.model.method).input_spec_for(config)
+        train, dev = training_datasets(config, spec)
+        t, d = train.rows, dev.rows
+        assert set(t["subject"]) <= set(fold.train_subjects) and set(d["subject"]) == set(fold.held_out_subjects)
+        assert {BONAFIDE} < set(t["label"]) and {BONAFIDE} < set(d["label"])  # attack rows follow their subject
+        from_train = usable[usable["split"] == "train"]
+        assert len(t) + len(d) == len(from_train)  # every usable train-split frame, in one of the two
+        assert set(FrameStore(fold_store).index["split"]) == {"train", "dev", "test"}
+        assert len(FrameStore(fold_store).index.query("split == 'test'")) == int((index["split"] == "test").sum())
+        crop = d["crop"].iloc[0]  # the crops are read from the store itself, nothing copied
+        original = (fold_store / crop).resolve().relative_to(Path(store).resolve()).as_posix()
+        assert original in set(usable["crop"]) and not (fold_store / "crops").exists()
+        np.testing.assert_array_equal(FrameStore(fold_store).read(crop), FrameStore(store).read(original))
+        assert int(dev[0]["label"]) == int(d["label"].iloc[0] == BONAFIDE)
+
+
+@pytest.mark.slow
+def test_train_grid_with_subject_folds_trains_one_run_per_fold(store: Path, tmp_path: Path) -> None:
+    from antispoof.training.folds import FOLD_STORES, train_grid
+
+    overrides = [f"data.store={store}", "data.image_size=32", "train.max_epochs=1", "train.progress=false",
+                 "train.accelerator=cpu", "model.backbone=test_convnext", "model.freeze_backbone=false"]
+    out = train_grid("quickstart", overrides, GridSpec("subject"), out=tmp_path / "grid")
+    summary = json.loads((out / "folds.json").read_text())
+    names = [r["run"] for r in summary["runs"]]
+    assert names == [f"fold_subjects_{k}" for k in range(1, 6)] and summary["fold_kind"] == "subject"
+    for name in names:
+        assert (out / name / "model.safetensors").is_file()
+        assert f"{FOLD_STORES}/{name[len('fold_'):]}" in (out / name / "config.yaml").read_text()
+        assert summary["results"][name]["dev_attacks"] > 0 and summary["results"][name]["dev_bonafide"] > 0
