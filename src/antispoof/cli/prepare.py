@@ -42,6 +42,8 @@ def prepare_command(
     align: bool = typer.Option(False, "--align/--no-align", help="Level the eyes (detectors with landmarks)."),
     geometry: str = typer.Option(None, "--geometry", help="Crop geometry: square (default), box_in_image (Silent-Face's), "
                                                           "resize (the box itself; the default for shipped crops)."),
+    native: bool = typer.Option(False, "--native", help="Keep each face at the frame's resolution (no resizing; --size is "
+                                                       "then the least side): LGSC's patches (seed 004 Sec. 4.4)."),
     views: str = typer.Option(None, "--views", help="Several crops of each face at these scales, e.g. 2.7,4.0 (a model "
                                                     "reading views, as the Silent-Face import)."),
     min_face: float = typer.Option(None, "--min-face", help="Faces whose shorter side is under this many pixels fail as "
@@ -81,6 +83,7 @@ def prepare_command(
         align=align,
         geometry=geometry,
         views=scales,
+        native=native,
         min_face=min_face,
         image_format=image_format,
         workers=workers,

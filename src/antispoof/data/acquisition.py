@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from antispoof.data.sampling import FrameSampler
 from antispoof.faces.base import Face, FaceDetector, select_face
@@ -50,10 +50,19 @@ class CropSpec(_Frozen):
     scale: float = Field(DEFAULT_SCALE, ge=MIN_SCALE, le=MAX_SCALE, description="crop side relative to the longer side of the face box")
     align: bool = Field(False, description="rotate so the eyes are level (when the face source gives eyes)")
     views: tuple[float, ...] = Field((), description="crop scales of a model reading several views of a face (input.views), one crop each")
+    native: bool = Field(False, description="square geometry only: keep the face at the frame's resolution (no resizing; a "
+                                            "square smaller than size is enlarged to it), for LGSC's patches (seed 004 Sec. 4.4)")
     geometry: Literal["square", "box_in_image", "resize"] = Field(
         "square", description="square: a padded square around the box (antispoof.faces.crop); box_in_image: the box scaled "
                               "and shifted to lie inside the frame (antispoof.faces.box_crop, Silent-Face's crop); resize: the "
                               "box itself resized, aspect not kept (a dataset's own face crops, read whole)")
+
+    @model_validator(mode="after")
+    def _native_square(self) -> CropSpec:
+        if self.native and (self.geometry != "square" or self.views or self.align):
+            raise ValueError("a native-resolution crop (crop.native) is a square around the face with no views and no eye "
+                             f"alignment; this one has geometry {self.geometry!r}, views {list(self.views)}, align {self.align}")
+        return self
 
 
 class AcquisitionSpec(_Frozen):
@@ -161,7 +170,7 @@ def crop_modalities(images: dict[str, np.ndarray], face: Face, crop: CropSpec) -
         elif crop.geometry == "resize":
             out[key] = crop_resized(image, face.box, size=crop.size)
         else:
-            out[key] = crop_face(image, face.box, size=crop.size, scale=crop.scale, eyes=face.eyes, align=align)
+            out[key] = crop_face(image, face.box, size=crop.size, scale=crop.scale, eyes=face.eyes, align=align, native=crop.native)
     return out
 
 
@@ -170,7 +179,7 @@ class AcquisitionMismatch(ValueError):
 
 
 #: The fields that change what a face crop looks like (sampling, size and the gate do not).
-_COMPARED = ("face_source", "crop.scale", "crop.geometry", "crop.align", "crop.views")
+_COMPARED = ("face_source", "crop.scale", "crop.geometry", "crop.align", "crop.views", "crop.native")
 
 
 def check_same_acquisition(trained: AcquisitionSpec | None, data: AcquisitionSpec, *, data_name: str,
@@ -187,7 +196,7 @@ def check_same_acquisition(trained: AcquisitionSpec | None, data: AcquisitionSpe
         c = trained.crop
         views = f" (views {list(c.views)}, geometry {c.geometry})" if c.views else ""
         fix = (f"antispoof prepare --dataset NAME --root DIR --out NEW_STORE --detector {trained.face_source} --scale {c.scale:g}"
-               f"{' --align' if c.align else ''}{views}")
+               f"{' --align' if c.align else ''}{' --native' if c.native else ''}{views}")
         raise AcquisitionMismatch(
             f"{data_name} was prepared unlike the model's training data ({'; '.join(diffs)}); scores there would not mean what "
             f"they mean on the training data. Prepare it again with the model's settings ({fix}), or pass --allow-mismatch "

@@ -82,7 +82,11 @@ class InputSpec(_Frozen):
     views: int = Field(1, ge=1, description="crops of one face at the card's crop.views scales, stacked [B, V, C, H, W] (1 = one crop)")
     crop_size: int = Field(..., ge=8, description="side of the stored / cut face crop in pixels")
     input_size: int = Field(..., ge=8, description="side of the square network input in pixels")
-    fit: Literal["resize", "center_crop"] = Field("resize", description="how a crop becomes the input at evaluation")
+    fit: Literal["resize", "center_crop", "patches"] = Field(
+        "resize", description="how a crop becomes the input at evaluation; patches: a grid of input_size patches cut at the "
+                              "crop's own resolution, scored as one face (LGSC, seed 004)")
+    patches: int = Field(1, ge=1, description="with fit=patches: patches per side of the evaluation grid, stacked [B, P, C, H, "
+                                              "W] with P = patches^2 (1 = the centre patch)")
     colour_order: Literal["RGB", "BGR"] = Field("RGB", description="channel order of the colour input")
     pixel_scale: float = Field(1 / 255, gt=0, description="pixels (0-255) are multiplied by this before (x - mean) / std")
     layout: Literal["NCHW"] = Field("NCHW", description="tensor layout (clips: N, T, C, H, W)")
@@ -94,6 +98,10 @@ class InputSpec(_Frozen):
             raise ValueError(f"modalities must start with rgb and name each modality once, got {names}")
         if self.views > 1 and self.clip_len > 1:
             raise ValueError("an input of several views per face (views > 1) reads single frames (clip_len 1)")
+        if self.fit == "patches" and (self.views > 1 or self.clip_len > 1):
+            raise ValueError("a grid of patches (fit=patches) is cut from one crop of one frame (views 1, clip_len 1)")
+        if self.patches > 1 and self.fit != "patches":
+            raise ValueError(f"patches={self.patches} needs fit=patches, got fit={self.fit!r}")
         if self.fit == "center_crop" and self.crop_size < self.input_size:
             raise ValueError(f"a centre crop of {self.input_size} px needs crops of at least that size, got {self.crop_size}")
         return self
@@ -132,6 +140,8 @@ class InputSpec(_Frozen):
         frame = (c, self.input_size, self.input_size)
         if self.views > 1:
             return (self.views, *frame)
+        if self.patches > 1:
+            return (self.patches**2, *frame)
         return frame if self.clip_len == 1 else (self.clip_len, *frame)
 
     def example(self, batch_size: int = 1, seed: int | None = None) -> dict[str, Any]:
@@ -150,6 +160,7 @@ class InputSpec(_Frozen):
         mods = "+".join(f"{m.name}({m.channels})" for m in self.modalities)
         clip = "" if self.clip_len == 1 else f", clips of {self.clip_len} (stride {self.clip_stride})"
         clip += "" if self.views == 1 else f", {self.views} views per face"
+        clip += "" if self.fit != "patches" else f", a {self.patches}x{self.patches} grid of patches per face"
         lo, hi = self.value_range
         return (f"{mods} {self.input_size}x{self.input_size} from {self.crop_size} px crops ({self.fit}){clip}, "
                 f"{self.colour_order}, values {lo:g}..{hi:g}")

@@ -128,7 +128,8 @@ def store_settings(
 
 def store_acquisition(adapter: DatasetAdapter, *, detector: str | None = None, detector_kwargs: dict[str, Any] | None = None,
                       sampler: FrameSampler | None = None, size: int = 256, scale: float | None = None, align: bool = False,
-                      min_face: float | None = None, views: tuple[float, ...] = (), geometry: str | None = None) -> AcquisitionSpec:
+                      min_face: float | None = None, views: tuple[float, ...] = (), geometry: str | None = None,
+                      native: bool = False) -> AcquisitionSpec:
     """The acquisition record of a store of ``adapter``: what is given, else the adapter's own defaults, else the toolkit's.
 
     A dataset that ships face crops (``face_source`` ``whole_image``) is read as shipped:
@@ -147,7 +148,7 @@ def store_acquisition(adapter: DatasetAdapter, *, detector: str | None = None, d
     # frames a model must learn from); it records the gate's measures, and the serving gate's defaults apply at inference.
     gate = QualityLimits.open(min_face if min_face is not None else (0.0 if whole else QualityLimits().min_face))
     crop = CropSpec(size=size, scale=scale or (1.0 if whole else DEFAULT_SCALE), align=align, views=tuple(views),
-                    geometry=geometry or ("resize" if whole else "square"))
+                    geometry=geometry or ("resize" if whole else "square"), native=native)
     return AcquisitionSpec(sampling=sampling, face_source=source, detector_options=dict(detector_kwargs or {}),
                            detector=probe.info(), crop=crop, quality=gate)
 

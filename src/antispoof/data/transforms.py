@@ -18,7 +18,13 @@ takes the input size and returns albumentations steps whose output is that size:
   ratio 0.7-1.35), HSV shift, Gaussian noise, motion blur, ISO noise, 90-degree
   rotation, horizontal flip;
 - ``crop_flip``: random crop of the input size from the larger stored crop, horizontal
-  flip (seed 003: resize to 256, random crop, flip; the centre crop at test is the fit).
+  flip (seed 003: resize to 256, random crop, flip; the centre crop at test is the fit);
+- ``patch``: a random patch of the input size cut from the stored crop at its own
+  resolution, no resizing, horizontal flip (seed 004 Sec. 4.4: "we sample patches from
+  images as the network input during training. These patches keep the input image
+  resolution"; the flip is our choice). Its evaluation fit is ``patches``: a grid of
+  ``spec.patches`` x ``spec.patches`` patches evenly spaced over the crop, corner to
+  corner, stacked ``[P, C, H, W]`` (:func:`patch_grid`).
 
 :meth:`Transform.apply` transforms a whole sample (every frame of a clip, every
 modality) with one random draw, so a clip stays one motion and IR/depth stay aligned
@@ -42,7 +48,7 @@ from antispoof.data.inputs import IMAGENET_MEAN, IMAGENET_STD, InputSpec, Modali
 
 __all__ = [
     "MEAN", "STD", "PIPELINES", "Transform", "build_transform", "eval_transform", "normalize", "to_tensor",
-    "list_pipelines",
+    "list_pipelines", "patch_grid",
 ]
 
 MEAN = IMAGENET_MEAN
@@ -150,7 +156,13 @@ class Transform:
         if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3):
             raise ValueError(f"{self!r} is called on one RGB uint8 HxWx3 frame, got {_describe(image)}; "
                              "use .apply(sample) for clips, IR and depth")
-        return to_tensor(self._compose(())(image=image)["image"], self.spec.modalities[0], self.spec)
+        return self._grid(to_tensor(self._compose(())(image=image)["image"], self.spec.modalities[0], self.spec))
+
+    def _grid(self, x: torch.Tensor) -> torch.Tensor:
+        """The evaluation grid of patches of a ``[C, H, W]`` input when the spec's fit is ``patches`` (else ``x``)."""
+        if self.name != "none" or self.spec.fit != "patches":
+            return x
+        return patch_grid(x, self.spec.input_size, self.spec.patches)
 
     def apply(self, sample: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of ``sample`` with each of the spec's modality keys replaced by its tensor.
@@ -180,7 +192,7 @@ class Transform:
         out = self._compose(tuple(t for t in data if t != "image"))(**data)
         result = dict(sample)
         for m in spec.modalities:
-            tensors = [to_tensor(out[t], m, spec) for t in targets[m.key]]
+            tensors = [self._grid(to_tensor(out[t], m, spec)) for t in targets[m.key]]
             result[m.key] = tensors[0] if spec.clip_len == 1 and spec.views == 1 else torch.stack(tensors)
         return result
 
@@ -246,10 +258,42 @@ def _crop_flip(size: int) -> list[Any]:
     return [A.RandomCrop(size, size), A.HorizontalFlip(p=0.5)]
 
 
+@PIPELINES.register("patch")
+def _patch(size: int) -> list[Any]:
+    """A random ``size`` patch of the stored crop at its own resolution and a horizontal flip: seed 004's training input."""
+    import albumentations as A
+    import cv2
+
+    # a crop under the patch size (a store not prepared with --native) is padded with black, never resized
+    return [A.PadIfNeeded(size, size, border_mode=cv2.BORDER_CONSTANT, fill=0), A.RandomCrop(size, size), A.HorizontalFlip(p=0.5)]
+
+
+def patch_grid(x: torch.Tensor, size: int, n: int) -> torch.Tensor:
+    """``n`` x ``n`` patches of ``size`` from ``x`` ``[C, H, W]`` (H, W >= size), evenly spaced corner to corner: ``[n*n, C, size, size]``.
+
+    Row-major order (top-left first). ``n = 1`` is the centre patch. Patches overlap where
+    ``n * size`` exceeds the side, and leave gaps where it falls short.
+    """
+    h, w = x.shape[-2:]
+    if h < size or w < size:
+        raise ValueError(f"a grid of {size} px patches needs a crop of at least {size} px, got {h}x{w}")
+
+    def starts(side: int) -> list[int]:
+        if n == 1:
+            return [(side - size) // 2]
+        return [round(i * (side - size) / (n - 1)) for i in range(n)]
+
+    return torch.stack([x[:, y : y + size, x0 : x0 + size] for y in starts(h) for x0 in starts(w)])
+
+
 def _fit(spec: InputSpec) -> list[Any]:
     """The evaluation steps from a stored crop to the input: ``spec.fit``."""
     import albumentations as A
 
+    if spec.fit == "patches":  # the crop keeps its resolution; Transform cuts the grid after the normalisation
+        import cv2
+
+        return [A.PadIfNeeded(spec.input_size, spec.input_size, border_mode=cv2.BORDER_CONSTANT, fill=0)]
     if spec.fit == "center_crop" and spec.crop_size != spec.input_size:
         # bring any stored crop to the trained crop size first, so the centre crop covers the trained field of view
         return [A.Resize(spec.crop_size, spec.crop_size), A.CenterCrop(spec.input_size, spec.input_size)]

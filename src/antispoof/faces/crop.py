@@ -1,4 +1,4 @@
-"""The one crop function: a square around the face box, optionally eye-aligned, resized.
+"""The one crop function: a square around the face box, optionally eye-aligned, resized (or kept at native resolution).
 
 Training, evaluation and inference all call :func:`crop_face`, so a model never sees a
 crop made differently from the ones it was trained on. Colour order stays what it was
@@ -9,7 +9,9 @@ Geometry: the square is centred on the box centre with side ``scale * max(box wi
 box height)``; pixels outside the image are black (0). Without alignment the square is
 rounded to whole pixels and resized with area interpolation when shrinking (linear when
 enlarging); with alignment the square is rotated about its centre so the eyes lie on a
-horizontal line, and sampled with linear interpolation.
+horizontal line, and sampled with linear interpolation. With ``native`` the square keeps
+the frame's own pixels (no resizing) unless it is smaller than ``size``, which it is then
+enlarged to: LGSC's patches are cut from faces at native resolution (seed 004, Sec. 4.4).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def crop_face(
     scale: float = DEFAULT_SCALE,
     eyes: tuple[tuple[float, float], tuple[float, float]] | None = None,
     align: bool = False,
+    native: bool = False,
 ) -> np.ndarray:
     """Crop the square around ``box`` from ``image`` (HxW or HxWxC) and resize it to ``size`` x ``size``.
 
@@ -56,12 +59,16 @@ def crop_face(
             the face carries spoof cues: device borders, fingers).
         eyes: ``((x, y), (x, y))`` eye centres, needed when ``align`` is True.
         align: rotate so that the eyes are level.
+        native: keep the square at the frame's resolution (its side in frame pixels); only a square
+            smaller than ``size`` is resized, up to ``size``. Not with ``align`` (a rotation resamples).
     """
     import cv2
 
     if size < 1:
         raise ValueError(f"crop size must be a positive number of pixels, got {size}")
     cx, cy, side = square_region(box, scale)
+    if native and align:
+        raise ValueError("a native-resolution crop keeps the frame's pixels; eye alignment would resample them (use one)")
     if align:
         if eyes is None:
             raise ValueError("eye alignment needs the eye positions; this face has none (use align=False)")
@@ -74,7 +81,7 @@ def crop_face(
     y0 = int(round(cy - side / 2.0))
     n = max(int(round(side)), 1)
     patch = _padded_slice(image, x0, y0, n)
-    if n == size:
+    if n == size or (native and n > size):
         return patch
     interp = cv2.INTER_AREA if n > size else cv2.INTER_LINEAR
     out = cv2.resize(patch, (size, size), interpolation=interp)

@@ -28,7 +28,7 @@ class ResidualBlock(nn.Module):
 
     ``[B, cin, H, W] -> [B, cout, H, W]``. The paper (Sec. 3.3): "We aggregate the feature
     maps from the symmetric position in the encoder to the decoder by the concatenation
-    operation and add an Encoder Residual Block afterward"; Sec. 4.5 names "the residual 1x1
+    operation and add an Encoder Residual Block afterward"; Sec. 4.4 names "the residual 1x1
     Conv in Decoder Residual Block". A ResNet-18 stage, which the name suggests and the
     authors' code stacks, is two BasicBlocks; ours is one (the first of those two, with its
     1x1 projection shortcut). Our choice, kept because the quickstart's measured ACER
@@ -115,8 +115,15 @@ class LGSCNet(nn.Module):
         return torch.tanh(self.head(x)), pooled
 
     def predict(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """``{"score": 1 - mean |cue| [B], "spoof_cue": mean |cue| over channels [B, H, W]}``."""
+        """``{"score": 1 - mean |cue| [B], "spoof_cue": mean |cue| over channels [B, H, W]}`` (seed 004 Eq. 10).
+
+        A batch of patch grids ``[B, P, C, H, W]`` is scored per face: the mean |cue| over all its
+        patches, and its map is the mean of the patches' maps."""
+        images = batch["image"]
+        grid = images.ndim == 5
         with torch.no_grad():
-            cue, _ = self.forward(batch["image"])
-        magnitude = cue.abs()
-        return {"score": (1.0 - magnitude.mean(dim=(1, 2, 3))).clamp(0.0, 1.0), "spoof_cue": magnitude.mean(dim=1)}
+            cue, _ = self.forward(images.flatten(0, 1) if grid else images)
+        magnitude = cue.abs().mean(dim=1)  # [N, H, W]
+        if grid:
+            magnitude = magnitude.unflatten(0, images.shape[:2]).mean(dim=1)
+        return {"score": (1.0 - magnitude.mean(dim=(1, 2))).clamp(0.0, 1.0), "spoof_cue": magnitude}

@@ -157,6 +157,10 @@ def _fit_one(config: EngineConfig, run_dir: Path, datasets: Datasets | None = No
     acquisition = getattr(store, "acquisition", None)
     if acquisition is not None and config.init_from is not None and not resume:
         _check_init_acquisition(config.init_from, acquisition, config.allow_mismatch)
+    if acquisition is not None and spec.fit == "patches" and not acquisition.crop.native and not resume:
+        log.warning("this method reads patches of faces at native resolution, but the frame store's faces were resized to "
+                    "%d px: the patches are cut from resized faces. Prepare the store with `antispoof prepare ... --native` "
+                    "for the paper's input", acquisition.crop.size)
     stop = StopOnSignal()
     trainer = build_trainer(config, run_dir, [*callbacks, stop], log_version=log_version,
                             acquisition=acquisition.record() if acquisition is not None else None)
