@@ -79,7 +79,8 @@ def test_network_rebuilds_from_its_record_and_gives_the_same_output(name):
 
 #: name -> (kwargs, input channels, side of a tiny input)
 BACKBONE_CASES: dict[str, tuple[dict[str, Any], int, int]] = {
-    "plain_cnn": ({}, 3, 32), "face_resnet34": ({"width": 0.125}, 1, 48), "minifasnet_v1": ({}, 3, 80),
+    "plain_cnn": ({}, 3, 32), "face_resnet34": ({"width": 0.125}, 1, 48), "face_resnet50": ({"width": 0.0625}, 1, 48),
+    "minifasnet_v1": ({}, 3, 80),
     "minifasnet_v2": ({}, 3, 80), "minifasnet_v1se": ({}, 3, 80), "minifasnet_v2se": ({}, 3, 80),
 }
 
