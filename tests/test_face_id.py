@@ -82,6 +82,38 @@ def test_input_spec_matches_the_multimodal_rgb_branch():
     assert spec.modalities[0] == mm_spec.modalities[0] and (spec.crop_size, spec.fit) == (mm_spec.crop_size, mm_spec.fit)
 
 
+def test_face_id_config_pretrains_the_network_of_the_multimodal_quickstart(tmp_path):
+    """configs/face_id.yaml's backbone file loads into configs/quickstart_multimodal.yaml's network: every tensor of its
+    branches and res4 has the file's shape (res4's first kernel tiled over the branches), and both read the same input."""
+    from antispoof.methods import load_method_config
+    from antispoof.methods.multimodal import load_face_weights
+    from antispoof.weights import save_weights
+
+    face_config, mm_config = load_method_config("face_id"), load_method_config("quickstart_multimodal")
+    fm, mm = face_config.model, mm_config.model
+    assert (fm.backbone, list(fm.layers), fm.width) == (mm.backbone, list(mm.layers), mm.width)
+    face = method_class("face_id").from_config(face_config)
+    net = method_class("multimodal").from_config(mm_config).net
+    saved, own, n = face.encoder.state_dict(), net.state_dict(), len(net.branches)
+    for key, value in saved.items():  # what write_backbone saves: the encoder's state dict
+        shape = tuple(value.shape)
+        if key.startswith("layer4."):
+            targets = ["res4." + key.removeprefix("layer4.")]
+            if key == "layer4.down.conv.weight":
+                shape = (shape[0], n * shape[1], *shape[2:])
+        else:
+            targets = [f"branches.{i}.{key}" for i in range(n)]
+        for target in targets:
+            assert target in own and tuple(own[target].shape) == shape, (key, target)
+    save_weights(face.encoder, tmp_path / BACKBONE_FILE, {"face_id": {}})
+    report = load_face_weights(net, tmp_path / BACKBONE_FILE, aggregation_init=mm.aggregation_init)
+    assert not report["mismatched"] and not report["unexpected"]
+    assert not any(k.startswith(("branches.", "res4.")) for k in report["missing"])
+    face_spec, mm_spec = face.input_spec(), method_class("multimodal").input_spec_for(mm_config)
+    assert face_spec.modalities[0] == mm_spec.modalities[0]
+    assert (face_spec.crop_size, face_spec.input_size) == (mm_spec.crop_size, mm_spec.input_size) == (54, 48)
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
     from antispoof.data.synthetic.writer import generate_dataset
