@@ -176,36 +176,27 @@ def test_subject_folds_of_a_store_hold_out_disjoint_subjects_covering_all(store:
     assert make_folds(store, "subject", seed=0) == folds != make_folds(store, "subject", seed=1)
 
 
-def test_a_subject_fold_trains_on_its_subjects_and_validates_on_the_others(store: Path, tmp_path: Path) -> None:
+def test_a_subject_fold_trains_on_its_subjects_and_validates_on_the_others(store: Path) -> None:
     from antispoof.methods import load_method_config, method_class
-    from antispoof.training.folds import write_subject_fold_store
     from antispoof.training.frames import training_datasets
 
     index = FrameStore(store).index
     usable = index[index["failure"] == ""]
+    from_train = usable[usable["split"] == "train"]
     for fold in make_folds(store, "subject", seed=0)[:2]:
-        fold_store = write_subject_fold_store(store, fold, tmp_path / fold.name)
-        config = load_method_config("quickstart", [f"data.store={store}", "data.image_size=24", *fold_overrides(fold, fold_store)])
-        assert Path(config.data.store) == fold_store.absolute()
+        config = load_method_config("quickstart", [f"data.store={store}", "data.image_size=24", *fold_overrides(fold)])
         spec = method_class(config.model.method).input_spec_for(config)
         train, dev = training_datasets(config, spec)
         t, d = train.rows, dev.rows
-        assert set(t["subject"]) <= set(fold.train_subjects) and set(d["subject"]) == set(fold.held_out_subjects)
+        assert set(t["subject"]) == set(fold.train_subjects) and set(d["subject"]) == set(fold.held_out_subjects)
         assert {BONAFIDE} < set(t["label"]) and {BONAFIDE} < set(d["label"])  # attack rows follow their subject
-        from_train = usable[usable["split"] == "train"]
         assert len(t) + len(d) == len(from_train)  # every usable train-split frame, in one of the two
-        assert set(FrameStore(fold_store).index["split"]) == {"train", "dev", "test"}
-        assert len(FrameStore(fold_store).index.query("split == 'test'")) == int((index["split"] == "test").sum())
-        crop = d["crop"].iloc[0]  # the crops are read from the store itself, nothing copied
-        original = (fold_store / crop).resolve().relative_to(Path(store).resolve()).as_posix()
-        assert original in set(usable["crop"]) and not (fold_store / "crops").exists()
-        np.testing.assert_array_equal(FrameStore(fold_store).read(crop), FrameStore(store).read(original))
-        assert int(dev[0]["label"]) == int(d["label"].iloc[0] == BONAFIDE)
+        assert set(d["split"]) == set(t["split"]) == {"train"}
 
 
 @pytest.mark.slow
 def test_train_grid_with_subject_folds_trains_one_run_per_fold(store: Path, tmp_path: Path) -> None:
-    from antispoof.training.folds import FOLD_STORES, train_grid
+    from antispoof.training.folds import train_grid
 
     overrides = [f"data.store={store}", "data.image_size=32", "train.max_epochs=1", "train.progress=false",
                  "train.accelerator=cpu", "model.backbone=test_convnext", "model.freeze_backbone=false"]
@@ -215,5 +206,5 @@ def test_train_grid_with_subject_folds_trains_one_run_per_fold(store: Path, tmp_
     assert names == [f"fold_subjects_{k}" for k in range(1, 6)] and summary["fold_kind"] == "subject"
     for name in names:
         assert (out / name / "model.safetensors").is_file()
-        assert f"{FOLD_STORES}/{name[len('fold_'):]}" in (out / name / "config.yaml").read_text()
+        assert "train_subjects:" in (out / name / "config.yaml").read_text()
         assert summary["results"][name]["dev_attacks"] > 0 and summary["results"][name]["dev_bonafide"] > 0

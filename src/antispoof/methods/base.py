@@ -70,6 +70,8 @@ class EngineDataConfig(DataConfig):
     dev_from: Literal["dev", "train"] = Field("dev", description="store split the dev (validation) set is read from: dev, or train for a fold held out of it")
     dev_attacks: list[str] | None = Field(None, description="attack species (shell wildcards on pai) the dev set keeps; null = all")
     dev_bonafide_subjects: list[str] | None = Field(None, description="subjects whose bona fide frames the dev set keeps; null = all")
+    train_subjects: list[str] | None = Field(None, description="subjects whose frames, bona fide and attack, the train set keeps; null = all (a subject fold)")
+    dev_subjects: list[str] | None = Field(None, description="subjects whose frames, bona fide and attack, the dev set keeps; null = all")
 
 
 class EngineTrainConfig(TrainConfig):

@@ -30,21 +30,15 @@ BUNDLE`` averages them (:mod:`antispoof.inference.ensemble`).
 
 ``folds=subject`` is Table 3's "subject 5-fold" baseline instead: the subjects of the
 store's train split are dealt to 5 folds (:func:`antispoof.data.protocols.subject_folds`,
-seeded by ``seed``) and fold ``k`` trains on every row (bona fide and attack) of the other
-folds' subjects and validates on every row of its own. The data keys select attacks by
-species only, so each subject fold reads a *fold store* the grid writes,
-``RUN/_fold_stores/subjects_<k>`` (:func:`write_subject_fold_store`): the store's index
-with its train split re-dealt into ``train`` and ``dev`` by subject and its test split
-as it is, its crops read from the store itself (nothing is copied); the run's override is
-``data.store=`` that folder. The store's own dev split is not in it (it stays for the
-ensemble's threshold, ``antispoof ensemble RUN --store STORE``).
+seeded by ``seed``) and fold ``k`` trains on every frame (bona fide and attack) of the other
+folds' subjects and validates on every frame of its own, both from the train split, through
+``data.train_subjects``, ``data.dev_from=train`` and ``data.dev_subjects``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -54,14 +48,12 @@ from typing import Any
 from antispoof.data.protocols import FOLD_KINDS, SUBJECT_FOLDS, AttackFold, SubjectFold, attack_folds, subject_folds
 from antispoof.weights import WEIGHTS_FILE
 
-__all__ = ["GridSpec", "GRID_KEYS", "FOLDS_FILE", "FOLD_STORES", "make_folds", "fold_overrides", "split_grid_args",
-           "train_grid", "write_subject_fold_store"]
+__all__ = ["GridSpec", "GRID_KEYS", "FOLDS_FILE", "make_folds", "fold_overrides", "split_grid_args", "train_grid"]
 
 log = logging.getLogger(__name__)
 
 GRID_KEYS = ("folds", "seeds", "inits")
 FOLDS_FILE = "folds.json"
-FOLD_STORES = "_fold_stores"  # RUN/_fold_stores/<fold>: the store view of each subject fold
 
 
 @dataclass(frozen=True)
@@ -127,57 +119,18 @@ def make_folds(store: str | Path, by: str = "attack", seed: int = 0,
     return attack_folds(train.assign(dataset=str(opened.settings.get("dataset", ""))), by, seed, exclude, where=where)
 
 
-def fold_overrides(fold: AttackFold | SubjectFold, fold_store: str | Path | None = None) -> list[str]:
-    """The data overrides that make ``fold``'s run. An attack fold: train without its type and subjects, validate on
-    them (train split). A subject fold: read ``fold_store`` (:func:`write_subject_fold_store`), whose train and dev
-    splits are the fold's."""
-    if isinstance(fold, SubjectFold):
-        if fold_store is None:
-            raise ValueError(f"subject fold {fold.name} reads a fold store; give fold_store (see write_subject_fold_store)")
-        return [f"data.store={Path(fold_store).as_posix()}", "data.dev_from=dev"]
-
+def fold_overrides(fold: AttackFold | SubjectFold) -> list[str]:
+    """The data overrides that make ``fold``'s run: train without its type (attack fold) or subjects (subject fold),
+    validate on them, both from the train split."""
     def listed(values: Sequence[str]) -> str:
         return "[" + ",".join(json.dumps(v) for v in values) + "]"
 
+    if isinstance(fold, SubjectFold):
+        return [f"data.train_subjects={listed(fold.train_subjects)}", "data.dev_from=train",
+                f"data.dev_subjects={listed(fold.held_out_subjects)}"]
     return [f"data.train_attacks={listed(fold.train_attacks)}", f"data.train_bonafide_subjects={listed(fold.train_bonafide_subjects)}",
             "data.dev_from=train", f"data.dev_attacks={listed(fold.held_out)}",
             f"data.dev_bonafide_subjects={listed(fold.bonafide_subjects)}"]
-
-
-_CROP_COLUMNS = ("crop", "ir_crop", "depth_crop")  # index columns holding crop paths relative to the store
-
-
-def write_subject_fold_store(store: str | Path, fold: SubjectFold, out: str | Path) -> Path:
-    """Write ``out``, a frame store of ``store``'s frames for ``fold``: train = the train-split rows of its train
-    subjects, dev = the train-split rows of its held-out subjects, test = the store's test split; the store's dev split
-    is left out. The index's crop paths lead back to ``store`` (relative to ``out``), so no crop is copied. Same
-    inputs, same files: a grid run again rewrites them unchanged. Returns ``out``."""
-    import pandas as pd
-
-    from antispoof._files import write_atomic
-    from antispoof.data.prepare import INDEX_FILE
-    from antispoof.data.store import FrameStore
-
-    source, out = FrameStore(store), Path(out)
-    index = source.index
-    subject = index["subject"].fillna("").astype(str)
-    train = index["split"] == "train"
-    held = train & subject.isin(set(fold.held_out_subjects))
-    kept = train & subject.isin(set(fold.train_subjects))
-    test = index["split"] == "test"
-    view = pd.concat([index[kept].assign(split="train"), index[held].assign(split="dev"), index[test]], ignore_index=True)
-    back = os.path.relpath(os.path.abspath(source.path), os.path.abspath(out))
-    for column in _CROP_COLUMNS:
-        if column in view:
-            crops = view[column].fillna("").astype(str)
-            view[column] = crops.where(crops == "", back + "/" + crops).str.replace(os.sep, "/", regex=False)
-    settings = {**source.settings, "subject_fold": {"store": str(Path(store)), "fold": fold.name,
-                                                    "held_out_subjects": list(fold.held_out_subjects)}}
-    write_atomic(out / "settings.json", json.dumps(settings, indent=2) + "\n")
-    tmp = out / f".{INDEX_FILE}.{os.getpid()}.tmp"
-    view.to_parquet(tmp, index=False)
-    os.replace(tmp, out / INDEX_FILE)  # the index last: a store is complete once it is there
-    return out
 
 
 def _store_of(config: Any) -> Path:
@@ -224,15 +177,13 @@ def train_grid(config_path: str | Path, overrides: Sequence[str], grid: GridSpec
     if grid.folds is not None:
         store = _store_of(base)
         folds = list(make_folds(store, grid.folds, base.seed, exclude=base.data.exclude_attacks))
-    fold_stores = {f.name: out / FOLD_STORES / f.name for f in folds if isinstance(f, SubjectFold)}
     seeds = grid.seeds or (base.seed,)
     inits = grid.inits or (None if base.init_from is None else str(base.init_from),)
     plan = []
     for fold in folds:
         for j, init in enumerate(inits):
             for seed in seeds:
-                words = [*overrides, *(fold_overrides(fold, fold_stores.get(fold.name)) if fold else []), f"seed={seed}",
-                         *_init_words(init)]
+                words = [*overrides, *(fold_overrides(fold) if fold else []), f"seed={seed}", *_init_words(init)]
                 plan.append({"run": _run_name(fold, j, len(inits), seed, len(seeds)), "fold": None if fold is None else fold.name,
                              "init": init, "seed": seed, "overrides": words})
     summary = {"config": str(config_path), "overrides": list(overrides), "store": None if store is None else str(store),
@@ -243,7 +194,6 @@ def train_grid(config_path: str | Path, overrides: Sequence[str], grid: GridSpec
     # on several devices every process runs this grid; rank 0 reads what an earlier call finished, the others follow it
     done = agree(out.parent, f"grid {out.resolve()}", lambda: _finished(out, summary, overwrite), base)
     out.mkdir(parents=True, exist_ok=True)
-    _write_fold_stores(store, [f for f in folds if isinstance(f, SubjectFold)], fold_stores)
     results: dict[str, Any] = {}
     for entry in plan:
         name = entry["run"]
@@ -267,20 +217,6 @@ def train_grid(config_path: str | Path, overrides: Sequence[str], grid: GridSpec
         results[name] = result
         _write(out, summary, results)
     return _write(out, summary, results)
-
-
-def _write_fold_stores(store: Path | None, folds: list[SubjectFold], paths: dict[str, Path]) -> None:
-    """Rank 0 writes each subject fold's store (:func:`write_subject_fold_store`); the other ranks wait for them."""
-    if not folds or store is None:
-        return
-    from antispoof._launch import current_launch, wait_for
-    from antispoof.data.prepare import INDEX_FILE
-
-    if current_launch().is_zero:
-        for fold in folds:
-            write_subject_fold_store(store, fold, paths[fold.name])
-    else:
-        wait_for(lambda: all((paths[f.name] / INDEX_FILE).is_file() for f in folds), 3600, "rank 0 to write the fold stores")
 
 
 def _finished(out: Path, summary: dict[str, Any], overwrite: bool) -> dict[str, Any]:

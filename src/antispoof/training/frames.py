@@ -54,9 +54,10 @@ def dataset_labels(data: Dataset) -> Any:
 
 
 def select_rows(data: Dataset | None, attacks: Sequence[str] | None = None,
-                bonafide_subjects: Sequence[str] | None = None) -> Dataset | None:
-    """The units of a frame dataset whose attack species match ``attacks`` (shell wildcards on ``pai``) and whose bona
-    fide frames belong to ``bonafide_subjects``; None (either) keeps all of that side. None when nothing is left.
+                bonafide_subjects: Sequence[str] | None = None, subjects: Sequence[str] | None = None) -> Dataset | None:
+    """The units of a frame dataset whose attack species match ``attacks`` (shell wildcards on ``pai``), whose bona
+    fide frames belong to ``bonafide_subjects`` and whose frames of either label belong to ``subjects``; None (any)
+    keeps all. None when nothing is left.
 
     A clip is judged by its first frame (a clip holds frames of one video).
     """
@@ -66,7 +67,7 @@ def select_rows(data: Dataset | None, attacks: Sequence[str] | None = None,
 
     from antispoof.data.base import BONAFIDE
 
-    if data is None or (attacks is None and bonafide_subjects is None):
+    if data is None or (attacks is None and bonafide_subjects is None and subjects is None):
         return data
     rows = data.rows  # type: ignore[attr-defined]
     clips = getattr(data, "_clips", None)
@@ -79,7 +80,10 @@ def select_rows(data: Dataset | None, attacks: Sequence[str] | None = None,
     else:
         species = {p: any(fnmatch.fnmatchcase(str(p), pat) for pat in attacks) for p in rows["pai"].unique()}
         keep_attack = ~live & rows["pai"].map(species).to_numpy(bool)
-    positions = np.flatnonzero(keep_live | keep_attack)
+    keep = keep_live | keep_attack
+    if subjects is not None:
+        keep &= rows["subject"].astype(str).isin(set(map(str, subjects))).to_numpy()
+    positions = np.flatnonzero(keep)
     return Selected(data, positions) if len(positions) else None
 
 
@@ -156,10 +160,11 @@ def training_datasets(config: Any, spec: Any = None) -> tuple[Dataset, Dataset |
                       frames_per_video=d.frames_per_video, progress=config.train.progress)
     exclude = (tuple(getattr(d, "exclude_attacks", ()) or ()), tuple(getattr(d, "exclude_domains", ()) or ()))
     train = select_rows(open_split(store, "train", spec, *exclude), getattr(d, "train_attacks", None),
-                        getattr(d, "train_bonafide_subjects", None))
+                        getattr(d, "train_bonafide_subjects", None), getattr(d, "train_subjects", None))
     if train is None:
         raise ValueError(f"the frame store {store} has no usable 'train' frames for protocol {d.protocol!r} (after "
-                         "data.exclude_attacks / train_attacks / train_bonafide_subjects); " + _why_unusable(store))
+                         "data.exclude_attacks / train_attacks / train_bonafide_subjects / train_subjects); "
+                         + _why_unusable(store))
     distill = getattr(config, "distill", None)
     if distill is not None and distill.unlabelled_dataset is not None:
         extra_store = store_for(distill.unlabelled_dataset, distill.unlabelled_root, distill.unlabelled_protocol,
@@ -172,5 +177,5 @@ def training_datasets(config: Any, spec: Any = None) -> tuple[Dataset, Dataset |
             shared = tuple(sorted(set(train[0]) & set(extra[0])))
             train = ConcatDataset([KeepKeys(train, shared), Unlabelled(KeepKeys(extra, shared))])
     dev = select_rows(open_split(store, getattr(d, "dev_from", "dev"), spec, *exclude), getattr(d, "dev_attacks", None),
-                      getattr(d, "dev_bonafide_subjects", None))
+                      getattr(d, "dev_bonafide_subjects", None), getattr(d, "dev_subjects", None))
     return train, dev
