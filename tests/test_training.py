@@ -14,7 +14,8 @@ from antispoof.data.transforms import build_transform
 from antispoof.training.runner import load_trained, read_run_config, resume, train
 
 TINY = {"model": {"backbone": "test_convnext"}, "data": {"image_size": 32},
-        "train": {"max_epochs": 2, "batch_size": 8, "lr": 1e-3, "progress": False, "augment": "entry", "accelerator": "cpu"}}
+        "train": {"max_epochs": 2, "batch_size": 8, "lr": 1e-3, "progress": False, "augment": "entry", "accelerator": "cpu",
+                  "num_workers": 0}}
 
 
 def _config(**train) -> EntryConfig:
@@ -54,11 +55,14 @@ class _KillAtEpoch(Callback):
             raise RuntimeError("killed")
 
 
-@pytest.mark.parametrize("schedule", ["constant", "onecycle"])
-def test_resume_reaches_the_uninterrupted_weights(tmp_path, schedule):
-    whole = train(_config(lr_schedule=schedule), out=tmp_path / "whole", datasets=_datasets())
+# onecycle with loader workers: the schedule asks for the run's length, which builds the loader before the checkpoint
+# is restored, and its persistent workers used to serve epoch 0's batches in the resumed epoch
+@pytest.mark.parametrize("schedule,workers", [("constant", 0), ("onecycle", 0), ("onecycle", 2)])
+def test_resume_reaches_the_uninterrupted_weights(tmp_path, schedule, workers):
+    whole = train(_config(lr_schedule=schedule, num_workers=workers), out=tmp_path / "whole", datasets=_datasets())
     with pytest.raises(RuntimeError, match="killed"):
-        train(_config(lr_schedule=schedule), out=tmp_path / "killed", datasets=_datasets(), callbacks=[_KillAtEpoch(1)])
+        train(_config(lr_schedule=schedule, num_workers=workers), out=tmp_path / "killed", datasets=_datasets(),
+              callbacks=[_KillAtEpoch(1)])
     assert (tmp_path / "killed" / "checkpoints" / "last.ckpt").is_file()
     resume(tmp_path / "killed", datasets=_datasets())
     a, b = load_file(whole / "model.safetensors"), load_file(tmp_path / "killed" / "model.safetensors")

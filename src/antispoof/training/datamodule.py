@@ -12,7 +12,7 @@ from antispoof.data.inputs import InputSpec
 from antispoof.data.transforms import Transform, build_transform, eval_transform
 from antispoof.training.data import Augmented, EpochSampler
 
-__all__ = ["FramesDataModule"]
+__all__ = ["FramesDataModule", "auto_workers"]
 
 #: ``(labels, seed, num_replicas, rank) -> Sampler | None``: a method's ``train_sampler`` hook.
 SamplerHook = Callable[[Any, int, int, int], "Sampler[int] | None"]
@@ -33,12 +33,14 @@ class FramesDataModule(L.LightningDataModule):
         spec: InputSpec | int,
         augment: str,
         batch_size: int,
-        num_workers: int,
+        num_workers: int | str,
         seed: int,
         sampler: SamplerHook | None = None,
         transform: Transform | None = None,
+        start_epoch: int = 0,
     ) -> None:
         super().__init__()
+        self.start_epoch = start_epoch  # a resumed run's first epoch (its checkpoint's), known before Lightning restores it
         self.train_set, self.dev_set = train_set, dev_set
         self.spec = InputSpec.rgb(spec) if isinstance(spec, int) else spec
         self.augment, self.sampler_hook = augment, sampler
@@ -52,18 +54,31 @@ class FramesDataModule(L.LightningDataModule):
         return trainer.world_size, trainer.global_rank
 
     def _epoch(self) -> int:
-        """The epoch the next training iterator serves: 0, or the restored one when resuming (as Lightning counts it)."""
+        """The epoch the next training iterator serves: 0, or the restored one when resuming (as Lightning counts it).
+
+        ``start_epoch`` covers a loader built before Lightning restores the checkpoint: a schedule that asks for the
+        run's length (``estimated_stepping_batches``, onecycle) builds it while configuring the optimizer, and with
+        persistent workers that first iterator served epoch 0's order in the resumed epoch."""
         trainer = getattr(self, "trainer", None)
-        return 0 if trainer is None else int(trainer.fit_loop.epoch_progress.current.processed)
+        return max(self.start_epoch, 0 if trainer is None else int(trainer.fit_loop.epoch_progress.current.processed))
+
+    def _workers(self) -> int:
+        """``train.num_workers``, with ``auto`` resolved for this machine and the training processes it runs."""
+        if self.num_workers != "auto":
+            return int(self.num_workers)
+        trainer = getattr(self, "trainer", None)
+        per_machine = 1 if trainer is None else max(1, trainer.world_size // max(1, trainer.num_nodes))
+        return auto_workers(per_machine)
 
     def _loader(self, data: Dataset, sampler: Sampler[int], drop_last: bool) -> DataLoader:
+        workers = self._workers()
         return DataLoader(
             data,
             batch_size=self.batch_size,
             sampler=sampler,
-            num_workers=self.num_workers,
+            num_workers=workers,
             drop_last=drop_last,
-            persistent_workers=self.num_workers > 0,
+            persistent_workers=workers > 0,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -90,6 +105,16 @@ class FramesDataModule(L.LightningDataModule):
         world, rank = self._replicas()
         data = Augmented(self.dev_set, eval_transform(self.spec), self.seed)
         return self._loader(data, EpochSampler(len(data), self.seed, shuffle=False, num_replicas=world, rank=rank), False)
+
+
+def auto_workers(processes_per_machine: int = 1, cores: int | None = None) -> int:
+    """Loader workers for ``train.num_workers=auto``: this process's share of the usable cores, less one for the
+    training loop itself, at most 8 (more rarely helps small crops and costs memory); 0 on one core."""
+    import os
+
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(0, min(8, cores // max(1, processes_per_machine) - 1))
 
 
 def _overridden(hook: Any) -> bool:

@@ -151,6 +151,7 @@ def _fit_one(config: EngineConfig, run_dir: Path, datasets: Datasets | None = No
         if not ckpt.is_file():
             raise FileNotFoundError(f"no checkpoint at {ckpt}: the run was killed before its first epoch ended; train it again")
         log.info("resuming %s from %s", run_dir, ckpt)
+        data.start_epoch = _checkpoint_epoch(ckpt)
         log_version = f"resumed-{sum(1 for p in (run_dir / 'logs').glob('resumed-*')) + 1}"
     # the frame store's record (of a FrameDataset, or the one a Subset selects from); datasets of other kinds have none
     store = getattr(train_set, "store", None) or getattr(getattr(train_set, "dataset", None), "store", None)
@@ -187,6 +188,14 @@ def _fit_one(config: EngineConfig, run_dir: Path, datasets: Datasets | None = No
         log.info("%s arrived as training ended; the run is complete", stop.interrupted(trainer).signal_name)
     _mark(trainer, run_dir, "finished", epoch=trainer.current_epoch, step=trainer.global_step)
     return run_dir
+
+
+def _checkpoint_epoch(ckpt: Path) -> int:
+    """The epoch a run resumed from ``ckpt`` starts with (the epochs its fit loop had processed)."""
+    import torch
+
+    state = torch.load(ckpt, map_location="cpu", mmap=True, weights_only=False)  # our own checkpoint (see checkpoints.py)
+    return int(state["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
 
 
 def _mark(trainer: Any, run_dir: Path, status: str, **facts: Any) -> None:
