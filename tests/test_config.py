@@ -122,3 +122,18 @@ def test_yaml_round_trip(tmp_path):
 def test_every_field_has_a_meaning():
     for key, _, _, description in iter_fields(ExperimentConfig):
         assert description, f"{key} has no description"
+
+
+def test_loader_workers_default_to_a_share_of_the_cores():
+    from antispoof.methods import load_method_config
+    from antispoof.training.datamodule import auto_workers
+
+    for name in ("entry", "lgsc", "pdle", "multimodal", "sequence", "distill"):
+        assert load_method_config(name, []).train.num_workers == "auto", name
+    assert load_method_config("quickstart", []).train.num_workers == 0  # the quickstarts' CPU departure
+    assert load_method_config("entry", ["train.num_workers=3"]).train.num_workers == 3
+    with pytest.raises(ConfigError, match="num_workers"):
+        load_method_config("entry", ["train.num_workers=-1"])
+    # one process on 16 cores leaves one core to the training loop; 4 processes on a machine share them; at most 8
+    assert (auto_workers(1, cores=16), auto_workers(4, cores=16), auto_workers(1, cores=64), auto_workers(2, cores=2)) == (8, 3, 8, 0)
+    assert auto_workers(1, cores=4) == 3 and auto_workers(1, cores=1) == 0

@@ -23,10 +23,10 @@ import types
 import typing
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = [
     "ConfigError",
@@ -84,7 +84,17 @@ class TrainConfig(Section):
     batch_size: int = Field(32, ge=1, description="images per optimizer step in each process; the step sees "
                                                "batch_size x train.devices x train.num_nodes in all")
     lr: float = Field(1e-3, gt=0, description="learning rate of the optimizer")
-    num_workers: int = Field(0, ge=0, description="data-loader worker processes")
+    num_workers: int | Literal["auto"] = Field(
+        "auto", description="data-loader worker processes of each training process; auto: the cores this process may use, "
+                            "shared among the training processes of the machine, less one for the training loop, at most 8 "
+                            "(our choice: decoding and augmenting JPEG crops keeps a GPU waiting on one process)")
+
+    @field_validator("num_workers")
+    @classmethod
+    def _workers(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 0:
+            raise ValueError(f"train.num_workers must be 0 or more, or auto; got {value}")
+        return value
 
 
 class ExperimentConfig(Section):
