@@ -133,9 +133,6 @@ TINY_50 = ["model.backbone=face_resnet50", "model.width=0.0625", "model.se_reduc
            "train.accelerator=cpu", "train.num_workers=0", "train.limit_val_batches=0"]
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="methods/multimodal.py (its model.backbone check) and models/multimodal.py do not yet build "
-                          "bottleneck branches (issue 27: the change is proposed in its report); remove this mark when they do")
 def test_multimodal_trains_one_step_on_face_resnet50_branches(tmp_path):
     from antispoof.config import load_config
     from antispoof.methods import method_class

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -46,7 +46,7 @@ from antispoof.methods._pretraining import BACKBONE_CARD, BACKBONE_FILE
 from antispoof.methods._pretraining import write_backbone as write_backbone_file
 from antispoof.methods.base import EngineConfig, EngineTrainConfig, Method
 from antispoof.methods.multimodal import PAPER_CROP, PAPER_INPUT, modality_spec, paper_transform
-from antispoof.models.face_resnet import LAYERS, FaceResNet
+from antispoof.models.face_resnet import BACKBONE_LAYOUTS, FaceResNet
 
 __all__ = ["FaceIDConfig", "FaceIDMethod", "ArcMargin", "arcface_logits", "BACKBONE_FILE", "BACKBONE_CARD"]
 
@@ -88,9 +88,17 @@ class FaceIDModelConfig(ModelConfig):
     """The face ResNet to pretrain."""
 
     method: str = Field("face_id", description="method name")
-    backbone: str = Field("face_resnet34", description="the face ResNet of seed 001 (multimodal's branch network)")
-    layers: list[int] = Field(default_factory=lambda: list(LAYERS), description="blocks per stage (as multimodal's model.layers)")
+    backbone: str = Field("face_resnet34", description="the face ResNet of seed 001 (multimodal's branch network): "
+                                                       "face_resnet34 or face_resnet50")
+    layers: list[int] | None = Field(None, description="blocks per stage (as multimodal's model.layers); null = the "
+                                                       "backbone's own")
     width: float = Field(1.0, gt=0, le=4, description="channel multiplier (as multimodal's model.width)")
+
+    @model_validator(mode="after")
+    def _backbone_layers(self) -> FaceIDModelConfig:
+        if self.backbone in BACKBONE_LAYOUTS and self.layers is None:
+            self.layers = list(BACKBONE_LAYOUTS[self.backbone][0])
+        return self
 
 
 class FaceIDSettings(Section):
@@ -133,9 +141,10 @@ class FaceIDMethod(Method):
     def __init__(self, config: FaceIDConfig) -> None:
         super().__init__(config)
         m = config.model
-        if m.backbone != "face_resnet34":
-            raise ValueError(f"face_id pretrains the face ResNet: model.backbone=face_resnet34 (got {m.backbone!r})")
-        self.encoder = FaceResNet(m.layers, width=m.width)
+        if m.backbone not in BACKBONE_LAYOUTS:
+            raise ValueError(f"face_id pretrains the face ResNet: model.backbone={' or '.join(BACKBONE_LAYOUTS)} "
+                             f"(got {m.backbone!r})")
+        self.encoder = FaceResNet(m.layers, width=m.width, block=BACKBONE_LAYOUTS[m.backbone][1])
         if m.weights is not None:
             from antispoof.models.face_resnet import from_caffe_layout
             from antispoof.weights import load_state
@@ -234,4 +243,5 @@ def write_backbone(method: FaceIDMethod, run_dir: Path) -> Path:
     facts = {"backbone": c.model.backbone, "layers": list(c.model.layers), "width": c.model.width,
              "objective": f"face identity ({c.face_id.head})", "identities": len(method.identities)}
     return write_backbone_file(method, method.encoder, run_dir, facts,
-                               f"model.layers={list(c.model.layers)} model.width={c.model.width}")
+                               f"model.backbone={c.model.backbone} model.layers={list(c.model.layers)} "
+                               f"model.width={c.model.width}")

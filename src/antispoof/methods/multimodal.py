@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -58,7 +58,7 @@ from antispoof.config import ModelConfig, Section
 from antispoof.data.inputs import IMAGENET_MEAN, IMAGENET_STD, MODALITY_NAMES, InputSpec, ModalitySpec, modality_key
 from antispoof.data.transforms import PIPELINES
 from antispoof.methods.base import EngineConfig, EngineDataConfig, EngineTrainConfig, Method
-from antispoof.models.face_resnet import LAYERS, from_caffe_layout
+from antispoof.models.face_resnet import BACKBONE_LAYOUTS, from_caffe_layout
 from antispoof.models.multimodal import MultiModalNet
 
 __all__ = ["MultiModalModelConfig", "MultiModalSettings", "MultiModalConfig", "MultiModalMethod", "load_face_weights",
@@ -103,11 +103,13 @@ class MultiModalModelConfig(ModelConfig):
     """The fusion network (seed 001 Fig. 2)."""
 
     method: str = Field("multimodal", description="method name")
-    backbone: str = Field("face_resnet34", description="branch network: face_resnet34 (the paper's 1-2-5-3 face ResNet)")
+    backbone: str = Field("face_resnet34", description="branch network: face_resnet34 (the paper's 1-2-5-3 face ResNet) "
+                                                       "or face_resnet50 (3-4-6-3 bottlenecks; Table 3's models B, C)")
     weights: Path | None = Field(None, description="face-recognition checkpoint of the branch network (our layout, e.g. "
                                                    "RUN/backbone.safetensors of `antispoof pretrain face-id`, or the authors' "
                                                    "ResNetCaffe .pth); null = random initialisation")
-    layers: list[int] = Field(default_factory=lambda: list(LAYERS), description="blocks per stage (the paper: 1, 2, 5, 3)")
+    layers: list[int] | None = Field(None, description="blocks per stage; null = the backbone's own (1-2-5-3, the paper's "
+                                                       "face_resnet34; 3-4-6-3, face_resnet50)")
     width: float = Field(1.0, gt=0, le=4, description="channel multiplier of every stage (1.0 = the paper's 32-stem network)")
     fusion: Literal["se_branch", "se_concat", "none"] = Field("se_branch", description="SE on each branch's res3 (the paper), "
                                                                "one SE on their concatenation, or none (the authors' type A)")
@@ -120,15 +122,26 @@ class MultiModalModelConfig(ModelConfig):
     @field_validator("backbone")
     @classmethod
     def _known_backbone(cls, value: str) -> str:
-        if value != "face_resnet34":
-            raise ValueError(f"multimodal branches are face ResNets: model.backbone=face_resnet34 (got {value!r}); "
-                             "its depth is model.layers, its width model.width")
+        if value not in BACKBONE_LAYOUTS:
+            raise ValueError(f"multimodal branches are face ResNets: model.backbone={' or '.join(BACKBONE_LAYOUTS)} "
+                             f"(got {value!r}); its depth is model.layers, its width model.width")
         return value
+
+    @model_validator(mode="after")
+    def _backbone_layers(self) -> MultiModalModelConfig:
+        if self.layers is None:  # the backbone's own blocks per stage unless model.layers is given
+            self.layers = list(BACKBONE_LAYOUTS[self.backbone][0])
+        return self
+
+    @property
+    def block(self) -> str:
+        """The branch network's block kind (``basic`` or ``bottleneck``)."""
+        return BACKBONE_LAYOUTS[self.backbone][1]
 
     @field_validator("layers")
     @classmethod
-    def _four_stages(cls, value: list[int]) -> list[int]:
-        if len(value) != 4 or any(v < 0 for v in value):
+    def _four_stages(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (len(value) != 4 or any(v < 0 for v in value)):
             raise ValueError(f"model.layers gives the blocks of the 4 stages, e.g. [1, 2, 5, 3]; got {value}")
         return value
 
@@ -221,7 +234,7 @@ class MultiModalMethod(Method):
         super().__init__(config)
         m, s = config.model, config.multimodal
         self.net = MultiModalNet(branches=s.branches, layers=m.layers, width=m.width, fusion=m.fusion,
-                                 aggregation=m.aggregation, se_reduction=m.se_reduction)
+                                 aggregation=m.aggregation, se_reduction=m.se_reduction, block=m.block)
         self.init_report: dict[str, list[str]] | None = None
         if m.weights is not None:
             self.init_report = load_face_weights(self.net, m.weights, aggregation_init=m.aggregation_init)

@@ -1,7 +1,8 @@
 """The multi-modal fusion network of seed 001 (Parkin & Grinchuk, Fig. 2): three face-ResNet branches, SE fusion, MLFA.
 
 Each branch (RGB, IR, Depth by default; any modality per branch for the paper's Sec. 5.10
-ablation) runs res1-res3 of a face ResNet (:mod:`antispoof.models.face_resnet`). The
+ablation) runs res1-res3 of a face ResNet (:mod:`antispoof.models.face_resnet`: the
+"ResNet-34" of basic blocks, or the "ResNet-50" of bottlenecks, ``block``). The
 res3 maps are re-weighted by squeeze-and-excitation and concatenated (the paper follows
 its reference [26], Zhang et al., which puts one SE block on each branch; ``fusion="se_concat"``
 puts a single SE on the concatenation, ``"none"`` concatenates as the authors' code
@@ -72,10 +73,10 @@ class AggregationBlock(nn.Module):
     ``forward(maps [3 x [B, C_in, H, W]], previous [B, C_in, H, W] or None) -> [B, C_out, H', W']``.
     """
 
-    def __init__(self, branches: int, in_channels: int, out_channels: int, blocks: int) -> None:
+    def __init__(self, branches: int, in_channels: int, out_channels: int, blocks: int, block: str = "basic") -> None:
         super().__init__()
         self.reduce = nn.Conv2d(branches * in_channels, in_channels, 1)
-        self.stage = face_stage(in_channels, out_channels, blocks)
+        self.stage = face_stage(in_channels, out_channels, blocks, block)
 
     def forward(self, maps: list[Tensor], previous: Tensor | None = None) -> Tensor:
         x = torch.relu(self.reduce(torch.cat(maps, dim=1)))
@@ -94,6 +95,7 @@ class MultiModalNet(nn.Module):
         inputs: the modalities the deployed network is given (default: those of
             ``branches``); a branch whose modality is absent reads zeros.
         layers, width: the face ResNet's blocks per stage and channel multiplier.
+        block: the face ResNet's block kind: ``basic`` ("ResNet-34") or ``bottleneck`` ("ResNet-50").
         fusion: ``se_branch`` (one SE per branch, the paper), ``se_concat`` or ``none``.
         aggregation: the MLFA blocks on (off: the paper's "resnet-34" rows without MLFA).
         in_chans: channels of each branch's input (3: IR and depth replicated).
@@ -101,7 +103,7 @@ class MultiModalNet(nn.Module):
 
     def __init__(self, branches: tuple[str, ...] | list[str] = ("rgb", "ir", "depth"), inputs: list[str] | None = None,
                  layers: tuple[int, ...] | list[int] = LAYERS, width: float = 1.0, fusion: str = "se_branch",
-                 aggregation: bool = True, se_reduction: int = 16, in_chans: int = 3) -> None:
+                 aggregation: bool = True, se_reduction: int = 16, in_chans: int = 3, block: str = "basic") -> None:
         super().__init__()
         branches = [str(b) for b in branches]
         unknown = [b for b in branches if b not in MODALITY_NAMES]
@@ -118,13 +120,14 @@ class MultiModalNet(nn.Module):
         layers = [int(n) for n in layers]
         self.arch: dict[str, Any] = {"branches": branches, "inputs": inputs, "layers": layers, "width": width,
                                      "fusion": fusion, "aggregation": bool(aggregation), "se_reduction": se_reduction,
-                                     "in_chans": in_chans}
+                                     "in_chans": in_chans, "block": block}
         self.branch_names = tuple(branches)
         self.inputs = tuple(inputs)
         self.in_chans = in_chans
-        w = stage_widths(width)
+        w = stage_widths(width, block)
         n = len(branches)
-        self.branches = nn.ModuleList([FaceResNet(layers, width=width, in_chans=in_chans, depth=3) for _ in branches])
+        self.branches = nn.ModuleList([FaceResNet(layers, width=width, in_chans=in_chans, depth=3, block=block)
+                                       for _ in branches])
         if fusion == "se_branch":
             self.se: nn.ModuleList | nn.Module = nn.ModuleList([SqueezeExcitation(w[3], se_reduction) for _ in branches])
         elif fusion == "se_concat":
@@ -132,10 +135,10 @@ class MultiModalNet(nn.Module):
         else:
             self.se = nn.Identity()
         self.fusion = fusion
-        self.res4 = face_stage(n * w[3], w[4], layers[3])
+        self.res4 = face_stage(n * w[3], w[4], layers[3], block)
         self.aggregation = bool(aggregation)
         if self.aggregation:
-            self.agg = nn.ModuleList([AggregationBlock(n, w[i], w[i + 1], layers[i]) for i in (1, 2, 3)])
+            self.agg = nn.ModuleList([AggregationBlock(n, w[i], w[i + 1], layers[i], block) for i in (1, 2, 3)])
         self.classifier = nn.Linear(w[4], 2)
         self.num_features = w[4]
         init_face_weights(self)
