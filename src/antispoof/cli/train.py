@@ -42,7 +42,7 @@ def train_command(
         None, metavar="CONFIG [KEY=VALUE]...",
         help="A packaged config name (entry, entry_v1, distill, quickstart; see `antispoof config list`) or a YAML path, "
              "then dotted overrides (train.max_epochs=1 seed=3 init_from=runs/other). Grid words: folds=attack (one run per "
-             "held-out attack family; folds=species per species), seeds=[0,1], inits=[none,RUN,...] train every cell "
+             "held-out attack type; folds=species per species; folds=subject, 5 folds by subject identity), seeds=[0,1], inits=[none,RUN,...] train every cell "
              "into --out/fold_<type>[-init<j>][-seed<s>] with a folds.json summary."
     ),
     out: Path = typer.Option(None, "--out", help="Run folder to create (default: runs/<date-time>)."),
@@ -77,7 +77,7 @@ def _train(args: list[str] | None, out: Path | None, resume: Path | None, overwr
         from antispoof.training.folds import split_grid_args, train_grid
 
         grid, overrides = split_grid_args(overrides)
-        if grid.active:  # folds=attack|species, seeds=[...], inits=[...]: one run per cell (antispoof.training.folds)
+        if grid.active:  # folds=attack|species|subject, seeds=[...], inits=[...]: one run per cell (antispoof.training.folds)
             run_dir = train_grid(path, overrides, grid, out=out, overwrite=overwrite, command=list(sys.argv))
             typer.echo(f"runs: {run_dir} (summary {run_dir / 'folds.json'}); next: antispoof ensemble {run_dir} --out BUNDLE")
             return
