@@ -13,7 +13,13 @@ def register(app: typer.Typer) -> None:
 
 def synth_command(
     out: Path = typer.Option(None, "--out", help="Output folder (new or empty, or a previous synthetic folder). Required."),
-    subjects: int = typer.Option(40, "--subjects", min=3, help="Number of procedural subjects (split 60/20/20 by subject)."),
+    subjects: int = typer.Option(None, "--subjects", min=3, help="Number of procedural subjects (split 60/20/20 by subject; "
+                                                                  "default 40, or 10 with --layout)."),
+    layout: str = typer.Option(None, "--layout", help="Write a simulated copy of a dataset's official tree (its files, "
+                                                       "protocols and annotations) instead of the manifest folder: "
+                                                       "oulu-npu, replay-attack, casia-fasd, msu-mfsd, siw, casia-surf, "
+                                                       "celeba-spoof (see --list-layouts)."),
+    list_layouts_flag: bool = typer.Option(False, "--list-layouts", help="List the simulated dataset layouts and exit."),
     frames: int = typer.Option(8, "--frames", min=1, help="Frames per clip (the sequence method uses 11)."),
     size: int = typer.Option(128, "--size", min=16, max=1024, help="Image side in pixels."),
     seed: int = typer.Option(0, "--seed", help="Random seed; the folder is identical for a seed whatever --workers is."),
@@ -39,14 +45,27 @@ def synth_command(
             extra = f" (CASIA-SURF type {sp.surf_type})" if sp.surf_type else ""
             console.print(f"{name}: {sp.family}, {sp.surface}{extra}")
         return
+    if list_layouts_flag:
+        from antispoof.data.synthetic.layouts import list_layouts
+
+        for name in list_layouts():
+            console.print(name)
+        return
     if out is None:
         raise ValueError("--out is required: the folder to write, e.g. antispoof synth --out data/synth")
+    if layout is not None:
+        from antispoof.data.synthetic.layouts import LayoutSettings, generate_layout
+
+        settings = LayoutSettings(subjects=subjects or 10, seed=seed, frames=frames, size=size, difficulty=difficulty)
+        root = generate_layout(layout, out, settings)
+        console.print(f"simulated {layout} tree: {root} (read it with --dataset {layout} --root {root})")
+        return
     mods = tuple(m.strip() for m in modalities.split(",") if m.strip())
     common = dict(frames=frames, size=size, seed=seed, modalities=mods, species=species, difficulty=difficulty, workers=workers, image_format=image_format, show_progress=True)
     if from_photos is not None:
         manifest = generate_from_photos(from_photos, out, attacks_per_photo=attacks_per_photo, **common)
     else:
-        manifest = generate_dataset(out, subjects=subjects, **common)
+        manifest = generate_dataset(out, subjects=subjects or 40, **common)
     console.print(f"manifest: {manifest}")
     if preview is not None:
         console.print(f"preview: {contact_sheet(manifest, preview)}")
