@@ -67,15 +67,12 @@ class FaceDetector(ABC):
         return {"name": self.name}
 
 
-def select_face(faces: list[Face], min_size: float = 0.0) -> tuple[Face | None, int, str]:
-    """Pick the largest face; return ``(face, count, failure)`` with failure '' when usable.
+def select_face(faces: list[Face]) -> tuple[Face | None, int, str]:
+    """Pick the largest face; return ``(face, count, failure)``: failure ``no_face`` when none was found, else ''.
 
-    Failure reasons: ``no_face`` (none found), ``face_too_small`` (the largest one's
-    shorter side is below ``min_size`` pixels).
+    Whether the face is usable (large, sharp, lit enough) is the capture-quality gate's question
+    (:mod:`antispoof.faces.quality`, ``min_face`` among its limits), asked after the selection.
     """
     if not faces:
         return None, 0, "no_face"
-    largest = max(faces, key=lambda f: f.area)
-    if min(largest.width, largest.height) < min_size:
-        return largest, len(faces), "face_too_small"
-    return largest, len(faces), ""
+    return max(faces, key=lambda f: f.area), len(faces), ""
