@@ -145,7 +145,7 @@ class Bundle:
         shutil.copyfile(weights, path / card.weights)
         card = add_file(card.model_copy(update={"files": {}, "onnx": {}}), path, card.weights)
         write_card(card, path)
-        log.info("model bundle written to %s", path)
+        log.debug("model bundle written to %s", path)  # callers say where it ends up (calibrate builds in a staged folder)
         return Bundle.load(path)
 
 
