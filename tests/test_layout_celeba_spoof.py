@@ -31,7 +31,7 @@ def celeba(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_protocol_resolves_with_both_labels_per_split(celeba: Path) -> None:
     ds = open_dataset("celeba-spoof", celeba)
-    assert ds.protocols() == ["intra_test", "protocol1"]  # protocol2's nested folders: see the next test
+    assert ds.protocols() == ["intra_test", "protocol1", *(f"protocol2/test_on_{g}_quality_device" for g in ("high", "low", "middle"))]
     for protocol in ds.protocols():
         for split in ("train", "test"):
             assert set(ds.samples(protocol, split).label) == {"bonafide", "attack"}, (protocol, split)
@@ -43,7 +43,7 @@ def test_every_protocol_resolves_with_both_labels_per_split(celeba: Path) -> Non
 
 
 def test_protocol2_files_are_written_where_the_release_keeps_them(celeba: Path) -> None:
-    """metas/protocol2/test_on_<q>_quality_device/: one level deeper than the adapter looks (reported, not fixed)."""
+    """metas/protocol2/test_on_<q>_quality_device/, one level deeper than the other protocols, as the release keeps them."""
     summary = json.loads((celeba / LAYOUT_FILE).read_text())["summary"]["images"]
     for group in SENSOR_GROUPS:
         name = f"protocol2/test_on_{group}_quality_device"

@@ -10,8 +10,9 @@ A label file maps image paths (relative to root) to 44 integers (Zhang et al., E
 43 live (0) / spoof (1). Every image a label file names must exist.
 
 Protocol ``intra_test``: train_label.json -> train, test_label.json -> test; no dev set
-(``dev`` is empty). Further folders ``metas/<name>/`` holding both a train_label.json and
-a test_label.json are offered as protocols ``<name>`` read the same way.
+(``dev`` is empty). Further folders below ``metas/`` holding both a train_label.json and
+a test_label.json are offered as protocols named by their path, read the same way
+(``protocol1``, ``protocol2/test_on_low_quality_device``...).
 
 Spoof types (index 40) -> ``pai`` (the dataset's own species) and ``pai_class``:
 1 photo, 2 poster, 3 a4 (print); 4 face_mask, 5 upper_body_mask, 6 region_mask,
@@ -97,8 +98,11 @@ class CelebASpoof(DatasetAdapter):
     def __init__(self, root: str | Path) -> None:
         super().__init__(root)
         metas = self.root / "metas"
+        # any folder below metas/ with both label files, named by its path: the release keeps protocol 2's three
+        # tests one level deeper (metas/protocol2/test_on_low_quality_device/...)
         self._protocols = sorted(
-            d.name for d in metas.iterdir() if (d / "train_label.json").is_file() and (d / "test_label.json").is_file()
+            d.parent.relative_to(metas).as_posix() for d in metas.rglob("train_label.json")
+            if (d.parent / "test_label.json").is_file()
         ) if metas.is_dir() else []
         if "intra_test" not in self._protocols:
             raise root_error("CelebA-Spoof", self.root, EXPECTED)
