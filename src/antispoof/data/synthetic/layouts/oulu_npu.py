@@ -30,10 +30,8 @@ Written besides the videos:
 * the protocol lists, ``Protocol_1/{Train,Dev,Test}.txt``, ``Protocol_2/...``,
   ``Protocol_3/Train_1.txt`` .. ``Test_6.txt``, ``Protocol_4/...``: lines ``+1,1_1_01_1``
   (``+1`` bona fide, ``-1`` print, ``-2`` replay) for the videos written, by the
-  published rules (:func:`antispoof.data.oulu_npu.oulu_split`). With all 55 users they go
-  to ``Protocols/``; with fewer to ``Protocols_subset/``, because the adapter checks a
-  ``Protocols/`` file against the complete published set and would reject a subset
-  (the adapter then applies the same rules from the file names).
+  published rules (:func:`antispoof.data.oulu_npu.oulu_split`), in ``Protocols/``; the
+  adapter checks them against those rules for the videos on disk.
 
 Videos are RGB only (OULU-NPU has no other modality) at 30 fps, the phones' rate.
 """
@@ -151,8 +149,7 @@ def oulu_npu(out: Path, settings: LayoutSettings) -> dict[str, Any]:
         path = write_video(out / video.path, clip.rgb, fps=FPS)
         path.with_suffix(".txt").write_text(eye_lines(clip.boxes))
         counts[(video.split, BONAFIDE if video.file == 1 else ATTACK)] += 1
-    complete = settings.subjects == sum(SHARES.values())
-    folder = out / ("Protocols" if complete else "Protocols_subset")
+    folder = out / "Protocols"
     for rel, text in protocol_lists(videos).items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         (folder / rel).write_text(text)
