@@ -16,7 +16,7 @@ class LiveCueL1Loss(nn.Module):
     ``cues [B, C, H, W]``, ``labels [B]`` (1 live). ``reduction="sample_sum"`` is Eq. 6 as
     written: each live map's L1 norm (summed over its pixels), averaged over live samples;
     ``"pixel_mean"`` (default) averages over the live samples' pixels, as the authors'
-    code does: it keeps the paper's weight 5 in proportion to the other terms at any input
+    code does: it keeps the paper's weight 5 (Sec. 4.1) in proportion to the other terms at any input
     size (the sum grows with H x W). 0 when the batch has no live sample.
     """
 

@@ -30,9 +30,10 @@ class ReducedFocalLoss(nn.Module):
     counted entries (0 with a zero gradient when none count), or their sum with
     ``reduction="sum"``, or the per-entry values (0 where not counted) with ``"none"``.
 
-    Open in the paper and chosen here: the weight is not detached (the paper writes
-    one differentiable expression); the normalisation is the number of counted
-    entries (the paper normalises by anchors, which have no counterpart here). With
+    Open in the RFL paper and chosen here (ref. [12] is not among our seed texts, so these
+    two readings of it are unchecked): the weight is not detached (it writes one
+    differentiable expression); the normalisation is the number of counted entries (it
+    normalises by anchors, which have no counterpart here). With
     ``gamma=0`` or ``threshold=1`` it is binary cross-entropy; where every ``p_t >=
     threshold`` it is the focal loss (alpha off) divided by ``threshold^gamma``; at
     ``p_t = threshold = 0.5`` the two branches meet, so the loss is continuous there.

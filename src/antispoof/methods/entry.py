@@ -3,10 +3,10 @@
 The network is :class:`antispoof.models.entry.EntryNet`. Heads 1-7 (the attributes of
 :data:`antispoof.data.base.ATTRIBUTES`) are trained where the data annotates them and
 masked where it does not; head 8 is the spoof probability, whose complement is the
-liveness score. ``model.heads: spoof_only`` keeps head 8 alone: the paper's Entry V1.
+liveness score. ``model.heads: spoof_only`` keeps head 8 alone: the paper's Entry V1 (Sec. 5).
 
 The paper freezes a self-supervised pretrained RegNet and trains the heads with the
-Reduced Focal Loss and AdamW; ``model.freeze_backbone`` (default: freeze exactly when
+Reduced Focal Loss and AdamW (Sec. 3.2.1); ``model.freeze_backbone`` (default: freeze exactly when
 ``model.weights`` is given) follows it, and refuses silently nothing: freezing random
 weights logs a loud warning.
 """
@@ -32,13 +32,15 @@ class EntryModelConfig(ModelConfig):
     """The Entry network: backbone, heads, freezing."""
 
     method: str = Field("entry", description="method name (see `antispoof list methods`)")
-    backbone: str = Field("regnety_032", description="timm architecture name (the paper: a SEER RegNet)")
+    backbone: str = Field("regnety_032", description="timm architecture name (seed 000 Sec. 3.2.1: RegNet-32g of ref. [7], "
+                                                       "Meta's SEER)")
     heads: Literal["all", "spoof_only"] = Field("all", description="all: the 8 heads of Entry V2; spoof_only: Entry V1")
-    freeze_backbone: bool | None = Field(None, description="freeze the backbone (the paper does); null = freeze when model.weights is given")
+    freeze_backbone: bool | None = Field(None, description="freeze the backbone (Sec. 3.2.1 does); null = freeze "
+                                                     "when model.weights is given")
     drop_rate: float = Field(0.0, ge=0, lt=1, description="dropout before the heads")
     features: Literal["pooled", "stages"] = Field(
         "pooled",
-        description="what the heads read: pooled = the backbone's pooled output (the paper); "
+        description="what the heads read: pooled = the backbone's pooled output (Sec. 3.2.1, Fig. 1); "
         "stages = also the mean and std of every stage's feature map (fine texture cues of a small backbone)",
     )
 

@@ -31,7 +31,8 @@ class StudentModelConfig(EntryModelConfig):
     """The student network."""
 
     method: str = Field("entry_distill", description="method name (distillation of an entry teacher)")
-    backbone: str = Field("efficientnet_b3", description="timm architecture of the student (the paper: EfficientNet-B3)")
+    backbone: str = Field("efficientnet_b3", description="timm architecture of the student (seed 000 Sec. 3.2.2: "
+                                                           "EfficientNet-B3)")
     heads: Literal["all", "spoof_only"] = Field("spoof_only", description="student heads; Eq. 1 distils the spoof head")
     freeze_backbone: bool | None = Field(False, description="freeze the student's backbone (never by default: the student is what trains)")
 

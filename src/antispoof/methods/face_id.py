@@ -23,7 +23,7 @@ live faces; ``face_id.bonafide_only=false`` adds the attacks, which show the sam
 identities); the splits ``face_id.splits`` (default ``[train]``: the anti-spoofing dev
 and test subjects stay unseen when the store is the one the detector trains on; a store
 of other people, e.g. a second synthetic dataset generated with another seed, may give
-every split, as the paper's face datasets are other people); the centre crop + flip of
+every split, as the paper's face datasets are other people, Table 2); the centre crop + flip of
 seed 001 Sec. 5.2 (it pretrained its gender network with the same recipe).
 """
 

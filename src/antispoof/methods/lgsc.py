@@ -10,9 +10,10 @@ training only. The paper does not name the classifier's architecture (Sec. 3.4 s
 "the generated spoof cue maps C are added back to the input image I to form the overlaid
 images S"); ResNet-18 is our choice, the encoder's architecture (Sec. 3.3: "We choose the
 ResNet18 [12] pre-trained on ImageNet [10] as encoder E"), so one local ImageNet file can
-start both (``model.classifier_weights``; built by :func:`~antispoof.models.backbones.create_classifier`). Live and spoof are resampled 1:1 (the sampler hook). The score is
+start both (``model.classifier_weights``; built by :func:`~antispoof.models.backbones.create_classifier`). Live and spoof
+are resampled 1:1 (Sec. 4.1; the sampler hook). The score is
 1 - mean |cue| (Eq. 10's spoof score is the mean magnitude); the paper's spoof threshold
-0.01 is liveness 0.99, but evaluation picks the threshold on dev. The mean |cue| map is
+0.01 (Sec. 4.1) is liveness 0.99, but evaluation picks the threshold on dev. The mean |cue| map is
 the explanation (``predict --save-explanations``).
 
 Training refuses ``model.weights=null`` with a frozen encoder BatchNorm
@@ -47,11 +48,11 @@ class LGSCModelConfig(ModelConfig):
     """The spoof-cue generator and the auxiliary classifier."""
 
     method: str = Field("lgsc", description="method name")
-    backbone: str = Field("resnet18", description="U-Net encoder: a timm name with five stages (the paper: ResNet-18)")
+    backbone: str = Field("resnet18", description="U-Net encoder: a timm name with five stages (seed 004 Sec. 3.3: ResNet-18)")
     norm: Literal["instance", "batch"] = Field("instance", description="decoder normalisation (the authors' code: instance)")
     freeze_encoder_bn: bool = Field(True, description="keep the encoder's BatchNorm statistics (the authors' code)")
-    freeze_encoder: bool = Field(False, description="freeze the encoder's weights too (not the paper, which fine-tunes it)")
-    classifier: str = Field("resnet18", description="auxiliary classifier, a timm name (the paper names none; our choice: "
+    freeze_encoder: bool = Field(False, description="freeze the encoder's weights too (a departure: Sec. 4.1 trains end to end)")
+    classifier: str = Field("resnet18", description="auxiliary classifier, a timm name (Sec. 3.4 names none; our choice: "
                                                     "ResNet-18, the encoder's architecture)")
     classifier_weights: Path | None = Field(None, description="local weights file of the auxiliary classifier (e.g. the "
                                                               "encoder's ImageNet file); null = random")
@@ -78,13 +79,14 @@ class LGSCLossConfig(Section):
 class LGSCTrainConfig(EngineTrainConfig):
     """Seed 004 Sec. 4.1: Adam lr 1e-3, warm-up over the first epoch, x0.95 every 600 steps, batch 32, about 20 epochs."""
 
-    optimizer: Literal["adamw", "adam"] = Field("adam", description="the paper: Adam")
-    lr: float = Field(1e-3, gt=0, description="the paper's learning rate")
-    weight_decay: float = Field(0.0, ge=0, description="the paper gives none")
-    lr_schedule: Literal["constant", "onecycle", "exponential", "warmup_step"] = Field("warmup_step", description="the paper's")
-    lr_gamma: float = Field(0.95, gt=0, le=1, description="the paper's decay")
-    lr_step_size: int = Field(600, ge=1, description="the paper's decay interval in steps")
-    max_epochs: int = Field(20, ge=1, description="the paper: converges in 20 epochs")
+    optimizer: Literal["adamw", "adam"] = Field("adam", description="Adam (seed 004 Sec. 4.1)")
+    lr: float = Field(1e-3, gt=0, description="initial learning rate 1e-3 (Sec. 4.1)")
+    weight_decay: float = Field(0.0, ge=0, description="none (Sec. 4.1 names no weight decay)")
+    lr_schedule: Literal["constant", "onecycle", "exponential", "warmup_step"] = Field(
+        "warmup_step", description="warm-up in the first epoch, then step decay (Sec. 4.1)")
+    lr_gamma: float = Field(0.95, gt=0, le=1, description="decay factor 0.95 (Sec. 4.1)")
+    lr_step_size: int = Field(600, ge=1, description="decay every 600 training steps (Sec. 4.1)")
+    max_epochs: int = Field(20, ge=1, description="'converges in 20 epochs' (Sec. 4.1)")
     augment: str = Field("patch", description="augmentation pipeline: patch, random patches at native resolution (Sec. 4.4)")
 
 

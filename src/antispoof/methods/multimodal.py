@@ -10,7 +10,7 @@ width, input and batch; the quickstart's config says so with its measurements).
 Every parameter trains, the final classifier included. (The authors' public code builds
 its optimiser from the backbone's parameters only, ``get_optimizer(self.model, ...)``, so
 its separate ``classifier`` stays at its random initialisation; the paper does not say
-so, and we train it: a test checks that each parameter moves.)
+so, Sec. 5.1, and we train it: a test checks that each parameter moves.)
 
 Initialisation (``model.weights``): a face-recognition checkpoint of the branch network
 (:func:`load_face_weights`): our own layout, as ``antispoof pretrain face-id`` writes it
@@ -18,7 +18,8 @@ Initialisation (``model.weights``): a face-recognition checkpoint of the branch 
 dict; renamed by :func:`antispoof.models.face_resnet.from_caffe_layout`). As in the
 authors' code, each branch takes stem + res1-res3 and res4 takes res4 with its first
 convolution's kernel repeated over the concatenated branches; the SE blocks, the 1x1
-reductions and the classifier start random (the paper, Sec. 5.5). The aggregation blocks
+reductions and the classifier start random (the SE parts: Sec. 5.5, "The Fusion SE parts are left
+unchanged"; the reductions and the classifier: our choice, the checkpoint has none). The aggregation blocks
 start random by default (``model.aggregation_init=random``; Sec. 5.6: "We initialize
 aggregation modules with random weights"); ``model.aggregation_init=pretrained`` copies
 the checkpoint's res2..res4 into agg1..agg3, as the authors' code does. The tensors left random and the checkpoint's
@@ -103,19 +104,22 @@ class MultiModalModelConfig(ModelConfig):
     """The fusion network (seed 001 Fig. 2)."""
 
     method: str = Field("multimodal", description="method name")
-    backbone: str = Field("face_resnet34", description="branch network: face_resnet34 (the paper's 1-2-5-3 face ResNet) "
-                                                       "or face_resnet50 (3-4-6-3 bottlenecks; Table 3's models B, C)")
+    backbone: str = Field("face_resnet34", description="branch network: face_resnet34 (Table 3's 'resnet-34'; 1-2-5-3 "
+                                                       "blocks as the authors' code) or face_resnet50 (3-4-6-3 bottlenecks; "
+                                                       "Table 3's models B, C)")
     weights: Path | None = Field(None, description="face-recognition checkpoint of the branch network (our layout, e.g. "
                                                    "RUN/backbone.safetensors of `antispoof pretrain face-id`, or the authors' "
                                                    "ResNetCaffe .pth); null = random initialisation")
-    layers: list[int] | None = Field(None, description="blocks per stage; null = the backbone's own (1-2-5-3, the paper's "
-                                                       "face_resnet34; 3-4-6-3, face_resnet50)")
-    width: float = Field(1.0, gt=0, le=4, description="channel multiplier of every stage (1.0 = the paper's 32-stem network)")
-    fusion: Literal["se_branch", "se_concat", "none"] = Field("se_branch", description="SE on each branch's res3 (the paper), "
-                                                               "one SE on their concatenation, or none (the authors' type A)")
+    layers: list[int] | None = Field(None, description="blocks per stage; null = the backbone's own (1-2-5-3, the authors' "
+                                                       "code's face_resnet34; 3-4-6-3, face_resnet50)")
+    width: float = Field(1.0, gt=0, le=4, description="channel multiplier of every stage (1.0 = the authors' "
+                                                    "code's 32-stem network)")
+    fusion: Literal["se_branch", "se_concat", "none"] = Field(
+        "se_branch", description="SE on each branch's res3 (Sec. 4.3 follows [26], Sec. 3.1: each branch re-weighted), one "
+                                 "SE on their concatenation, or none (the authors' type A)")
     aggregation: bool = Field(True, description="the multi-level feature aggregation blocks (MLFA)")
     aggregation_init: Literal["random", "pretrained"] = Field(
-        "random", description="start of the MLFA blocks with model.weights: random (the paper, Sec. 5.6) or the "
+        "random", description="start of the MLFA blocks with model.weights: random (seed 001 Sec. 5.6) or the "
                               "checkpoint's res2-res4 stages (the authors' code)")
     se_reduction: int = Field(16, ge=1, description="SE reduction ratio r (Hu et al.)")
 
@@ -169,21 +173,23 @@ class MultiModalSettings(Section):
 class MultiModalTrainConfig(EngineTrainConfig):
     """Seed 001 Sec. 5.1: Adam, lr 0.1 with a cosine schedule, 30 epochs, batch 128, CE; centre crop + flip."""
 
-    optimizer: Literal["adamw", "adam"] = Field("adam", description="the paper: Adam")
-    lr: float = Field(0.1, gt=0, description="the paper's initial learning rate")
+    optimizer: Literal["adamw", "adam"] = Field("adam", description="Adam (seed 001 Sec. 5.1)")
+    lr: float = Field(0.1, gt=0, description="initial learning rate 0.1 (Sec. 5.1)")
     weight_decay: float = Field(0.0, ge=0, description="weight decay (the authors' code: 0)")
     adam_beta1: float = Field(0.9, ge=0, lt=1, description="Adam's beta1 (torch's default; the authors' code uses 0.5)")
     lr_schedule: Literal["constant", "onecycle", "exponential", "warmup_step", "cosine"] = Field(
-        "cosine", description="cosine: from train.lr to 0 over the run, per step (the paper); or an engine schedule")
-    max_epochs: int = Field(30, ge=1, description="the paper: 30 epochs")
-    batch_size: int = Field(128, ge=1, description="the paper: 128")
-    augment: str = Field("center_crop_flip", description="the paper: centre 112 crop of the 125 px crop, flip p 0.5")
+        "cosine", description="cosine (Sec. 5.1; our choice: from train.lr to 0 over the run, per step); or an engine "
+                           "schedule")
+    max_epochs: int = Field(30, ge=1, description="30 epochs (Sec. 5.1)")
+    batch_size: int = Field(128, ge=1, description="batch size 128 (Sec. 5.1)")
+    augment: str = Field("center_crop_flip", description="centre 112 crop of the 125 px crop, flip p 0.5 (Sec. 5.2)")
 
 
 class MultiModalDataConfig(EngineDataConfig):
-    """The data of a run; the input defaults to the paper's 112 px (crops of 125 px)."""
+    """The data of a run; the input defaults to the paper's 112 px (crops of 125 px; Sec. 5.2)."""
 
-    image_size: int = Field(PAPER_INPUT, ge=48, le=2048, description="network input side in pixels (the paper: 112, from 125 px crops; at least 48)")
+    image_size: int = Field(PAPER_INPUT, ge=48, le=2048, description="network input side in pixels (Sec. 5.2: 112, from 125 px "
+                                                                  "crops; at least 48)")
 
 
 class MultiModalConfig(EngineConfig):
@@ -244,7 +250,7 @@ class MultiModalMethod(Method):
 
     @classmethod
     def input_spec_for(cls, config: EngineConfig) -> InputSpec:
-        """RGB plus each modality a branch reads (3 channels each), 112 px centre crops of 125 px crops at the paper's size."""
+        """RGB plus each modality a branch reads (3 channels each), 112 px centre crops of 125 px crops (Sec. 5.2)."""
         names = ["rgb", *(m for m in MODALITY_NAMES[1:] if m in config.multimodal.branches)]
         size = config.data.image_size
         crop = config.data.crop_size or round(size * PAPER_CROP / PAPER_INPUT)
@@ -254,7 +260,7 @@ class MultiModalMethod(Method):
         return self.net
 
     def train_transform(self, spec: InputSpec) -> Any:
-        """``center_crop_flip`` (the paper; :func:`paper_transform`), or the engine pipeline ``train.augment`` names."""
+        """``center_crop_flip`` (Sec. 5.2; :func:`paper_transform`), or the engine pipeline ``train.augment`` names."""
         return paper_transform(self.config.train.augment, spec)
 
     def training_loss(self, batch: dict[str, Any]) -> tuple[Tensor, dict[str, float | Tensor]]:

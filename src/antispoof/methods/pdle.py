@@ -2,13 +2,13 @@
 
 Training batch: the untouched samples plus one patch-exchanged copy of every sample whose
 batch holds an image of the opposite label (the sampler hook deals live and spoof 1:1, so
-every batch does; the paper draws the donor from the whole training set). The network
+every batch does; the paper draws the donor from the whole training set, Sec. 2.2). The network
 (:class:`antispoof.models.pdle.PDLENet`) regresses the live share of an image with its
 expected liveness score rho; the loss is Eq. 6, ``alpha * MSE(rho, label) + (1 - alpha)
 * L_adv`` (Eq. 5 without its stray minus sign), L_adv the cross-entropy of a domain
 discriminator behind a gradient reversal layer.
 
-Choices where the paper is silent (configurable):
+Choices where the paper (Sec. 2.2-3.2) is silent (configurable):
 - the exchanged rectangle has whole-pixel sides ``round(W sqrt(lambda))`` x ``round(H
   sqrt(lambda))`` placed wholly inside the image, and its label is the *actual* live
   share of the result (the pasted area over the image), within ``1 / min(H, W)`` of the
@@ -61,13 +61,13 @@ class PDLEModelConfig(ModelConfig):
     """The PDLE network."""
 
     method: str = Field("pdle", description="method name")
-    backbone: str = Field("resnet18", description="encoder: any timm name (the paper: ResNet-18)")
-    k: int = Field(10, ge=1, description="K, the discretisation level of Eq. 1 (the paper: 10)")
+    backbone: str = Field("resnet18", description="encoder: any timm name (seed 003 Sec. 3.2: ResNet-18)")
+    k: int = Field(10, ge=1, description="K, the discretisation level of Eq. 1 (Sec. 3.2: 10)")
     outputs: Literal["k_plus_one", "k"] = Field("k_plus_one", description="FC outputs: K+1 levels c_0..c_K (Eq. 3) or K")
     drop_rate: float = Field(0.0, ge=0, lt=1, description="dropout before the FC")
-    features: Literal["pooled", "stages"] = Field("pooled", description="what the FC reads: the pooled output (the paper) or "
+    features: Literal["pooled", "stages"] = Field("pooled", description="what the FC reads: the pooled output (Sec. 2.3) or "
                                                    "it plus the stages' channel mean/std (a departure for small frozen encoders)")
-    freeze_encoder: bool = Field(False, description="freeze the encoder (not the paper, which fine-tunes it; a CPU budget)")
+    freeze_encoder: bool = Field(False, description="freeze the encoder (a departure for a CPU budget: Sec. 3.2 trains it)")
 
 
 class PDLESettings(Section):
@@ -85,13 +85,13 @@ class PDLESettings(Section):
 class PDLETrainConfig(EngineTrainConfig):
     """Seed 003 Sec. 3.2: Adam, lr 1e-4, weight decay 2e-4, x0.99 per epoch, batch 32, 200 epochs, random crop + flip."""
 
-    max_epochs: int = Field(200, ge=1, description="the paper (Sec. 3.2): 'a max epoch of 200'")
-    optimizer: Literal["adamw", "adam"] = Field("adam", description="the paper: Adam")
-    lr: float = Field(1e-4, gt=0, description="the paper's learning rate")
-    weight_decay: float = Field(2e-4, ge=0, description="the paper's weight decay")
-    lr_schedule: Literal["constant", "onecycle", "exponential"] = Field("exponential", description="the paper: exponential decay")
-    lr_gamma: float = Field(0.99, gt=0, le=1, description="the paper's per-epoch decay")
-    augment: str = Field("crop_flip", description="the paper: random crop of the 256 px resize, horizontal flip")
+    max_epochs: int = Field(200, ge=1, description="'a max epoch of 200' (Sec. 3.2)")
+    optimizer: Literal["adamw", "adam"] = Field("adam", description="Adam (seed 003 Sec. 3.2)")
+    lr: float = Field(1e-4, gt=0, description="initial learning rate 1e-4 (Sec. 3.2)")
+    weight_decay: float = Field(2e-4, ge=0, description="weight decay 2e-4 (Sec. 3.2)")
+    lr_schedule: Literal["constant", "onecycle", "exponential"] = Field("exponential", description="exponential LR (Sec. 3.2)")
+    lr_gamma: float = Field(0.99, gt=0, le=1, description="exponential LR gamma 0.99 (Sec. 3.2), per epoch")
+    augment: str = Field("crop_flip", description="random crop of the 256 px resize, horizontal flip (Sec. 3.2)")
 
 
 class PDLEConfig(EngineConfig):
@@ -205,7 +205,7 @@ class PDLEMethod(Method):
 
     @classmethod
     def input_spec_for(cls, config: EngineConfig) -> InputSpec:
-        """Crops stored at 256/224 of the input (the paper resizes to 256 and crops 224); centre crop at test."""
+        """Crops stored at 256/224 of the input (Sec. 3.2: resize to 256, random crop; our choice: 224, ResNet's usual input)."""
         size = config.data.image_size
         return InputSpec.rgb(size, crop_size=config.data.crop_size or round(size * 256 / 224), fit="center_crop")
 

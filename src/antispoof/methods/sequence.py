@@ -5,7 +5,7 @@ The network is :class:`antispoof.models.sequence.SequenceNet` (MobileNetV2 -> li
 real/print/replay softmax as its own model, ``model.task=three_class``). The loss is the
 weighted focal loss (Lin et al.): alpha 0.8 on the real class for the sigmoid output,
 weights 0.5 / 0.25 / 0.25 on real / print / replay for the softmax, read from the batch's
-``pai_class`` (:data:`antispoof.data.base.PAI_CLASSES`). The paper (Method, "2) RNN"): "The
+``pai_class`` (:data:`antispoof.data.base.PAI_CLASSES`). The paper (Sec. Method, "2) RNN"): "The
 final prediction is produced from passing the last output of RNN through a linear layer".
 What runs by default (``model.readout=final_states``, our reading of "the last output" of
 a bidirectional LSTM): the top layer's forward final state (after the clip's last frame)
@@ -13,7 +13,7 @@ concatenated with its backward final state (after the clip's first frame), so bo
 directions have read the whole clip; ``model.readout=last`` is the literal output at the
 last step, ``outputs[:, -1]``, whose backward half has read one frame.
 
-Training has the paper's two stages, one ``antispoof train sequence`` (the engine's
+Training has the paper's two stages (Sec. Method, "Learning"), one ``antispoof train sequence`` (the engine's
 staged hook, :meth:`SequenceMethod.stages_for`; each stage is a run sub-folder
 ``stages/frames`` and ``stages/clips``, each resumable):
 
@@ -24,7 +24,7 @@ staged hook, :meth:`SequenceMethod.stages_for`; each stage is a run sub-folder
    frames, 8 clips per batch, no augmentation (a centre crop), 90 epochs (``train.*``),
    its CNN initialised from stage 1 (``init_from``, set by the engine).
 
-Sampling: the paper (Dataset): "Oulu-NPU: 11 frames are sampled from each video" and
+Sampling: the paper (Sec. Dataset): "Oulu-NPU: 11 frames are sampled from each video" and
 "SiW: 10 frames are sampled from each video", one sequence per video. ``sequence.yaml``
 sets ``data.frames_per_video: 11`` (evenly spaced; SiW: 10 with ``sequence.clip_len=10``),
 so each video gives one clip. The option ``data.frames_per_video=null`` keeps every 10th
@@ -33,7 +33,7 @@ video: an extension). Score: the sigmoid output of a clip (with ``three_class``:
 softmax's real probability); with several clips per video (the option, or the Predictor
 on a longer video) the per-video score is their mean (the toolkit's aggregation).
 
-Choices where the paper is silent (configurable): the optimiser (Adam, lr 1e-4, no
+Choices where the paper (Sec. Method) is silent (configurable): the optimiser (Adam, lr 1e-4, no
 weight decay) and stage 1's batch (32 frames); gamma = 2 (Lin et al.'s default);
 alpha_t = 1 - alpha on the fake class (Lin et al.'s convention); the 3-class losses'
 weights are not renormalised; attack species outside real/print/replay (masks) are
@@ -63,7 +63,7 @@ __all__ = ["SequenceModelConfig", "SequenceSettings", "FocalSettings", "FrameSta
 
 log = logging.getLogger(__name__)
 
-#: stage 1's augmentation (seed 002): random crop of the input size from the larger stored crop, flip, rotation.
+#: stage 1's augmentation (seed 002 Sec. Method): random crop of the input size from the larger stored crop, flip, rotation.
 PAPER_FRAME_AUGMENT = "crop_flip_rotate"
 
 
@@ -71,26 +71,31 @@ class SequenceModelConfig(ModelConfig):
     """The CNN + BiLSTM network."""
 
     method: str = Field("sequence", description="method name")
-    backbone: str = Field("mobilenetv2_100", description="frame encoder: any timm name (the paper: MobileNetV2, ImageNet weights)")
+    backbone: str = Field("mobilenetv2_100", description="frame encoder: any timm name (seed 002 Sec. Method: MobileNetV2, "
+                         "ImageNet weights)")
     unit: Literal["clip", "frame"] = Field("clip", description="clip: the CNN + BiLSTM (stage 2, deployed); frame: stage 1's "
                                                              "frame classifier (set by the frames stage)")
     task: Literal["binary", "three_class", "joint"] = Field("binary", description="binary: sigmoid real/fake (the main task); "
                                                             "three_class: softmax real/print/replay (the bonus task); joint: both "
                                                             "heads on one network (a departure)")
-    embed: int = Field(512, ge=1, description="width of the linear projection of the encoder features (the paper: 512)")
-    hidden: int = Field(256, ge=1, description="LSTM hidden size per direction (not in the paper)")
-    layers: int = Field(2, ge=1, description="LSTM layers (the paper: 2, bidirectional)")
+    embed: int = Field(512, ge=1, description="width of the linear projection of the encoder features (Sec. Method: "
+                                               "1280 -> 512)")
+    hidden: int = Field(256, ge=1, description="LSTM hidden size per direction (our choice: 256, so the BiLSTM's output "
+                                                "is 512 wide as its input)")
+    layers: int = Field(2, ge=1, description="LSTM layers (Sec. Method: 2, bidirectional)")
     readout: Literal["last", "final_states"] = Field("final_states", description="final_states: each direction's last output "
                                                      "(both see the whole clip); last: the output at the last step (the backward "
                                                      "half has seen one frame)")
     features: Literal["pooled", "stages", "stages_and_input"] = Field(
-        "pooled", description="what the projection reads: the pooled output (the paper); stages: it plus the stages' channel "
+        "pooled", description="what the projection reads: the pooled output (Sec. Method: 1280 features); stages: it plus "
+        "the stages' channel "
         "mean/std (a departure for small frozen encoders); stages_and_input: also the input frame's RGB mean/std (with "
         "model.input_deltas, its changes show a screen's flicker)")
     input_deltas: bool = Field(False, description="also project how the input frame's RGB mean/std changed since the previous "
                                "frame (a departure: a screen's flicker; needs features=stages_and_input; clips only)")
     drop_rate: float = Field(0.0, ge=0, lt=1, description="dropout before the classifier")
-    freeze_encoder: bool = Field(False, description="freeze the encoder (not the paper, which trains it in both stages; a CPU budget)")
+    freeze_encoder: bool = Field(False, description="freeze the encoder (a departure for a CPU budget: Sec. Method "
+                                  "trains the CNN in both stages)")
     cache_features: bool = Field(False, description="keep a frozen encoder's features of each training clip in memory (exact: "
                                  "used only with model.freeze_encoder and train.augment=none)")
 
@@ -98,7 +103,7 @@ class SequenceModelConfig(ModelConfig):
 class SequenceSettings(Section):
     """The clips of stage 2."""
 
-    clip_len: int = Field(11, ge=2, description="frames per clip (the paper: 11 for OULU-NPU, 10 for SiW)")
+    clip_len: int = Field(11, ge=2, description="frames per clip (Sec. Dataset: 11 for OULU-NPU, 10 for SiW)")
     clip_stride: int = Field(1, ge=1, description="step between a clip's frames, in stored frames")
 
 
@@ -106,10 +111,12 @@ class FocalSettings(Section):
     """Weighted focal loss (Lin et al.) of seed 002."""
 
     gamma: float = Field(2.0, ge=0, description="focusing parameter (not given by seed 002; Lin et al.'s default)")
-    alpha: float = Field(0.8, ge=0, le=1, description="alpha_t of the weighted class of the sigmoid output (the paper: 0.8 on real)")
+    alpha: float = Field(0.8, ge=0, le=1, description="alpha_t of the weighted class of the sigmoid output (Sec. Method, "
+                                                              "'Loss': 0.8 on real)")
     weighted_class: Literal["bonafide", "attack"] = Field("bonafide", description="the class alpha weighs; the other gets 1 - alpha")
     class_weights: list[float] = Field(default_factory=lambda: [0.5, 0.25, 0.25],
-                                       description="alpha_t of real / print / replay for the softmax (the paper: 0.5 / 0.25 / 0.25)")
+                                       description="alpha_t of real / print / replay for the softmax (Sec. Method, "
+                                                   "'Loss': 0.5 / 0.25 / 0.25)")
     unlisted: Literal["error", "ignore"] = Field("error", description="attacks whose pai_class is not print or replay (masks): "
                                                  "an error, or left out of the 3-class term")
     class_term: float = Field(1.0, ge=0, description="joint task: weight of the 3-class term beside the binary one")
@@ -125,26 +132,29 @@ class FocalSettings(Section):
 class FrameStageSettings(Section):
     """Stage 1 (feature pretraining): the CNN trained frame by frame."""
 
-    enabled: bool = Field(True, description="run stage 1 before the clips (off: end to end from the start, the paper's ablation 'N')")
-    max_epochs: int = Field(30, ge=1, description="epochs of stage 1 (the paper: 30)")
-    batch_size: int = Field(32, ge=1, description="frames per batch in stage 1 (not in the paper)")
+    enabled: bool = Field(True, description="run stage 1 before the clips (off: end to end from the start, row 'N' of "
+                                          "the feature-pretraining ablation table, seed 002 Sec. Experiment)")
+    max_epochs: int = Field(30, ge=1, description="epochs of stage 1 (Sec. Method: 30)")
+    batch_size: int = Field(32, ge=1, description="frames per batch in stage 1 (our choice: seed 002 Sec. Method "
+                                              "gives only stage 2's 8 sequences)")
     lr: float | None = Field(None, gt=0, description="learning rate of stage 1; null = train.lr")
-    augment: str = Field(PAPER_FRAME_AUGMENT, description=f"stage 1's augmentation: {PAPER_FRAME_AUGMENT} (the paper: random crop "
-                         "256 -> 224, flip, rotation) or a train.augment pipeline name")
-    rotation: float = Field(15.0, ge=0, le=180, description="largest rotation of stage 1, degrees (the paper: 15)")
+    augment: str = Field(PAPER_FRAME_AUGMENT, description=f"stage 1's augmentation: {PAPER_FRAME_AUGMENT} (Sec. Method: random "
+                         "crop 256 -> 224, flip, rotation) or a train.augment pipeline name")
+    rotation: float = Field(15.0, ge=0, le=180, description="largest rotation of stage 1, degrees (Sec. Method: 15)")
     freeze_encoder: bool | None = Field(None, description="freeze the encoder in stage 1; null = model.freeze_encoder (false: "
-                                        "stage 1 trains the encoder as the paper does, even when stage 2 keeps it frozen)")
+                                        "stage 1 trains the encoder as Sec. Method does, even when stage 2 keeps it frozen)")
 
 
 class SequenceTrainConfig(EngineTrainConfig):
     """Stage 2: 90 epochs, 8 clips per batch, no augmentation (seed 002); Adam at 1e-4 (our choice)."""
 
-    max_epochs: int = Field(90, ge=1, description="epochs of stage 2 (the paper: 90)")
-    batch_size: int = Field(8, ge=1, description="clips per batch in stage 2 (the paper: 8)")
-    optimizer: Literal["adamw", "adam"] = Field("adam", description="not in the paper: Adam")
-    lr: float = Field(1e-4, gt=0, description="not in the paper")
-    weight_decay: float = Field(0.0, ge=0, description="not in the paper")
-    augment: str = Field("none", description="the paper: no augmentation in stage 2")
+    max_epochs: int = Field(90, ge=1, description="epochs of stage 2 (Sec. Method: 90)")
+    batch_size: int = Field(8, ge=1, description="clips per batch in stage 2 (Sec. Method: 8)")
+    optimizer: Literal["adamw", "adam"] = Field("adam", description="our choice: Adam (seed 002 names no optimiser)")
+    lr: float = Field(1e-4, gt=0, description="our choice: a usual Adam rate for fine-tuning a pretrained CNN "
+                                                  "(seed 002 names none)")
+    weight_decay: float = Field(0.0, ge=0, description="our choice: none (seed 002 names none)")
+    augment: str = Field("none", description="no augmentation in stage 2 (Sec. Method)")
 
 
 class SequenceConfig(EngineConfig):
@@ -217,7 +227,7 @@ class SequenceMethod(Method):
         return self.net
 
     def train_transform(self, spec: InputSpec) -> Any:
-        """Stage 1's ``crop_flip_rotate``: a random ``input_size`` crop of the stored crop (the paper: 224 of 256), a
+        """Stage 1's ``crop_flip_rotate``: a random ``input_size`` crop of the stored crop (Sec. Method: 224 of 256), a
         horizontal flip (p 0.5), a rotation within ``frame_stage.rotation`` degrees (every sample; the corners are filled
         black, as torchvision's RandomRotation does). Any other name: the ``train.augment`` pipeline."""
         if self.config.train.augment != PAPER_FRAME_AUGMENT:

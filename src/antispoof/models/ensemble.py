@@ -2,7 +2,7 @@
 
 Seed 001 (Parkin & Grinchuk, Sec. 4.3): "our final liveness score is obtained by averaging
 outputs of 24 neural network[s]" (attack folds x initialisations x seeds). The paper
-averages the members' bona fide probabilities; here every member's ``score`` (liveness
+averages the members' prediction scores (Sec. 4.1-4.2); here every member's ``score`` (liveness
 in [0, 1], the toolkit's one convention) is averaged, so members of different methods
 mix. :class:`EnsembleNet` is a plain network like any other (``predict``, ``arch``,
 registered in NETWORKS), so a bundle, the Predictor and the ONNX export treat it as one

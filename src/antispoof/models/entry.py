@@ -3,7 +3,7 @@
 Heads, in the paper's order (Sec. 3.2.1): fingers, device border, mobile UI, moire,
 screen glare, reflection, invisible attack, spoof. Heads 1-7 are the attributes of
 :data:`antispoof.data.base.ATTRIBUTES`; head 8 is the spoof probability, whose
-complement is the liveness score. ``heads="spoof_only"`` keeps head 8 alone: Entry V1.
+complement is the liveness score. ``heads="spoof_only"`` keeps head 8 alone: Entry V1 (Sec. 5).
 A plain ``nn.Module``: the method that trains it is :mod:`antispoof.methods.entry`.
 """
 
@@ -33,8 +33,8 @@ class EntryNet(nn.Module):
 
     ``features="stages"`` feeds the heads the pooled output plus the mean and standard
     deviation of each stage's feature map (strides 4 to 32), standardised by a BatchNorm
-    without affine terms. It departs from the paper, whose heads read a 1B-parameter
-    SEER RegNet's output: a small ImageNet backbone's last layer has pooled away the fine
+    without affine terms. It departs from the paper, whose heads read the output of a far
+    larger SEER RegNet-32g (Sec. 3.2.1, ref. [7]): a small ImageNet backbone's last layer has pooled away the fine
     texture (halftone, moire, paper grain) that its earlier stages still see.
     """
 

@@ -15,7 +15,7 @@ used) shows what that network is:
 
 At 112 px the maps are 110 (stem), 54, 26, 12 and 5 px. The un-padded convolutions make
 48 px the smallest input (:data:`MIN_INPUT`). ``width`` scales every channel count (1.0 is
-the paper's network; CPU configs use less, and say so).
+the authors' code's network; CPU configs use less, and say so).
 
 The "ResNet-50" (``face_resnet50``, :data:`LAYERS_50`). The paper names it and gives no
 layout: Sec. 4.3 ("Our final network architecture is based on the ResNet-34 and ResNet-50
@@ -50,7 +50,7 @@ from antispoof._registry import BACKBONES, NETWORKS
 __all__ = ["FaceResNet", "FaceBlock", "FaceBottleneck", "face_stage", "stage_widths", "from_caffe_layout",
            "init_face_weights", "MIN_INPUT", "LAYERS", "LAYERS_50", "BLOCKS", "BACKBONE_LAYOUTS"]
 
-#: Blocks per stage of the paper's "ResNet-34" (seed 001; the authors' ``[1, 2, 5, 3]``).
+#: Blocks per stage of the paper's "ResNet-34" (seed 001 Table 3; the authors' code's ``[1, 2, 5, 3]``).
 LAYERS = (1, 2, 5, 3)
 #: Bottleneck blocks per stage of the "ResNet-50" (our choice: He et al. 2016 Table 1's 3-4-6-3; see the module docstring).
 LAYERS_50 = (3, 4, 6, 3)

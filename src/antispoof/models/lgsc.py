@@ -68,7 +68,7 @@ class LGSCNet(nn.Module):
     ``forward(images [B, 3, H, W] in [-1, 1]) -> (cue, [GAP(E5), GAP(D1), .., GAP(D4)])``;
     H and W divisible by 32. D1-D4 each take the encoder feature of their resolution (E4..E1);
     D5 has none and a 1x1 convolution and Tanh give the 3-channel cue. Decoder widths are the
-    paper's open choice: each Dk has the channels of the encoder level it joins (D5: half of
+    paper's open choice (Sec. 3.3 gives none): each Dk has the channels of the encoder level it joins (D5: half of
     D4's). ``norm`` and ``freeze_encoder_bn`` follow the authors' code by default (instance
     norm in the decoder; encoder BatchNorm statistics kept as pretrained).
     Score (seed 004 Eq. 10): liveness = 1 - mean |cue| (clipped to [0, 1]).
@@ -80,7 +80,7 @@ class LGSCNet(nn.Module):
         # what rebuilds the network for inference; freezing is training-only (and would warn there: no weights file)
         self.arch: dict[str, Any] = {"backbone": backbone, "norm": norm, "freeze_encoder_bn": freeze_encoder_bn}
         self.encoder = create_feature_backbone(backbone, weights=weights)
-        if freeze_encoder:  # not the paper (it fine-tunes): a CPU budget trains the decoder alone
+        if freeze_encoder:  # a departure (Sec. 4.1 trains end to end): a CPU budget trains the decoder alone
             freeze(self.encoder, has_weights=weights is not None, name=f"encoder {backbone}", key="model.freeze_encoder")
             freeze_encoder_bn = True
         chs = [f["num_chs"] for f in self.encoder.feature_info]

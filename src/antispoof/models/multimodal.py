@@ -3,8 +3,8 @@
 Each branch (RGB, IR, Depth by default; any modality per branch for the paper's Sec. 5.10
 ablation) runs res1-res3 of a face ResNet (:mod:`antispoof.models.face_resnet`: the
 "ResNet-34" of basic blocks, or the "ResNet-50" of bottlenecks, ``block``). The
-res3 maps are re-weighted by squeeze-and-excitation and concatenated (the paper follows
-its reference [26], Zhang et al., which puts one SE block on each branch; ``fusion="se_concat"``
+res3 maps are re-weighted by squeeze-and-excitation and concatenated (the paper, Sec. 4.3,
+follows its reference [26], Zhang et al., which puts one SE block on each branch; ``fusion="se_concat"``
 puts a single SE on the concatenation, ``"none"`` concatenates as the authors' code
 ``ResNetDLAS`` type A does), then res4. The multi-level feature aggregation (MLFA) blocks:
 at res1, res2 and res3 the three branches' maps are concatenated, reduced by a 1x1
@@ -15,7 +15,7 @@ summed (the authors' code sums after pooling; the paper's Fig. 2 draws the sum a
 the GAP: because GAP is linear, GAP(a) + GAP(b) = GAP(a + b), so the two orders give the
 same output, which a test checks); a linear layer gives 2 logits (attack, bona fide).
 
-Where the paper is silent and we chose (configurable where it matters):
+Where the paper (Sec. 4.3, Fig. 2) is silent and we chose (configurable where it matters):
 - the aggregation blocks read the branches' res3 maps *before* SE re-weighting (Fig. 2
   draws the taps before the fusion block; the authors' type A has no SE at all);
 - the aggregation blocks' stages have the blocks of the stage they mirror (agg1: res2's,
@@ -96,8 +96,8 @@ class MultiModalNet(nn.Module):
             ``branches``); a branch whose modality is absent reads zeros.
         layers, width: the face ResNet's blocks per stage and channel multiplier.
         block: the face ResNet's block kind: ``basic`` ("ResNet-34") or ``bottleneck`` ("ResNet-50").
-        fusion: ``se_branch`` (one SE per branch, the paper), ``se_concat`` or ``none``.
-        aggregation: the MLFA blocks on (off: the paper's "resnet-34" rows without MLFA).
+        fusion: ``se_branch`` (one SE per branch: Sec. 4.3 follows [26]), ``se_concat`` or ``none``.
+        aggregation: the MLFA blocks on (off: the paper's "resnet-34" rows of Table 3 without MLFA).
         in_chans: channels of each branch's input (3: IR and depth replicated).
     """
 

@@ -51,7 +51,7 @@ class PDLENet(nn.Module):
                                      "features": features}
         self.encoder = create_backbone(backbone, weights=weights)
         self.frozen = bool(freeze_encoder)
-        if self.frozen:  # not the paper (it fine-tunes): a CPU budget trains the FC alone
+        if self.frozen:  # a departure (Sec. 3.2 trains the encoder): a CPU budget trains the FC alone
             freeze(self.encoder, has_weights=weights is not None, name=f"encoder {backbone}", key="model.freeze_encoder")
         self.features = features
         if features == "stages":  # a departure for frozen small encoders (see models.backbones.stage_layout)

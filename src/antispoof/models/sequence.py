@@ -28,19 +28,19 @@ class SequenceNet(nn.Module):
     """Encoder -> linear (F -> 512) -> 2-layer BiLSTM -> its final states -> linear + sigmoid / softmax, seed 002 Sec. "Method".
 
     ``unit="clip"`` (the deployed network): ``forward(clips [B, T, 3, H, W])``; each frame
-    goes through the encoder and the linear projection (the paper's "CNN"), the sequence
+    goes through the encoder and the linear projection (the paper's "CNN", Sec. Method), the sequence
     of projections through the BiLSTM, and the readout through the classifier(s).
     ``unit="frame"`` is stage 1's network (feature pretraining, frame by frame): the same
     CNN with a linear classifier on each frame's projection (``frame_*`` heads) and no
-    LSTM; the paper does not say what classifies frames in its first stage, this is the
+    LSTM; the paper (Sec. Method, "Learning") does not say what classifies frames in its first stage, this is the
     smallest choice, and its heads are not carried into stage 2 (other names).
 
     ``task``: ``binary`` (the main task: one logit, sigmoid = probability of *real*),
     ``three_class`` (the bonus task as its own model: softmax over ``CLASS_NAMES``), or
-    ``joint`` (both heads on one LSTM: a departure, the paper trains two models).
+    ``joint`` (both heads on one LSTM: a departure, the paper trains two models, Sec. Experiment).
     ``forward`` returns ``{"logit": [B]}`` and/or ``{"class_logits": [B, 3]}``.
 
-    Choices where the paper is silent: the LSTM's hidden size (``hidden`` per direction,
+    Choices where the paper (Sec. Method) is silent: the LSTM's hidden size (``hidden`` per direction,
     256, so its output has the 512 channels of its input). The readout: "the last output
     of RNN" is read as each direction's last output (``final_states``, the default: the
     forward direction's at the last frame and the backward direction's at the first, so
@@ -76,7 +76,7 @@ class SequenceNet(nn.Module):
         self.unit, self.task, self.readout, self.features = unit, task, readout, features
         self.encoder = create_backbone(backbone, weights=weights)
         self.frozen = bool(freeze_encoder)
-        if self.frozen:  # not the paper (it trains its CNN in both stages): a CPU budget
+        if self.frozen:  # a departure (Sec. Method trains the CNN in both stages): a CPU budget
             freeze(self.encoder, has_weights=weights is not None, name=f"encoder {backbone}", key="model.freeze_encoder")
         if features != "pooled":
             self.stage_indices, width = stage_layout(self.encoder, f"encoder {backbone}")
@@ -86,7 +86,7 @@ class SequenceNet(nn.Module):
             width = getattr(self.encoder, "head_hidden_size", None) or self.encoder.num_features
             self.standardize = nn.Identity()
         self.num_features = int(width)
-        self.project = nn.Linear(self.num_features, embed)  # the paper: 1280 -> 512
+        self.project = nn.Linear(self.num_features, embed)  # seed 002 Sec. Method: 1280 -> 512
         if input_deltas and features != "stages_and_input":
             raise ValueError(f"input_deltas reads the input frame's statistics: it needs features='stages_and_input', got {features!r}")
         self.input_deltas = bool(input_deltas) and unit == "clip"  # stage 1's frames have no neighbours: stage 2 adds it
