@@ -125,3 +125,18 @@ def test_subjects_are_shared_90_75_with_one_per_folder(subjects: int) -> None:
 def test_too_many_subjects_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="SiW has 165 subjects"):
         generate_layout("siw", tmp_path, LayoutSettings(subjects=166))
+
+
+def test_the_adapter_reads_the_face_files_and_prepare_crops_on_them(root: Path, ds, tmp_path: Path) -> None:
+    """``--detector dataset`` reads the .face boxes (frame k: line k), so prepare needs no detector."""
+    from antispoof.data.prepare import prepare_store
+    from antispoof.data.store import FrameStore
+
+    rel = ds.samples("Protocol_1").path.iloc[0]
+    boxes = ds.face_annotations(rel)
+    lines = (root / rel).with_suffix(".face").read_text().splitlines()
+    assert boxes == {k: {"box": tuple(float(v) for v in line.split())} for k, line in enumerate(lines)}
+    report = prepare_store(ds, tmp_path / "store", dataset="siw", protocol="Protocol_3_1", detector="dataset", size=32,
+                           min_face=8, progress=False)
+    index = FrameStore(tmp_path / "store").index
+    assert report.frames > 0 and (index["failure"] == "").all()

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from antispoof._registry import DATASETS
-from antispoof.data._checks import DatasetError, check_protocol, preview, root_error, select_split, to_frame
+from antispoof.data._checks import DatasetError, check_protocol, preview, root_error, safe_relpath, select_split, to_frame
 from antispoof.data.base import ATTACK, BONAFIDE, DatasetAdapter
 
 if TYPE_CHECKING:
@@ -134,3 +134,21 @@ class SiW(DatasetAdapter):
                 limit = FIRST_FRAMES if protocol == "Protocol_1" and row["split"] == "train" else -1
                 rows.append({**row, "max_frames": limit})
         return select_split(to_frame(rows, extra=("device", "medium", "max_frames")), split)
+
+    def face_annotations(self, path: str) -> dict[int, dict[str, Any]] | None:
+        """Boxes per frame from ``<video>.face`` (line ``k``: frame ``k``, ``x0 y0 x1 y1``); None when absent."""
+        rel = safe_relpath(path)
+        face = self.root / (rel.rsplit(".", 1)[0] + ".face")
+        if not face.is_file():
+            return None
+        out: dict[int, dict[str, Any]] = {}
+        for frame, line in enumerate(face.read_text().splitlines()):
+            if not line.strip():
+                continue
+            try:
+                x0, y0, x1, y1 = (float(v) for v in line.replace(",", " ").split())
+            except ValueError:
+                raise DatasetError(f"{face} line {frame + 1}: expected 'x0 y0 x1 y1'; found {line!r}") from None
+            if x1 > x0 and y1 > y0:  # a frame without a face is written as zeros
+                out[frame] = {"box": (x0, y0, x1, y1)}
+        return out
