@@ -71,3 +71,14 @@ def test_videos_decode(root: Path) -> None:
 def test_subject_count_outside_the_dataset_is_refused(tmp_path: Path, subjects: int) -> None:
     with pytest.raises(ValueError, match="subjects"):
         generate_layout("casia-fasd", tmp_path / "tree", LayoutSettings(subjects=subjects, frames=1, size=32))
+
+
+@pytest.mark.parametrize("n", [2, 3, 7, 20, 49, 50])
+def test_subjects_are_dealt_in_the_published_proportion_at_least_one_each(n: int) -> None:
+    """The one dealing every layout uses (antispoof.data.synthetic.layouts.share), on CASIA-FASD's 20 : 30."""
+    from antispoof.data.synthetic.layouts import share
+
+    counts = share(n, {"train_release": 20, "test_release": 30}, "CASIA-FASD")
+    assert sum(counts.values()) == n and min(counts.values()) >= 1
+    assert counts["train_release"] <= 20 and counts["test_release"] <= 30
+    assert abs(counts["train_release"] - n * 20 / 50) < 1 or min(counts.values()) == 1

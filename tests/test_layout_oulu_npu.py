@@ -180,5 +180,5 @@ def test_users_are_shared_20_15_20_with_one_per_folder(subjects: int) -> None:
 
 
 def test_too_many_users_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="OULU-NPU numbers 55 users"):
+    with pytest.raises(ValueError, match=r"OULU-NPU has 55 subjects .*give 3-55"):
         generate_layout("oulu-npu", tmp_path, LayoutSettings(subjects=56))

@@ -33,7 +33,7 @@ import numpy as np
 from antispoof._registry import Registry
 from antispoof.data.synthetic.clips import Clip, VideoSpec, render_clip
 
-__all__ = ["LAYOUTS", "LayoutSettings", "generate_layout", "list_layouts", "render", "write_video", "write_image",
+__all__ = ["LAYOUTS", "LayoutSettings", "generate_layout", "list_layouts", "render", "share", "write_video", "write_image",
            "LAYOUT_FILE"]
 
 LAYOUTS: Registry[Callable[[Path, "LayoutSettings"], dict[str, Any]]] = Registry("dataset layouts")
@@ -57,6 +57,26 @@ class LayoutSettings:
                              "(one per split of its protocols)")
         if self.frames < 1 or not 16 <= self.size <= 1024:
             raise ValueError(f"--frames {self.frames} --size {self.size}: need at least 1 frame and a side of 16-1024 px")
+
+
+def share(n: int, published: dict[str, int], dataset: str) -> dict[str, int]:
+    """``n`` subjects dealt to the splits in the dataset's ``published`` proportion (subjects per split), at least one
+    each and never more than published (largest remainders); refuses an ``n`` the dataset cannot hold."""
+    total = sum(published.values())
+    if not len(published) <= n <= total:
+        counts = ", ".join(f"{v} {k}" for k, v in published.items())
+        raise ValueError(f"--subjects {n}: {dataset} has {total} subjects ({counts}); give {len(published)}-{total}")
+    exact = {k: n * v / total for k, v in published.items()}
+    counts = {k: min(published[k], max(1, int(x))) for k, x in exact.items()}
+    by_remainder = sorted(published, key=lambda k: exact[k] - int(exact[k]), reverse=True)
+    while sum(counts.values()) != n:
+        if sum(counts.values()) < n:
+            k = next(k for k in by_remainder if counts[k] < published[k])
+            counts[k] += 1
+        else:  # only when the at-least-one rule overshoots a small n
+            counts[max(counts, key=lambda k: counts[k])] -= 1
+        by_remainder.append(by_remainder.pop(0))
+    return counts
 
 
 def render(spec: VideoSpec, settings: LayoutSettings, modalities: Sequence[str] | None = None) -> Clip:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from antispoof.data.synthetic.clips import VideoSpec
-from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, write_video
+from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, share, write_video
 
 __all__ = ["casia_fasd", "VIDEOS"]
 
@@ -44,17 +44,12 @@ VIDEOS = {
 KINDS = {"bonafide": "bonafide", "print_bent": "warped_print", "print_flat_eyes": "cut_print", "replay_tablet": "replay"}
 
 
-def _share(n: int) -> dict[str, int]:
-    """``n`` subjects over train / test as 20 : 30, at least one each and within the folder limits."""
-    if not 2 <= n <= 50:
-        raise ValueError(f"--subjects {n}: CASIA-FASD has 2-50 subjects here (20 train and 30 test folders at most)")
-    train = min(20, max(1, round(n * 20 / 50)))
-    return {"train_release": train, "test_release": n - train}
+FOLDER_SUBJECTS = {"train_release": 20, "test_release": 30}  # subject folders of the release
 
 
 def _plan(settings: LayoutSettings) -> list[tuple[str, VideoSpec]]:
     plan = []
-    for folder, count in _share(settings.subjects).items():
+    for folder, count in share(settings.subjects, FOLDER_SUBJECTS, "CASIA-FASD").items():
         split, _, offset = FOLDERS[folder]
         for number in range(1, count + 1):
             subject = number + offset
@@ -77,7 +72,7 @@ def casia_fasd(out: Path, settings: LayoutSettings) -> dict[str, Any]:
     counts = Counter((rel.split("/")[0], KINDS[spec.species]) for rel, spec in plan)
     return {
         "videos": {f: {k: counts[(f, k)] for k in KINDS.values()} for f in FOLDERS},
-        "subjects": _share(settings.subjects),
+        "subjects": share(settings.subjects, FOLDER_SUBJECTS, "CASIA-FASD"),
         "species": {kind: species for species, kind in KINDS.items() if kind != "bonafide"},
         "domains": {"1-8 odd": "budget_phone", "1-8 even": "laptop_720p", "HR_1-4": "webcam_hd"},
     }

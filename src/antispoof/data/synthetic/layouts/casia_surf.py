@@ -42,7 +42,7 @@ import numpy as np
 
 from antispoof.data.base import ATTACK, BONAFIDE
 from antispoof.data.synthetic.clips import VideoSpec, rng_for
-from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, write_image
+from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, share, write_image
 from antispoof.data.synthetic.species import SPECIES
 
 __all__ = ["TYPE_SPECIES", "SPLIT_TYPES", "PUBLISHED_IMAGES", "recording_name", "casia_surf"]
@@ -51,7 +51,7 @@ DOMAIN = "rgbd_sensor"  # one Intel RealSense SR300
 MODALITIES = ("color", "depth", "ir")
 TYPE_SPECIES = {s.surf_type: s.name for s in SPECIES.values() if s.surf_type}  # 1..6 -> the cut-out prints
 SPLIT_TYPES = {"train": (4, 5, 6), "dev": (1, 2, 3), "test": (1, 2, 3)}  # seed 001 Table 1
-SUBJECT_SHARES = {"train": 0.3, "dev": 0.1, "test": 0.6}  # 300 / 100 / 600 subjects
+SUBJECT_SHARES = {"train": 300, "dev": 100, "test": 600}  # subjects per split
 PUBLISHED_IMAGES = {"train": (8942, 20324), "dev": (2994, 6614), "test": (17458, 40252)}  # (bona fide, attack)
 BONAFIDE_FRAME_RATIO = (8942 / 300) / (20324 / 900)  # images per bona fide recording / per attack recording
 LISTS = {"train": "train_list.txt", "dev": "val_private_list.txt", "test": "test_private_list.txt"}
@@ -67,11 +67,9 @@ def recording_name(surf_type: int) -> str:
 
 
 def _subject_splits(n: int, seed: int) -> list[str]:
-    """Split of each subject index: shares 0.3 / 0.1 / 0.6, every split at least one subject."""
-    n_train = max(1, round(n * SUBJECT_SHARES["train"]))
-    n_dev = max(1, round(n * SUBJECT_SHARES["dev"]))
-    if n - n_train - n_dev < 1:
-        raise ValueError(f"--subjects {n}: CASIA-SURF needs at least 3 (train, val and test subjects)")
+    """Split of each subject index: 300 : 100 : 600, every split at least one subject."""
+    counts = share(n, SUBJECT_SHARES, "CASIA-SURF")
+    n_train, n_dev = counts["train"], counts["dev"]
     order = rng_for(seed, 41).permutation(n)
     out = [""] * n
     for rank, index in enumerate(order):

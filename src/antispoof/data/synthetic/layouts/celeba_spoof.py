@@ -56,7 +56,7 @@ from typing import Any
 
 from antispoof.data.base import ATTACK, BONAFIDE
 from antispoof.data.synthetic.clips import VideoSpec, rng_for
-from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, write_image
+from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, share, write_image
 
 __all__ = ["SPOOF_SPECIES", "COUNTERPART", "SENSOR_GROUPS", "PROTOCOL1_TEST", "SPOOF_PER_LIVE", "celeba_spoof"]
 
@@ -71,7 +71,7 @@ PROTOCOL1_TRAIN = (1, 2, 5, 6, 8, 9)
 SENSOR_GROUPS = {"low": ("budget_phone", "laptop_720p"), "middle": ("phone_front",), "high": ("webcam_hd",)}
 LIVE_DOMAINS = ("webcam_hd", "phone_front", "laptop_720p", "budget_phone")  # CelebA's web photos: any camera
 SPOOF_PER_LIVE = 3  # 469,153 / 156,384
-TEST_SHARE = 67170 / (494405 + 67170)
+IMAGES = {"train": 494405, "test": 67170}  # images per split: subjects are dealt in this proportion
 BOX_SCALE = 224
 # Order in which a split's spoof images take their types: the protocol-1 types of the split first, so that
 # a split of a few images still holds every type protocol 1 needs there.
@@ -79,9 +79,7 @@ TYPE_ORDER = {"train": (*PROTOCOL1_TRAIN, *PROTOCOL1_TEST, 10), "test": (*PROTOC
 
 
 def _subject_splits(n: int, seed: int) -> list[str]:
-    n_test = max(1, round(n * TEST_SHARE))
-    if n - n_test < 1:
-        raise ValueError(f"--subjects {n}: CelebA-Spoof needs at least 2 (train and test subjects)")
+    n_test = share(n, IMAGES, "CelebA-Spoof")["test"]
     order = rng_for(seed, 51).permutation(n)
     out = [""] * n
     for rank, index in enumerate(order):

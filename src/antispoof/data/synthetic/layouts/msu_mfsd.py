@@ -24,7 +24,7 @@ from typing import Any
 
 from antispoof.data.msu_mfsd import MSU_TEST_SUBJECTS, MSU_TRAIN_SUBJECTS
 from antispoof.data.synthetic.clips import VideoSpec
-from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, write_video
+from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, share, write_video
 
 __all__ = ["msu_mfsd", "DEVICES", "ATTACKS"]
 
@@ -33,17 +33,15 @@ ATTACKS = {"printed_photo": "print_flat", "ipad_video": "replay_tablet", "iphone
 LISTS = {"train": MSU_TRAIN_SUBJECTS, "test": MSU_TEST_SUBJECTS}
 
 
-def _share(n: int) -> dict[str, list[str]]:
-    """The first clients of each official list, ``n`` in all, shared 15 : 20 with at least one each."""
-    if not 2 <= n <= 35:
-        raise ValueError(f"--subjects {n}: MSU-MFSD has 2-35 subjects (15 in its training list, 20 in its test list)")
-    train = min(15, max(1, round(n * 15 / 35)))
-    return {"train": list(MSU_TRAIN_SUBJECTS[:train]), "test": list(MSU_TEST_SUBJECTS[: n - train])}
+def _clients(n: int) -> dict[str, list[str]]:
+    """The first clients of each official list, ``n`` in all, shared 15 : 20."""
+    counts = share(n, {"train": len(MSU_TRAIN_SUBJECTS), "test": len(MSU_TEST_SUBJECTS)}, "MSU-MFSD")
+    return {"train": list(MSU_TRAIN_SUBJECTS[: counts["train"]]), "test": list(MSU_TEST_SUBJECTS[: counts["test"]])}
 
 
 def _plan(settings: LayoutSettings) -> list[tuple[str, VideoSpec]]:
     plan = []
-    for split, clients in _share(settings.subjects).items():
+    for split, clients in _clients(settings.subjects).items():
         for client in clients:
             video = 0
             for device, (domain, ext) in DEVICES.items():
@@ -72,7 +70,7 @@ def msu_mfsd(out: Path, settings: LayoutSettings) -> dict[str, Any]:
     counts = Counter((spec.split, "bonafide" if spec.species == "bonafide" else "attack") for _, spec in plan)
     return {
         "videos": {s: {lab: counts[(s, lab)] for lab in ("bonafide", "attack")} for s in LISTS},
-        "clients": _share(settings.subjects),
+        "clients": _clients(settings.subjects),
         "species": dict(ATTACKS),
         "domains": {d: domain for d, (domain, _) in DEVICES.items()},
     }

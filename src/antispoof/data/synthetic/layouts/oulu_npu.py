@@ -46,7 +46,7 @@ from typing import Any
 from antispoof.data.base import ATTACK, BONAFIDE
 from antispoof.data.oulu_npu import FOLDERS, PHONES, SESSIONS, USERS, oulu_split
 from antispoof.data.synthetic.clips import VideoSpec
-from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, write_video
+from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, share, write_video
 
 __all__ = ["oulu_npu", "OuluVideo", "plan_oulu", "share_users", "FILE_SPECIES", "PHONE_DOMAINS", "PROTOCOL_FILES"]
 
@@ -90,13 +90,7 @@ class OuluVideo:
 
 def share_users(subjects: int) -> dict[str, list[int]]:
     """OULU-NPU user numbers per split for ``subjects`` users, shared 20 : 15 : 20 (at least one each)."""
-    total = sum(SHARES.values())
-    if not 3 <= subjects <= total:
-        raise ValueError(f"--subjects {subjects}: OULU-NPU numbers {total} users (20 Train, 15 Dev, 20 Test); "
-                         f"give 3-{total}")
-    dev = max(1, round(subjects * SHARES["dev"] / total))
-    test = max(1, round(subjects * SHARES["test"] / total))
-    counts = {"train": subjects - dev - test, "dev": dev, "test": test}
+    counts = share(subjects, SHARES, "OULU-NPU")
     return {split: list(USERS[split])[:n] for split, n in counts.items()}
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from antispoof.data.synthetic.clips import VideoSpec
-from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, write_video
+from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, share, write_video
 
 __all__ = ["replay_attack", "GROUP_SHARES", "PROTOCOL_RULES"]
 
@@ -61,25 +61,11 @@ def _species(instrument: str, support: str) -> str:
     return {"mobile": "replay_phone", "highdef": "replay_tablet"}[instrument]
 
 
-def _share(n: int, shares: dict[str, int]) -> dict[str, int]:
-    """``n`` clients over the groups in proportion to ``shares``, at least one each (largest remainder)."""
-    total = sum(shares.values())
-    counts = {g: max(1, int(n * s / total)) for g, s in shares.items()}
-    order = sorted(shares, key=lambda g: (n * shares[g] / total - int(n * shares[g] / total)), reverse=True)
-    i = 0
-    while sum(counts.values()) < n:
-        counts[order[i % len(order)]] += 1
-        i += 1
-    while sum(counts.values()) > n:  # only when n is close to the number of groups
-        counts[max(counts, key=lambda g: counts[g])] -= 1
-    return counts
-
-
 def _plan(settings: LayoutSettings) -> list[tuple[str, VideoSpec, dict[str, str]]]:
     """(path, spec, file-name attributes) of every video; seed keys (client, lighting, video of the lighting)."""
     plan = []
     client = 0
-    for group, count in _share(settings.subjects, GROUP_SHARES).items():
+    for group, count in share(settings.subjects, GROUP_SHARES, "Replay-Attack").items():
         for _ in range(count):
             client += 1
             cid = f"{client:03d}"

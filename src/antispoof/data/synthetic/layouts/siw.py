@@ -41,7 +41,7 @@ from typing import Any
 from antispoof.data.base import ATTACK, BONAFIDE
 from antispoof.data.siw import FOLDERS
 from antispoof.data.synthetic.clips import VideoSpec
-from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, write_video
+from antispoof.data.synthetic.layouts import LAYOUTS, LayoutSettings, render, share, write_video
 
 __all__ = ["siw", "SiWVideo", "plan_siw", "share_subjects", "TYPE_SPECIES", "SENSOR_DOMAINS", "INVENTORY"]
 
@@ -83,10 +83,7 @@ class SiWVideo:
 
 def share_subjects(subjects: int) -> dict[str, list[int]]:
     """Subject numbers per folder for ``subjects`` subjects, shared 90 : 75 (at least one each)."""
-    total = sum(SHARES.values())
-    if not 2 <= subjects <= total:
-        raise ValueError(f"--subjects {subjects}: SiW has {total} subjects (90 Train, 75 Test); give 2-{total}")
-    train = min(subjects - 1, max(1, round(subjects * SHARES["Train"] / total)))
+    train = share(subjects, SHARES, "SiW")["Train"]
     return {"Train": list(range(1, train + 1)), "Test": list(range(train + 1, subjects + 1))}
 
 
