@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "antispoof.cli.quickstart",
     "antispoof.cli.benchmark",
     "antispoof.cli.study",
+    "antispoof.cli.recipe",
     "antispoof.cli.calibrate",
     "antispoof.cli.predict",
     "antispoof.cli.export",
