@@ -26,7 +26,7 @@ MINIMUM_SUBJECTS = {"oulu-npu": 3, "replay-attack": 3, "casia-surf": 3, "siw": 2
 
 def test_catalog_covers_every_seed_paper():
     assert {r.seed for r in RECIPES} == SEEDS
-    assert len(RECIPES) >= 40
+    assert len(RECIPES) >= 30  # the issue asks for more than 20
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.name)
@@ -98,15 +98,11 @@ def test_protocols_and_folds_exist_with_both_labels(recipe, datasets):
 def test_fold_families():
     """OULU-NPU 3-4 run 6 phone folds, SiW 2 the 4 media folds, SiW 3 its 2 folds (the papers' mean +- std)."""
     expect = {"lgsc-oulu-p3": 6, "lgsc-oulu-p4": 6, "pdle-oulu-p3": 6, "pdle-oulu-p4": 6, "lgsc-siw-p2": 4, "lgsc-siw-p3": 2}
+    expect.update({"lgsc-siw-to-oulu-p3": 6, "lgsc-siw-to-oulu-p4": 6})  # one SiW training, tested on each OULU fold
     for name, n in expect.items():
         r = get_recipe(name)
-        assert len(r.folds) == n and all(f.startswith(r.train.protocol + "_") for f in r.folds), name
+        assert len(r.folds) == n and all(f.startswith((r.test or r.train).protocol + "_") for f in r.folds), name
         assert next(p for p in r.paper if p.metric == r.metric).std is not None, name
-    # SiW -> OULU-NPU protocols 3-4: one recipe per phone fold (a recipe's folds are one dataset's)
-    for number in (3, 4):
-        names = list_recipes(f"lgsc-siw-to-oulu-p{number}-*")
-        assert len(names) == 6
-        assert {get_recipe(n).test.protocol for n in names} == {f"Protocol_{number}_{k}" for k in range(1, 7)}
 
 
 def test_some_paper_numbers_read_from_the_tables():
@@ -115,7 +111,7 @@ def test_some_paper_numbers_read_from_the_tables():
 
     assert number("lgsc-siw-p3", "acer") == (1.19, 1.39)  # seed 004 Table 1
     assert number("lgsc-replay-attack-to-casia-fasd", "hter") == (23.7, None)  # Table 3
-    assert number("lgsc-siw-to-oulu-p4-2", "acer") == (6.7, 6.6)  # Table 4
+    assert number("lgsc-siw-to-oulu-p4", "acer") == (6.7, 6.6)  # Table 4
     assert number("pdle-oulu-p4", "acer") == (0.63, 1.04)  # seed 003 Table 1
     assert number("entry-celeba-spoof-to-oulu-p1", "acer") == (3.2, None)  # seed 000 Table 6
     assert number("entry-v1-celeba-spoof-to-msu-mfsd", "hter") == (2.4, None)  # Table 3

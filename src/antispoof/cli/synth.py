@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
 
 def synth_command(
     out: Path = typer.Option(None, "--out", help="Output folder (new or empty, or a previous synthetic folder). Required."),
-    subjects: int = typer.Option(None, "--subjects", min=3, help="Number of procedural subjects (split 60/20/20 by subject; "
+    subjects: int = typer.Option(None, "--subjects", min=2, help="Number of procedural subjects (split 60/20/20 by subject; "
                                                                   "default 40, or 10 with --layout)."),
     layout: str = typer.Option(None, "--layout", help="Write a simulated copy of a dataset's official tree (its files, "
                                                        "protocols and annotations) instead of the manifest folder: "

@@ -53,7 +53,9 @@ class Recipe:
     method: str  # the packaged method config: "lgsc"
     train: Data
     test: Data | None = None  # None: the train dataset's own test split of the same protocol (fold)
-    folds: tuple[str, ...] = ()  # protocol folds, each trained and tested on its own, reported as mean +- std
+    # protocol folds reported as mean +- std: of the one dataset, each trained and tested on its own; of a cross-dataset
+    # recipe's test dataset, one training tested on each
+    folds: tuple[str, ...] = ()
     metric: str = "acer"
     threshold: str = "eer"  # the rule picking the threshold on the train data's dev split (antispoof evaluate --threshold)
     overrides: tuple[str, ...] = ()  # config overrides the paper's setting needs (frames, input size...)
@@ -65,8 +67,11 @@ class Recipe:
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
             raise ValueError(f"recipe {self.name}: metric {self.metric!r} is not one of {', '.join(METRICS)}")
-        if self.folds and self.test is not None and self.test.dataset != self.train.dataset:
-            raise ValueError(f"recipe {self.name}: folds are protocol folds of one dataset (train and test alike)")
+
+    @property
+    def cross(self) -> bool:
+        """Whether it tests on another dataset than it trains on."""
+        return self.test is not None and self.test.dataset != self.train.dataset
 
     @property
     def datasets(self) -> tuple[str, ...]:
@@ -82,6 +87,8 @@ class Recipe:
         where = f"{self.train.dataset} {self.train.protocol or ''}".strip()
         target = f"{test.dataset} {test.protocol or ''}".strip()
         folds = f", folds {', '.join(self.folds)} (mean +- std)" if self.folds else ""
+        if self.folds and self.cross:
+            folds = f", one training tested on the folds {', '.join(self.folds)} (mean +- std)"
         return f"seed {self.seed}: {self.method} trained on {where}, tested on {target}{folds}; {self.metric} at {self.threshold} on dev"
 
 

@@ -70,11 +70,14 @@ def resolve_roots(recipe: Recipe, roots: list[str]) -> dict[str, Path]:
 
 
 def _folds(recipe: Recipe) -> list[tuple[str, Data, Data]]:
-    """``(name, train data, test data)`` per run of the recipe."""
-    test = recipe.test
+    """``(fold name, train data, test data)`` per evaluation of the recipe (a cross-dataset recipe's folds share one
+    training: its train data is the same for each)."""
+    test = recipe.test or recipe.train
+    if recipe.folds and recipe.cross:
+        return [(fold, recipe.train, Data(test.dataset, fold)) for fold in recipe.folds]
     if recipe.folds:
-        return [(fold, Data(recipe.train.dataset, fold), Data((test or recipe.train).dataset, fold)) for fold in recipe.folds]
-    return [("run", recipe.train, test or recipe.train)]
+        return [(fold, Data(recipe.train.dataset, fold), Data(test.dataset, fold)) for fold in recipe.folds]
+    return [("run", recipe.train, test)]
 
 
 def _store(data: Data, root: Path, out: Path, size: int, recipe: Recipe, smoke: bool, progress: bool) -> Path:
@@ -103,12 +106,15 @@ def _config(recipe: Recipe, smoke: bool, overrides: list[str]) -> tuple[str, lis
     from antispoof.methods import config_path
 
     name = recipe.method
-    if smoke:
-        try:
-            config_path(f"quickstart_{recipe.method}")
-            name = f"quickstart_{recipe.method}"
-        except (FileNotFoundError, ValueError, KeyError):
-            pass
+    if smoke:  # the method's quickstart config: entry's is `quickstart`, the others' quickstart_<method>
+        for candidate in (f"quickstart_{recipe.method}", "quickstart" if recipe.method.startswith("entry") else None):
+            try:
+                if candidate:
+                    config_path(candidate)
+                    name = candidate
+                    break
+            except (FileNotFoundError, ValueError, KeyError):
+                continue
     return name, [*recipe.overrides, *(SMOKE_OVERRIDES if smoke else ()), *overrides]
 
 
@@ -153,7 +159,8 @@ def run_recipe(name: str, roots: list[str], *, out: str | Path | None = None, sm
                                                                         recipe, smoke, progress)
         config = load_method_config(config_name, [*words, f"data.store={train_store}", f"data.dataset={train_data.dataset}",
                                                   *( [f"data.protocol={train_data.protocol}"] if train_data.protocol else [])])
-        run_dir, how = train_or_resume(config, out / "runs" / fold, command=["antispoof", "recipe", "run", name])
+        run_name = "run" if recipe.cross else fold  # a cross-dataset recipe trains once for all its test folds
+        run_dir, how = train_or_resume(config, out / "runs" / run_name, command=["antispoof", "recipe", "run", name])
         log.info("%s %s: %s", name, fold, how)
         network, meta = load_network(run_dir)
         spec = input_spec_of(meta)
