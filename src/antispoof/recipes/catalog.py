@@ -5,7 +5,7 @@ Each number is read from the seed paper's table named beside it (``../shared/see
 
 from __future__ import annotations
 
-from antispoof.recipes import Data, PaperNumber, Recipe, register
+from antispoof.recipes.recipe import Data, PaperNumber, Recipe, register
 
 _LGSC_WEIGHTS = "the paper's ImageNet ResNet-18 encoder (Sec. 3.3) is not on disk: give model.weights=FILE"
 
