@@ -4,8 +4,10 @@
 quickstart's data (100 subjects), pretrains EfficientNet-Lite0 with MoCo v2
 (``antispoof pretrain ssl``, the packaged ``ssl`` config) twice on the unlabelled crops of
 the train and dev splits: once without the held-out domain (``ssl-seen``), once on every
-domain (``ssl-union``: the paper's setting, unlabelled crops of all domains; the test
-subjects stay unseen). Then ``entry`` (the quickstart teacher config: frozen backbone, 8
+domain (``ssl-union``: unlabelled crops of all domains, the test subjects still unseen; our
+analogue of pretraining on data that may hold the target's kind of images, since seed 000's
+backbone is a RegNet pretrained by Meta "on uncurated images without supervision", Sec.
+3.2.1 and ref. [7], not on faces). Then ``entry`` (the quickstart teacher config: frozen backbone, 8
 heads) trains with four frozen backbones on the benchmark's ``cross-domain`` protocol
 (the held-out domain left out of train and dev):
 
