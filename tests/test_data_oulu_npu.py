@@ -165,6 +165,9 @@ def test_eye_positions(tmp_path: Path) -> None:
     eyes = ds.face_annotations("Train_files/1_1_01_1.avi")
     assert eyes == {0: {"eyes": ((574, 880), (740, 885))}, 1: {"eyes": ((575, 881), (741, 886))}}
     assert ds.face_annotations("Train_files/1_1_01_2.avi") is None
+    (root / "Train_files" / "1_1_01_1.txt").write_text("0, 574, 880, 740, 885\n\n2, 575, 881\n")
+    with pytest.raises(DatasetError, match=r"1_1_01_1.txt line 3: expected 'frame, x, y, x, y'; found '2, 575, 881'"):
+        ds.face_annotations("Train_files/1_1_01_1.avi")
 
 
 def test_wrong_root_says_what_was_expected_and_found(tmp_path: Path) -> None:

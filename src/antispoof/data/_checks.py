@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ __all__ = [
     "root_error",
     "require_dir",
     "check_exists",
+    "numeric_lines",
     "warn_absent",
     "check_split",
     "check_protocol",
@@ -125,6 +126,22 @@ def check_exists(root: Path, paths: Iterable[str], source: str) -> None:
             f"{len(missing)} file(s) named by {source} are missing under {root}: {preview(missing)}. "
             "Restore them (or remove their rows) and run again."
         )
+
+
+def numeric_lines(path: Path, count: int, expected: str, *, commas: bool = False) -> Iterator[tuple[int, list[float]]]:
+    """``(line index from 0, its count numbers)`` for each non-blank line of an annotation file (eye positions, face
+    boxes); a line of another shape raises ``DatasetError`` naming the file, the line and ``expected``. ``commas``:
+    numbers may also be separated by commas."""
+    for index, line in enumerate(path.read_text().splitlines()):
+        if not line.strip():
+            continue
+        try:
+            values = [float(v) for v in (line.replace(",", " ") if commas else line).split()]
+        except ValueError:
+            values = []
+        if len(values) != count:
+            raise DatasetError(f"{path} line {index + 1}: expected {expected!r}; found {line!r}")
+        yield index, values
 
 
 def warn_absent(dataset: str, root: Path, absent: Sequence[str]) -> None:

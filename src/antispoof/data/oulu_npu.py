@@ -60,6 +60,7 @@ from antispoof.data._checks import (
     DatasetError,
     ProtocolMismatchError,
     check_exists,
+    numeric_lines,
     check_protocol,
     preview,
     root_error,
@@ -281,12 +282,7 @@ class OuluNPU(DatasetAdapter):
         if not eyes.is_file():
             return None
         out: dict[int, dict[str, Any]] = {}
-        for number, line in enumerate(eyes.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                frame, rx, ry, lx, ly = (int(float(v)) for v in line.replace(",", " ").split())
-            except ValueError:
-                raise DatasetError(f"{eyes} line {number}: expected 'frame, x, y, x, y'; found {line!r}") from None
+        for _, values in numeric_lines(eyes, 5, "frame, x, y, x, y", commas=True):
+            frame, rx, ry, lx, ly = (int(v) for v in values)
             out[frame] = {"eyes": ((rx, ry), (lx, ly))}
         return out

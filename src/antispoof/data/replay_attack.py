@@ -51,6 +51,7 @@ from antispoof.data._checks import (
     DatasetError,
     ProtocolMismatchError,
     check_exists,
+    numeric_lines,
     check_protocol,
     preview,
     root_error,
@@ -231,13 +232,8 @@ class ReplayAttack(DatasetAdapter):
         if not face.is_file():
             return None
         out: dict[int, dict[str, Any]] = {}
-        for number, line in enumerate(face.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                frame, x, y, w, h = (int(float(v)) for v in line.split())
-            except ValueError:
-                raise DatasetError(f"{face} line {number}: expected 'frame x y width height'; found {line!r}") from None
+        for _, values in numeric_lines(face, 5, "frame x y width height"):
+            frame, x, y, w, h = (int(v) for v in values)
             if w > 0 and h > 0:
                 out[frame] = {"box": (x, y, x + w, y + h)}
         return out

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from antispoof._registry import DATASETS
-from antispoof.data._checks import DatasetError, check_protocol, preview, root_error, safe_relpath, select_split, to_frame
+from antispoof.data._checks import DatasetError, check_protocol, numeric_lines, preview, root_error, safe_relpath, select_split, to_frame
 from antispoof.data.base import ATTACK, BONAFIDE, DatasetAdapter
 
 if TYPE_CHECKING:
@@ -142,13 +142,7 @@ class SiW(DatasetAdapter):
         if not face.is_file():
             return None
         out: dict[int, dict[str, Any]] = {}
-        for frame, line in enumerate(face.read_text().splitlines()):
-            if not line.strip():
-                continue
-            try:
-                x0, y0, x1, y1 = (float(v) for v in line.replace(",", " ").split())
-            except ValueError:
-                raise DatasetError(f"{face} line {frame + 1}: expected 'x0 y0 x1 y1'; found {line!r}") from None
+        for frame, (x0, y0, x1, y1) in numeric_lines(face, 4, "x0 y0 x1 y1", commas=True):
             if x1 > x0 and y1 > y0:  # a frame without a face is written as zeros
                 out[frame] = {"box": (x0, y0, x1, y1)}
         return out
