@@ -151,20 +151,28 @@ def run_recipe(name: str, roots: list[str], *, out: str | Path | None = None, sm
         words = [*packaged_weights(load_method_config(config_name, words)), *words]
     started = time.time()
     rows = []
+    probe = load_method_config(config_name, words)
+    size = method_class(probe.model.method).input_spec_for(probe).crop_size
+    stores: dict[Data, Path] = {}  # a cross-dataset recipe's folds share their training data: prepared once
+
+    def store(data: Data) -> Path:
+        if data not in stores:
+            stores[data] = _store(data, paths[data.dataset], out, size, recipe, smoke, progress)
+        return stores[data]
+
+    scored: dict[Path, tuple[Any, Any, Any]] = {}
     for fold, train_data, test_data in _folds(recipe):
-        probe = load_method_config(config_name, words)
-        size = method_class(probe.model.method).input_spec_for(probe).crop_size
-        train_store = _store(train_data, paths[train_data.dataset], out, size, recipe, smoke, progress)
-        test_store = train_store if test_data == train_data else _store(test_data, paths[test_data.dataset], out, size,
-                                                                        recipe, smoke, progress)
+        train_store, test_store = store(train_data), store(test_data)
         config = load_method_config(config_name, [*words, f"data.store={train_store}", f"data.dataset={train_data.dataset}",
-                                                  *( [f"data.protocol={train_data.protocol}"] if train_data.protocol else [])])
+                                                  *([f"data.protocol={train_data.protocol}"] if train_data.protocol else [])])
         run_name = "run" if recipe.cross else fold  # a cross-dataset recipe trains once for all its test folds
         run_dir, how = train_or_resume(config, out / "runs" / run_name, command=["antispoof", "recipe", "run", name])
         log.info("%s %s: %s", name, fold, how)
-        network, meta = load_network(run_dir)
-        spec = input_spec_of(meta)
-        dev, _ = score_frames(network, train_store, "dev", spec=spec, progress=progress)
+        if run_dir not in scored:  # a cross-dataset recipe's folds share the network and its dev scores
+            network, meta = load_network(run_dir)
+            spec = input_spec_of(meta)
+            scored[run_dir] = (network, spec, score_frames(network, train_store, "dev", spec=spec, progress=progress)[0])
+        network, spec, dev = scored[run_dir]
         test, _ = score_frames(network, test_store, "test", spec=spec, progress=progress)
         fold_dir = out / "eval" / fold
         fold_dir.mkdir(parents=True, exist_ok=True)
