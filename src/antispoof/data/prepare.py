@@ -306,7 +306,8 @@ def _results(units: list[Unit], init_args: tuple[Any, ...], workers: int) -> Ite
         return
     import multiprocessing
 
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
+    # "spawn", as the generator's writer: a forked worker inherits the locks other threads of this process hold at
+    # the fork (a service's thread pool, a logging handler) and can wait on them forever (seen under pytest in CI)
+    context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=init_worker, initargs=init_args) as pool:
         yield from pool.imap_unordered(process_unit, units, chunksize=1)
