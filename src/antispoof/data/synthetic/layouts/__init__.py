@@ -88,6 +88,7 @@ def render(spec: VideoSpec, settings: LayoutSettings, modalities: Sequence[str] 
 def write_video(path: Path, frames: Sequence[np.ndarray], fps: int = 25) -> Path:
     """RGB uint8 frames as a decodable video: MPEG-4 part 2 in ``.avi``, H.264 in ``.mov`` / ``.mp4``."""
     import av
+    import cv2
 
     path.parent.mkdir(parents=True, exist_ok=True)
     codec = "mpeg4" if path.suffix.lower() == ".avi" else "libx264"
@@ -100,7 +101,10 @@ def write_video(path: Path, frames: Sequence[np.ndarray], fps: int = 25) -> Path
         else:
             stream.bit_rate = 4_000_000
         for rgb in frames:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[: h - h % 2, : w - w % 2]), format="rgb24")
+            # converted here, not by the encoder: FFmpeg's threaded converter object it would keep alive hangs a process
+            # forked later (a loader or prepare worker frees it in the child and waits for threads that are not there)
+            yuv = cv2.cvtColor(np.ascontiguousarray(rgb[: h - h % 2, : w - w % 2]), cv2.COLOR_RGB2YUV_I420)
+            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
