@@ -79,6 +79,9 @@ class FramesDataModule(L.LightningDataModule):
             num_workers=workers,
             drop_last=drop_last,
             persistent_workers=workers > 0,
+            # not fork: a forked worker inherits objects other threads hold (PyAV's threaded converters among them)
+            # and frees them in the child, where those threads do not exist; seen hanging a loader worker forever
+            multiprocessing_context="forkserver" if workers > 0 else None,
         )
 
     def train_dataloader(self) -> DataLoader:
