@@ -85,8 +85,8 @@ class TrainConfig(Section):
                                                "batch_size x train.devices x train.num_nodes in all")
     lr: float = Field(1e-3, gt=0, description="learning rate of the optimizer")
     num_workers: int | Literal["auto"] = Field(
-        "auto", description="data-loader worker processes of each training process; auto: the cores this process may use, "
-                            "shared among the training processes of the machine, less one for the training loop, at most 8 "
+        "auto", description="data-loader worker processes of each training process; auto: none on the CPU, else the cores this "
+                            "process may use, shared among the training processes of the machine, less one, at most 8 "
                             "(our choice: decoding and augmenting JPEG crops keeps a GPU waiting on one process)")
 
     @field_validator("num_workers")

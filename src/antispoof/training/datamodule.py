@@ -67,8 +67,9 @@ class FramesDataModule(L.LightningDataModule):
         if self.num_workers != "auto":
             return int(self.num_workers)
         trainer = getattr(self, "trainer", None)
-        per_machine = 1 if trainer is None else max(1, trainer.world_size // max(1, trainer.num_nodes))
-        return auto_workers(per_machine)
+        if trainer is None or type(trainer.accelerator).__name__ == "CPUAccelerator":
+            return 0  # on the CPU the training loop itself uses the cores: no device waits for the loader
+        return auto_workers(max(1, trainer.world_size // max(1, trainer.num_nodes)))
 
     def _loader(self, data: Dataset, sampler: Sampler[int], drop_last: bool) -> DataLoader:
         workers = self._workers()
