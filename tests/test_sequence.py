@@ -64,6 +64,17 @@ def test_clip_and_frame_networks_have_the_declared_shapes(task):
         net(clips[:, 0])
 
 
+def test_a_one_directional_lstm_reads_out_its_output_after_the_last_frame():
+    """The 'Ablations on RNN' table's 1-directional row: the readout is the top layer's output at the last step."""
+    net = _net(bidirectional=False).eval()
+    assert not net.lstm.bidirectional and net.head.in_features == 8
+    embedded = torch.randn(2, 5, 16)
+    outputs, _ = net.lstm(embedded)
+    assert torch.allclose(net.sequence(embedded), outputs[:, -1], atol=1e-6)
+    method = _method("model.bidirectional=false")  # the method builds it from the config key
+    assert not method.net.lstm.bidirectional and method.net(torch.randn(2, 4, 3, 32, 32))["logit"].shape == (2,)
+
+
 def test_a_mobilenetv2_encoder_gives_the_papers_1280_to_512_projection():
     net = SequenceNet("mobilenetv2_100")
     assert (net.project.in_features, net.project.out_features) == (1280, 512)

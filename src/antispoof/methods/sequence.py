@@ -83,6 +83,8 @@ class SequenceModelConfig(ModelConfig):
     hidden: int = Field(256, ge=1, description="LSTM hidden size per direction (our choice: 256, so the BiLSTM's output "
                                                 "is 512 wide as its input)")
     layers: int = Field(2, ge=1, description="LSTM layers (Sec. Method: 2, bidirectional)")
+    bidirectional: bool = Field(True, description="a bidirectional LSTM (Sec. Method; false: the 1-directional row of the "
+                                                  "'Ablations on RNN' table)")
     readout: Literal["last", "final_states"] = Field("final_states", description="final_states: each direction's last output "
                                                      "(both see the whole clip); last: the output at the last step (the backward "
                                                      "half has seen one frame)")
@@ -188,7 +190,7 @@ class SequenceMethod(Method):
         m, lc = config.model, config.loss
         self.net = SequenceNet(m.backbone, unit=m.unit, task=m.task, embed=m.embed, hidden=m.hidden, layers=m.layers,
                                readout=m.readout, features=m.features, drop_rate=m.drop_rate, weights=m.weights,
-                               freeze_encoder=m.freeze_encoder, input_deltas=m.input_deltas)
+                               freeze_encoder=m.freeze_encoder, input_deltas=m.input_deltas, bidirectional=m.bidirectional)
         if m.weights is None:
             log.info("sequence: the %s encoder starts from random weights (give model.weights=FILE for ImageNet weights, "
                      "as the paper uses)", m.backbone)

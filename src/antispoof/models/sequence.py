@@ -61,7 +61,8 @@ class SequenceNet(nn.Module):
 
     def __init__(self, backbone: str = "mobilenetv2_100", unit: str = "clip", task: str = "binary", embed: int = 512,
                  hidden: int = 256, layers: int = 2, readout: str = "final_states", features: str = "pooled", drop_rate: float = 0.0,
-                 weights: str | Path | None = None, freeze_encoder: bool = False, input_deltas: bool = False) -> None:
+                 weights: str | Path | None = None, freeze_encoder: bool = False, input_deltas: bool = False,
+                 bidirectional: bool = True) -> None:
         super().__init__()
         for name, value, allowed in (("unit", unit, UNITS), ("task", task, TASKS), ("readout", readout, ("last", "final_states")),
                                      ("features", features, FEATURES)):
@@ -72,7 +73,7 @@ class SequenceNet(nn.Module):
         # what rebuilds the network for inference (weights and freezing are training-only)
         self.arch: dict[str, Any] = {"backbone": backbone, "unit": unit, "task": task, "embed": embed, "hidden": hidden,
                                      "layers": layers, "readout": readout, "features": features, "drop_rate": drop_rate,
-                                     "input_deltas": input_deltas}
+                                     "input_deltas": input_deltas, "bidirectional": bidirectional}
         self.unit, self.task, self.readout, self.features = unit, task, readout, features
         self.encoder = create_backbone(backbone, weights=weights)
         self.frozen = bool(freeze_encoder)
@@ -96,8 +97,8 @@ class SequenceNet(nn.Module):
         self.dropout = nn.Dropout(drop_rate)
         binary, classes = task in ("binary", "joint"), task in ("three_class", "joint")
         if unit == "clip":
-            self.lstm = nn.LSTM(embed, hidden, num_layers=layers, batch_first=True, bidirectional=True)
-            width_out = 2 * hidden
+            self.lstm = nn.LSTM(embed, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)
+            width_out = (2 if bidirectional else 1) * hidden
             self.head = nn.Linear(width_out, 1) if binary else None
             self.class_head = nn.Linear(width_out, len(CLASS_NAMES)) if classes else None
         else:
@@ -121,10 +122,12 @@ class SequenceNet(nn.Module):
         return stats
 
     def sequence(self, embedded: Tensor) -> Tensor:
-        """BiLSTM over ``[B, T, embed]`` -> the readout ``[B, 2 * hidden]``."""
+        """(Bi)LSTM over ``[B, T, embed]`` -> the readout ``[B, 2 * hidden]`` (``[B, hidden]`` one-directional)."""
         outputs, (h_n, _) = self.lstm(embedded)
         if self.readout == "last":
             return outputs[:, -1]
+        if not self.lstm.bidirectional:  # the last layer's final state: the output after the clip's last frame
+            return h_n[-1]
         return torch.cat([h_n[-2], h_n[-1]], dim=1)  # the last layer's forward and backward final states
 
     def heads(self, x: Tensor) -> dict[str, Tensor]:
