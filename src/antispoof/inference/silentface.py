@@ -22,8 +22,10 @@ unexpected key is refused, with the lists), and writes one bundle
   data for a threshold with known error rates;
 - the fp32 ONNX graph is written at import (:func:`~antispoof.inference.export.export_onnx`
   on :func:`parity_views`, refused unless it reproduces PyTorch's scores within 1e-4; its
-  form: channels padded to 8, each PReLU as ``relu(x) - a * relu(-x)``, which onnxruntime
-  runs 1.7x faster), so the Predictor's default backend is onnxruntime;
+  form: channels padded to 8, each PReLU as ``x + (1 - a) * relu(-x)`` in two depth-wise
+  convolutions, which onnxruntime runs faster than its ``PRelu``; measured in
+  :class:`~antispoof.models.minifasnet.SplitPReLU`), so the
+  Predictor's default backend is onnxruntime;
 - the face detector is the source's own Caffe RetinaFace when its two files are in the
   folder (:mod:`antispoof.faces.retinaface` reads and runs it without OpenCV's Caffe
   importer, which OpenCV 5 no longer has; they are copied into the bundle), else

@@ -80,36 +80,35 @@ class ConvBNPReLU(nn.Module):
 
 
 class SplitPReLU(nn.Module):
-    """PReLU written as ``relu(x) - a * relu(-x)`` (He et al. 2015, Eq. 1: ``max(0, x) + a * min(0, x)``); ``[B, C, H, W]`` in and out.
+    """PReLU written as ``x + (1 - a) * relu(-x)`` (He et al. 2015, Eq. 1: ``max(0, x) + a * min(0, x)``); ``[B, C, H, W]`` in and out.
 
-    Each step is a 1x1 depth-wise convolution: ``relu(conv(x, +1)) + conv(relu(conv(x, -1)), -a)``.
-    The same numbers as :class:`torch.nn.PReLU` bit for bit: multiplying by +-1 is exact,
-    ``relu(-x)`` is ``-x`` for ``x < 0`` and 0 otherwise, so the sum is PReLU's ``a * x`` or
-    ``x`` plus an exact zero (tests/test_silentface.py checks equality on the real weights).
-    It exists for ONNX graphs. onnxruntime runs ``PRelu`` as a separate pass (49% of
-    MiniFASNet's time there); written with ``Neg``/``Mul``/``Sub`` it runs 1.7x faster, but
-    those element-wise ops leave onnxruntime's blocked (NCHWc) layout, and the 215 layout
-    reorders around them were a quarter of the time; as convolutions every step stays
-    blocked, ``Relu`` fuses into the convolution before it and the last addition into the
-    last one (17 reorders left). Both members, 8 frames, one thread: 4.0 ms a frame
-    (element-wise) -> 2.8 ms (convolutions), 0.6 of the float32 matmul peak. In PyTorch
-    (TorchScript, oneDNN) the plain PReLU is the faster form, so only graphs use this.
+    Two 1x1 depth-wise convolutions: ``conv(relu(conv(x, -1)), 1 - a) + x``. For ``x >= 0``
+    the second term is an exact zero, so the output is ``x`` bit for bit; for ``x < 0`` it is
+    ``x - (1 - a) * x``, PReLU's ``a * x`` up to float rounding (``1 - a`` is rounded once and
+    the sum cancels: a few units in the last place of ``x``; on the real weights the summed
+    probabilities move by at most 3e-7). It exists for ONNX graphs. onnxruntime runs
+    ``PRelu`` as a separate pass (49% of MiniFASNet's time there); element-wise
+    ``Neg``/``Mul``/``Sub`` leave its blocked (NCHWc) layout and the reorders around them
+    cost a quarter of the time; as depth-wise convolutions every step stays blocked, the
+    ``Relu`` fuses into the first and the addition of ``x`` into the second (a convolution's
+    fused sum). Each step reads and writes the whole activation, so the number of steps is
+    the cost: ``relu(x) - a * relu(-x)`` took three (it was bit-identical, 4.1 ms a frame
+    for both members, 8 frames, one thread), this form two (3.4 ms on the same run). In
+    PyTorch (TorchScript, oneDNN) the plain PReLU is the faster form, so only graphs use this.
     """
 
     def __init__(self, prelu: nn.PReLU) -> None:
         super().__init__()
         c = prelu.weight.numel()
         self.channels = c
-        self.register_buffer("plus", torch.ones(c, 1, 1, 1))
         self.register_buffer("minus", -torch.ones(c, 1, 1, 1))
-        self.register_buffer("slope", -prelu.weight.detach().clone().reshape(c, 1, 1, 1))  # -a
+        self.register_buffer("rest", (1.0 - prelu.weight.detach()).clone().reshape(c, 1, 1, 1))  # 1 - a
 
     def forward(self, x: Tensor) -> Tensor:
         import torch.nn.functional as F
 
         c = self.channels
-        negative = F.conv2d(torch.relu(F.conv2d(x, self.minus, groups=c)), self.slope, groups=c)  # -a * relu(-x)
-        return negative + torch.relu(F.conv2d(x, self.plus, groups=c))
+        return F.conv2d(torch.relu(F.conv2d(x, self.minus, groups=c)), self.rest, groups=c) + x
 
 
 def split_prelus(module: nn.Module) -> nn.Module:
