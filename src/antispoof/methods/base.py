@@ -72,6 +72,9 @@ class EngineDataConfig(DataConfig):
     dev_bonafide_subjects: list[str] | None = Field(None, description="subjects whose bona fide frames the dev set keeps; null = all")
     train_subjects: list[str] | None = Field(None, description="subjects whose frames, bona fide and attack, the train set keeps; null = all (a subject fold)")
     dev_subjects: list[str] | None = Field(None, description="subjects whose frames, bona fide and attack, the dev set keeps; null = all")
+    extra_stores: list[Path] = Field(default_factory=list, description="further prepared frame stores (other datasets) whose "
+                                     "train and dev splits join this store's: a multi-source protocol such as seed 003's "
+                                     "O&C&I to M (Table 2); the data.train_* / dev_* selections apply to data.store only")
 
 
 class EngineTrainConfig(TrainConfig):

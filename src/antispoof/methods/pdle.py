@@ -171,6 +171,9 @@ def training_domains(data: Any, keys: Sequence[str]) -> list[str]:
 
     if isinstance(data, ConcatDataset):
         return sorted({n for part in data.datasets for n in training_domains(part, keys)})
+    tags = getattr(data, "tags", None)  # constant keys of a part (the dataset of a multi-source run's store)
+    if tags and all(k in tags for k in keys):
+        return domain_names_of([[str(tags[k])] for k in keys])
     rows = getattr(data, "rows", None)
     if rows is not None and all(k in rows.columns for k in keys):
         return sorted(set(domain_names_of([_column_texts(rows[k]) for k in keys])))

@@ -15,7 +15,8 @@ from torch.utils.data import ConcatDataset, Dataset
 
 from antispoof.data._cache import cache_root, store_for
 
-__all__ = ["cache_root", "store_for", "open_split", "select_rows", "Selected", "training_datasets", "dataset_labels", "Unlabelled"]
+__all__ = ["cache_root", "store_for", "open_split", "select_rows", "Selected", "training_datasets", "dataset_labels", "Unlabelled",
+           "Tagged"]
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def dataset_labels(data: Dataset) -> Any:
         return np.concatenate([dataset_labels(d) for d in data.datasets])
     if isinstance(data, Unlabelled):
         return np.full(len(data), -1, dtype=np.int64)
-    if isinstance(data, KeepKeys):
+    if isinstance(data, (KeepKeys, Tagged)):
         return dataset_labels(data.base)
     if isinstance(data, Selected):
         return dataset_labels(data.base)[data.positions]
@@ -119,6 +120,19 @@ class KeepKeys(Dataset):
         return {k: item[k] for k in self.keys}
 
 
+class Tagged(Dataset):
+    """A dataset whose items also carry the constant ``tags`` (``{"dataset": "oulu-npu"}``)."""
+
+    def __init__(self, base: Dataset, tags: dict[str, Any]) -> None:
+        self.base, self.tags = base, dict(tags)
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return {**self.base[index], **self.tags}
+
+
 class Unlabelled(Dataset):
     """A frame dataset whose labels are hidden (``label = -1``): it enters only a distillation's soft term."""
 
@@ -165,6 +179,9 @@ def training_datasets(config: Any, spec: Any = None) -> tuple[Dataset, Dataset |
         raise ValueError(f"the frame store {store} has no usable 'train' frames for protocol {d.protocol!r} (after "
                          "data.exclude_attacks / train_attacks / train_bonafide_subjects / train_subjects); "
                          + _why_unusable(store))
+    extra = [Path(p) for p in getattr(d, "extra_stores", ()) or ()]
+    if extra:
+        train = _join([(Path(store), train), *((p, open_split(p, "train", spec, *exclude)) for p in extra)])
     distill = getattr(config, "distill", None)
     if distill is not None and distill.unlabelled_dataset is not None:
         extra_store = store_for(distill.unlabelled_dataset, distill.unlabelled_root, distill.unlabelled_protocol,
@@ -178,4 +195,19 @@ def training_datasets(config: Any, spec: Any = None) -> tuple[Dataset, Dataset |
             train = ConcatDataset([KeepKeys(train, shared), Unlabelled(KeepKeys(extra, shared))])
     dev = select_rows(open_split(store, getattr(d, "dev_from", "dev"), spec, *exclude), getattr(d, "dev_attacks", None),
                       getattr(d, "dev_bonafide_subjects", None), getattr(d, "dev_subjects", None))
+    if extra:
+        dev = _join([(Path(store), dev), *((p, open_split(p, "dev", spec, *exclude)) for p in extra)])
     return train, dev
+
+
+def _join(parts: Sequence[tuple[Path, Dataset | None]]) -> Dataset | None:
+    """One dataset of the frames of several stores (``data.extra_stores``): items keep the keys all of them have, plus
+    ``dataset``, their store's dataset name (the domains of a multi-source run: ``pdle.domain_key=dataset``)."""
+    from antispoof.data.store import FrameStore
+
+    present = [(path, data) for path, data in parts if data is not None]
+    if not present:
+        return None
+    shared = tuple(sorted(set.intersection(*(set(data[0]) for _, data in present))))
+    return ConcatDataset([Tagged(KeepKeys(data, shared), {"dataset": str(FrameStore(path).settings.get("dataset") or path.name)})
+                          for path, data in present])
