@@ -36,7 +36,7 @@ def test_metric_known_and_in_the_paper_numbers(recipe):
     assert all(p.metric in METRICS for p in recipe.paper)
     assert any(p.metric == recipe.metric for p in recipe.paper), "the paper numbers must include the recipe's metric"
     for p in recipe.paper:
-        assert re.fullmatch(r"Table \d+|Ablations on feature pretraining", p.table), p.table
+        assert re.fullmatch(r"Table \d+|Ablations on (feature pretraining|loss function|CNN|RNN)|Bonus task", p.table), p.table
         assert p.row
         if p.metric == "auc":  # the runner reports AUC as a fraction
             assert 0 <= p.value <= 1
@@ -93,6 +93,26 @@ def test_protocols_and_folds_exist_with_both_labels(recipe, datasets):
     for _fold, train, test in runs:
         _check(datasets[train.dataset], train, "train", recipe.name)
         _check(datasets[test.dataset], test, "test", recipe.name)
+    for source in recipe.sources:  # a multi-source recipe's further training data
+        _check(datasets[source.dataset], source, "train", recipe.name)
+
+
+@pytest.mark.parametrize("recipe", [r for r in RECIPES if r.grid], ids=lambda r: r.name)
+def test_grid_words_are_ones_antispoof_train_reads(recipe):
+    from antispoof.training.folds import split_grid_args
+
+    grid, rest = split_grid_args(list(recipe.grid))
+    assert grid.active and not rest, recipe.grid
+
+
+def test_the_leave_one_dataset_out_recipes_train_on_the_other_three():
+    """Seed 003 Table 2: O&C&I to M, O&M&I to C, O&C&M to I, I&C&M to O."""
+    four = {"oulu-npu", "casia-fasd", "replay-attack", "msu-mfsd"}
+    names = [r for r in RECIPES if r.sources]
+    assert sorted(r.name for r in names) == ["pdle-icm-to-o", "pdle-oci-to-m", "pdle-ocm-to-i", "pdle-omi-to-c"]
+    for r in names:
+        trained = {r.train.dataset, *(d.dataset for d in r.sources)}
+        assert len(trained) == 3 and trained | {r.test.dataset} == four and r.test.dataset not in trained, r.name
 
 
 def test_fold_families():
@@ -117,3 +137,8 @@ def test_some_paper_numbers_read_from_the_tables():
     assert number("entry-v1-celeba-spoof-to-msu-mfsd", "hter") == (2.4, None)  # Table 3
     assert number("multimodal-casia-surf-ir", "tpr@fpr=1e-4") == (57.41, None)  # seed 001 Table 5
     assert number("sequence-oulu-to-siw-no-pretrain", "auc") == (0.872, None)  # seed 002, row N
+    assert number("pdle-ocm-to-i", "hter") == (8.62, None)  # seed 003 Table 2
+    assert number("multimodal-casia-surf-r34-subject5", "tpr@fpr=1e-4") == (74.55, None)  # seed 001 Table 3
+    assert number("multimodal-casia-surf-ensemble", "tpr@fpr=1e-4") == (99.8739, None)  # Table 4, test
+    dev = [p for p in get_recipe("sequence-oulu-resnet34-lstm").paper if p.split == "dev"]
+    assert {(p.metric, p.value) for p in dev} == {("accuracy", 98.3), ("auc", 1.0)}  # seed 002, Ablations on CNN

@@ -44,6 +44,79 @@ def test_metrics_are_read_in_the_papers_units() -> None:
     assert _metric(report, "accuracy") == pytest.approx(100 * (1 - (0.1 * 10 + 0.2 * 30) / 40))
 
 
+def _scored(scores, labels, pai, units=None):
+    from antispoof.metrics import ScoreSet
+    from antispoof.recipes.run import Scored
+
+    video = [f"v{k}" for k in range(len(scores))]
+    return Scored(ScoreSet.from_arrays(scores, labels, pai=pai, video=video), units)
+
+
+def test_a_grids_score_is_the_mean_of_its_runs_and_a_multi_source_dev_split_joins_its_stores() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from antispoof.recipes.run import Scored
+
+    units = pd.DataFrame({"video": ["v0", "v1"], "frame": [0, 0], "frames": ["0", "0"], "label": ["bonafide", "attack"],
+                          "pai": ["bonafide", "print"], "print": [0.1, 0.7], "replay": [0.2, 0.1]})
+    a = _scored([0.9, 0.2], [1, 0], ["bonafide", "print"], units)
+    b = _scored([0.5, 0.4], [1, 0], ["bonafide", "print"], units.assign(print=[0.3, 0.5]))
+    mean = Scored.mean([a, b])
+    assert np.allclose(mean.scores.scores, [0.7, 0.3]) and np.allclose(mean.units["print"], [0.2, 0.6])
+    assert np.allclose(mean.units["score"], [0.7, 0.3])  # the unit table follows the scores
+    with pytest.raises(ValueError, match="different units"):
+        Scored.mean([a, _scored([0.5], [1], ["bonafide"])])
+    joined = Scored.concat([a, _scored([0.1], [0], ["replay"])])
+    assert list(joined.scores.scores) == [0.9, 0.2, 0.1] and list(joined.scores.pai) == ["bonafide", "print", "replay"]
+    assert joined.units is None  # one part had no unit table
+
+
+def test_three_class_accuracy_counts_the_most_probable_class_by_hand() -> None:
+    import pandas as pd
+
+    from antispoof.recipes.run import class_accuracy
+
+    units = pd.DataFrame({"pai": ["bonafide", "print_flat", "replay_ipad", "replay_phone", "mask_paper"],
+                          "score": [0.6, 0.2, 0.1, 0.5, 0.9], "print": [0.3, 0.7, 0.5, 0.1, 0.05],
+                          "replay": [0.1, 0.1, 0.4, 0.4, 0.05]})
+    # right: bonafide (real 0.6), print_flat (print 0.7); wrong: replay_ipad (print 0.5), replay_phone (real 0.5); the mask is left out
+    assert class_accuracy(units) == pytest.approx(2 / 4)
+    with pytest.raises(ValueError, match="3-class head"):
+        class_accuracy(units.drop(columns=["print"]))
+
+
+def test_a_multi_source_runs_items_carry_their_datasets_name(tmp_path: Path) -> None:
+    """data.extra_stores: the stores' frames join, each item tagged with its dataset (PDLE's domains: the sources)."""
+    from antispoof.config import load_config
+    from antispoof.data import open_dataset
+    from antispoof.data.prepare import prepare_store
+    from antispoof.data.synthetic.writer import generate_dataset
+    from antispoof.methods import method_class
+    from antispoof.methods.pdle import training_domains
+    from antispoof.training.frames import dataset_labels, training_datasets
+
+    stores = []
+    for k, name in enumerate(("first", "second")):  # two datasets: the store records the name it was prepared as
+        generate_dataset(tmp_path / name, subjects=4, frames=1, size=48, seed=k, workers=1, show_progress=False)
+        store = tmp_path / f"store-{name}"
+        prepare_store(open_dataset("manifest", tmp_path / name), store, dataset=f"manifest-{name}", size=32, min_face=8,
+                      progress=False)
+        stores.append(store)
+    config = load_config(method_class("pdle").config_schema, None,
+                         ["model.backbone=plain_cnn", "data.image_size=32", f"data.store={stores[0]}",
+                          f"data.extra_stores=[{stores[1]}]", "pdle.domain_key=dataset"])
+    train, dev = training_datasets(config)
+    one, _ = training_datasets(load_config(method_class("pdle").config_schema, None,
+                                           ["model.backbone=plain_cnn", "data.image_size=32", f"data.store={stores[1]}"]))
+    first, _ = training_datasets(load_config(method_class("pdle").config_schema, None,
+                                             ["model.backbone=plain_cnn", "data.image_size=32", f"data.store={stores[0]}"]))
+    assert len(train) == len(first) + len(one)
+    assert training_domains(train, ["dataset"]) == ["manifest-first", "manifest-second"]
+    assert {train[0]["dataset"], train[len(train) - 1]["dataset"]} == {"manifest-first", "manifest-second"}
+    assert len(dataset_labels(train)) == len(train) and dev is not None
+
+
 def test_a_recipe_refuses_an_unknown_metric_and_says_what_it_runs() -> None:
     with pytest.raises(ValueError, match="metric 'f1' is not one of"):
         Recipe(name="x", seed="004", method="lgsc", train=Data("oulu-npu", "Protocol_1"), metric="f1")

@@ -36,12 +36,17 @@ def show_command(name: str = typer.Argument(..., help="A recipe name (`antispoof
     typer.echo(f"config: {r.method}{' ' + ' '.join(r.overrides) if r.overrides else ''}")
     if r.prepare:
         typer.echo("prepare: " + ", ".join(f"{k}={v}" for k, v in r.prepare.items()))
+    for d in r.sources:
+        typer.echo(f"also trains on: {d.dataset} {d.protocol or ''}".rstrip())
+    if r.grid:
+        typer.echo(f"grid: {' '.join(r.grid)} (the score is the mean of its runs')")
     for p in r.paper:
-        typer.echo(f"paper: {p.table}, {p.row}: {p.metric} {p.value:g}" + (f" +- {p.std:g}" if p.std is not None else ""))
+        typer.echo(f"paper: {p.table}, {p.row}: {p.metric} {p.value:g}" + (f" +- {p.std:g}" if p.std is not None else "")
+                   + (" (dev split)" if p.split == "dev" else ""))
     if r.note:
         typer.echo(f"note: {r.note}")
     roots = " ".join(f"--root {d}=DIR" for d in r.datasets) if len(r.datasets) > 1 else "--root DIR"
-    typer.echo(f"run: antispoof recipe run {r.name} {roots} [--out DIR] [--smoke]")
+    typer.echo(f"run: antispoof recipe run {r.name} {roots} [--out DIR] [--cpu | --smoke]")
 
 
 @recipe_app.command("run")
@@ -53,6 +58,8 @@ def run_command(
     out: Path = typer.Option(None, "--out", help="Folder of the stores, runs and report (default runs/recipes/NAME); "
                                                  "a second call continues it."),
     smoke: bool = typer.Option(False, "--smoke", help="The same road at a tiny size (its number means nothing)."),
+    cpu: bool = typer.Option(False, "--cpu", help="The method's quickstart config (its CPU departures from the paper's "
+                                                  "setting) on every frame and fold the recipe reads."),
 ) -> None:
     """Prepare, train every fold, evaluate at the paper's threshold rule and write report.md beside the paper's number."""
     from antispoof.recipes.run import run_recipe
@@ -60,9 +67,12 @@ def run_command(
     bare = [w for w in overrides or () if "=" not in w]
     if bare:
         raise ValueError(f"{' '.join(bare)!r} is not key=value: write overrides as key=value (train.max_epochs=2)")
+    if smoke and cpu:
+        raise ValueError("--smoke and --cpu are two sizes: give one (--smoke already uses the quickstart config)")
+    scale = "smoke" if smoke else "cpu" if cpu else "paper"
     with training_command():
-        path = run_recipe(name, root, out=out, smoke=smoke, overrides=list(overrides or ()), progress=sys.stderr.isatty())
+        path = run_recipe(name, root, out=out, scale=scale, overrides=list(overrides or ()), progress=sys.stderr.isatty())
     for line in path.read_text().splitlines():
-        if line.startswith(("| ours", "| paper")):
+        if line.startswith(("| ours |", "| paper |")):
             typer.echo(line.strip("| ").replace(" | ", ": ", 1))
     typer.echo(f"report: {path}")

@@ -9,8 +9,13 @@ from antispoof._registry import Registry
 
 __all__ = ["RECIPES", "Recipe", "Data", "PaperNumber", "METRICS", "register"]
 
-#: What a recipe reports: ACER / HTER at the threshold rule (percent), TPR at a FPR (CASIA-SURF's), AUC, accuracy.
-METRICS = ("acer", "hter", "apcer", "bpcer", "eer", "auc", "tpr@fpr=1e-4", "tpr@fpr=1e-3", "tpr@fpr=1e-2", "accuracy")
+#: What a recipe reports: ACER / HTER at the threshold rule (percent), TPR at a FPR (CASIA-SURF's), AUC, the binary
+#: accuracy at the threshold and ``accuracy3``, the share of units whose most probable of real / print / replay is theirs
+#: (seed 002's bonus task; a model with a 3-class head).
+METRICS = ("acer", "hter", "apcer", "bpcer", "eer", "auc", "tpr@fpr=1e-4", "tpr@fpr=1e-3", "tpr@fpr=1e-2", "accuracy",
+           "accuracy3")
+#: Where a paper's number is measured: the test data, or the training data's dev split ("Val ACC" columns).
+SPLITS = ("test", "dev")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,13 @@ class PaperNumber:
     metric: str  # one of METRICS
     value: float
     std: float | None = None  # the table's +- where it gives one
+    split: str = "test"  # one of SPLITS: test data, or the training data's dev split (a paper's validation column)
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"paper number {self.table}, {self.row}: metric {self.metric!r} is not one of {', '.join(METRICS)}")
+        if self.split not in SPLITS:
+            raise ValueError(f"paper number {self.table}, {self.row}: split {self.split!r} is not one of {', '.join(SPLITS)}")
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,11 @@ class Recipe:
     paper: tuple[PaperNumber, ...] = ()
     note: str = ""  # what differs from the paper's run, said once
     kind: Literal["intra", "cross"] = "intra"
+    # further training data (a multi-source protocol: seed 003's O&C&I to M); its train and dev splits join train's
+    sources: tuple[Data, ...] = ()
+    # grid words of `antispoof train` (folds=attack, seeds=[0,1], inits=[...]): every cell is trained and the reported
+    # score is the mean of the cells' scores, as seed 001 averages its fold networks (Sec. 4.1, 4.3)
+    grid: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
@@ -65,19 +82,22 @@ class Recipe:
     def datasets(self) -> tuple[str, ...]:
         """The datasets the recipe reads (train first)."""
         names = [self.train.dataset]
-        if self.test is not None and self.test.dataset not in names:
-            names.append(self.test.dataset)
+        for data in (*self.sources, self.test):
+            if data is not None and data.dataset not in names:
+                names.append(data.dataset)
         return tuple(names)
 
     def describe(self) -> str:
         """One line: what trains on what and what is reported."""
         test = self.test or self.train
-        where = f"{self.train.dataset} {self.train.protocol or ''}".strip()
+        where = " & ".join(f"{d.dataset} {d.protocol or ''}".strip() for d in (self.train, *self.sources))
         target = f"{test.dataset} {test.protocol or ''}".strip()
         folds = f", folds {', '.join(self.folds)} (mean +- std)" if self.folds else ""
         if self.folds and self.cross:
             folds = f", one training tested on the folds {', '.join(self.folds)} (mean +- std)"
-        return f"seed {self.seed}: {self.method} trained on {where}, tested on {target}{folds}; {self.metric} at {self.threshold} on dev"
+        grid = f", the mean score of the runs of {' '.join(self.grid)}" if self.grid else ""
+        return (f"seed {self.seed}: {self.method} trained on {where}{grid}, tested on {target}{folds}; "
+                f"{self.metric} at {self.threshold} on dev")
 
 
 RECIPES: Registry[Recipe] = Registry("recipes")

