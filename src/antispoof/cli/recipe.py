@@ -58,6 +58,8 @@ def run_command(
     out: Path = typer.Option(None, "--out", help="Folder of the stores, runs and report (default runs/recipes/NAME); "
                                                  "a second call continues it."),
     smoke: bool = typer.Option(False, "--smoke", help="The same road at a tiny size (its number means nothing)."),
+    stores: Path = typer.Option(None, "--stores", help="Folder of the frame stores (default OUT/stores); recipes on the "
+                                                       "same dataset roots can share one, each store prepared once."),
     cpu: bool = typer.Option(False, "--cpu", help="The method's quickstart config (its CPU departures from the paper's "
                                                   "setting) on every frame and fold the recipe reads."),
 ) -> None:
@@ -71,7 +73,8 @@ def run_command(
         raise ValueError("--smoke and --cpu are two sizes: give one (--smoke already uses the quickstart config)")
     scale = "smoke" if smoke else "cpu" if cpu else "paper"
     with training_command():
-        path = run_recipe(name, root, out=out, scale=scale, overrides=list(overrides or ()), progress=sys.stderr.isatty())
+        path = run_recipe(name, root, out=out, scale=scale, overrides=list(overrides or ()), stores=stores,
+                          progress=sys.stderr.isatty())
     for line in path.read_text().splitlines():
         if line.startswith(("| ours |", "| paper |")):
             typer.echo(line.strip("| ").replace(" | ", ": ", 1))

@@ -2,8 +2,10 @@
 
 For a :class:`~antispoof.recipes.Recipe`, in ``DIR``:
 
-- ``stores/<dataset>-<protocol>``: the frame stores, prepared with the recipe's face source
-  and sampling (kept and reused: ``prepare`` resumes what is there);
+- ``stores/<dataset>-<protocol>-<size>[-native][-f<frames>]``: the frame stores, prepared
+  with the recipe's face source and sampling (kept and reused: ``prepare`` resumes what is
+  there); ``stores=`` (``--stores DIR``) puts them in a folder that recipes on the same
+  dataset roots share, each store prepared once;
 - ``runs/<fold>``: one training run per protocol fold (one ``run`` without folds), kept when
   finished, resumed when stopped (:func:`~antispoof.training.runner.train_or_resume`); a
   recipe with grid words (seed 001's fold ensembles) trains every cell of the grid in it
@@ -88,24 +90,26 @@ def _folds(recipe: Recipe) -> list[tuple[str, Data, Data]]:
     return [("run", recipe.train, test)]
 
 
-def _store(data: Data, root: Path, out: Path, size: int, recipe: Recipe, smoke: bool, progress: bool) -> Path:
-    """The frame store of ``data`` under ``out/stores``, prepared (or completed) with the recipe's acquisition."""
+def _store(data: Data, root: Path, folder: Path, size: int, recipe: Recipe, smoke: bool, progress: bool) -> Path:
+    """The frame store of ``data`` in ``folder``, prepared (or completed) with the recipe's acquisition; its name says
+    what sets it apart (dataset, protocol, crop size, native faces, frames per video), so recipes can share a folder."""
     from antispoof._registry import DATASETS, load_all
     from antispoof.data.prepare import prepare_store
     from antispoof.data.sampling import FrameSampler
 
     load_all("datasets")
     options = dict(recipe.prepare)
-    native = str(options.pop("native", "false")).lower() == "true"
-    sampler = None
-    if smoke:
-        sampler = FrameSampler.from_options(frames=SMOKE_FRAMES)
-    elif "frames" in options or "every" in options:
-        sampler = FrameSampler.from_options(frames=int(options.pop("frames", 0)) or None, every=int(options.pop("every", 0)) or None)
-    path = out / "stores" / f"{data.dataset}-{(data.protocol or 'default').replace('/', '_')}"
+    native = str(options.get("native", "false")).lower() == "true"
+    frames, every = (SMOKE_FRAMES, 0) if smoke else (int(options.get("frames", 0)), int(options.get("every", 0)))
+    sampler = FrameSampler.from_options(frames=frames or None, every=every or None) if frames or every else None
+    detector, min_face = options.get("detector"), float(options.get("min_face", 0)) or None
+    name = [data.dataset, (data.protocol or "default").replace("/", "_"), str(size), *(["native"] if native else []),
+            *([f"f{frames}"] if frames else []), *([f"every{every}"] if every else []), *([detector] if detector else []),
+            *([f"min{min_face:g}"] if min_face else [])]
+    path = folder / "-".join(name)
     adapter = DATASETS.create(data.dataset, root=root)
     prepare_store(adapter, path, dataset=data.dataset, protocol=data.protocol, sampler=sampler, size=size, native=native,
-                  detector=options.pop("detector", None), min_face=float(options.pop("min_face", 0)) or None,
+                  detector=detector, min_face=min_face,
                   progress=progress)
     return path
 
@@ -238,8 +242,10 @@ def _train(recipe: Recipe, config_name: str, words: list[str], out: Path) -> lis
 
 
 def run_recipe(name: str, roots: list[str], *, out: str | Path | None = None, scale: str = "paper",
-               overrides: list[str] | None = None, progress: bool = True) -> Path:
-    """Run recipe ``name`` on the dataset ``roots`` (``--root`` values) into ``out`` at ``scale``; returns the report path."""
+               overrides: list[str] | None = None, stores: str | Path | None = None, progress: bool = True) -> Path:
+    """Run recipe ``name`` on the dataset ``roots`` (``--root`` values) into ``out`` at ``scale``; returns the report path.
+
+    ``stores``: the folder of the frame stores (default ``out/stores``)."""
     from antispoof.methods import load_method_config, method_class
     from antispoof.metrics import evaluate, write_scores
 
@@ -259,15 +265,18 @@ def run_recipe(name: str, roots: list[str], *, out: str | Path | None = None, sc
     rows = []
     probe = load_method_config(config_name, words)
     size = method_class(probe.model.method).input_spec_for(probe).crop_size
-    stores: dict[Data, Path] = {}  # a cross-dataset recipe's folds share their training data: prepared once
+    folder = Path(stores) if stores is not None else out / "stores"
+    prepared: dict[Data, Path] = {}  # a cross-dataset recipe's folds share their training data: prepared once
 
     def store(data: Data) -> Path:
-        if data not in stores:
-            stores[data] = _store(data, paths[data.dataset], out, size, recipe, smoke, progress)
-        return stores[data]
+        if data not in prepared:
+            prepared[data] = _store(data, paths[data.dataset], folder, size, recipe, smoke, progress)
+        return prepared[data]
 
     networks: dict[Path, tuple[Any, Any]] = {}
-    dev_of: dict[Path, Scored] = {}  # a cross-dataset recipe's folds share the networks and their dev scores
+    # a cross-dataset recipe's folds share one training: its runs and their dev scores
+    members_of: dict[Path, list[Path]] = {}
+    dev_of: dict[Path, Scored] = {}
     for fold, train_data, test_data in _folds(recipe):
         train_store, test_store = store(train_data), store(test_data)
         sources = [store(s) for s in recipe.sources]
@@ -275,10 +284,11 @@ def run_recipe(name: str, roots: list[str], *, out: str | Path | None = None, sc
                       *([f"data.protocol={train_data.protocol}"] if train_data.protocol else []),
                       *([f"data.extra_stores=[{','.join(json.dumps(str(p)) for p in sources)}]"] if sources else [])]
         run_dir = out / "runs" / ("run" if recipe.cross else fold)  # a cross-dataset recipe trains once for all its folds
-        members = _train(recipe, config_name, [*words, *data_words], run_dir)
         if run_dir not in dev_of:
+            members = _train(recipe, config_name, [*words, *data_words], run_dir)
             dev_of[run_dir] = Scored.mean([_score(m, [train_store, *sources], "dev", progress, networks) for m in members])
-        dev = dev_of[run_dir]
+            members_of[run_dir] = members
+        members, dev = members_of[run_dir], dev_of[run_dir]
         test = Scored.mean([_score(m, [test_store], "test", progress, networks) for m in members])
         fold_dir = out / "eval" / fold
         fold_dir.mkdir(parents=True, exist_ok=True)
