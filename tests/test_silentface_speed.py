@@ -13,6 +13,8 @@ from antispoof.data.transforms import eval_transform
 from antispoof.inference.predictor import _direct_batch, _direct_spec
 from antispoof.inference.silentface import silentface_input_spec
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small networks: see conftest
+
 SPECS = {
     "silentface (2 views, BGR, raw 0-255)": silentface_input_spec(80, 2),
     "imagenet rgb": InputSpec.rgb(64),
@@ -51,3 +53,50 @@ def test_batched_conversion_steps_aside_where_the_transform_does_more() -> None:
     spec = InputSpec.rgb(16)
     assert _direct_batch(spec, []) is None
     assert _direct_batch(spec, [np.zeros((16, 16, 3), np.float32)]) is None  # not uint8
+
+
+@pytest.fixture(scope="module")
+def retinaface():
+    from conftest import SHARED
+
+    from antispoof.faces.retinaface import RetinaFaceCaffe
+
+    weights = SHARED / "weights" / "silentface" / "Widerface-RetinaFace.caffemodel"
+    if not weights.is_file():
+        pytest.skip(f"Silent-Face detector weights not found at {weights} (they live beside the project, not in it)")
+    return RetinaFaceCaffe(weights)
+
+
+def test_detector_graph_folds_batch_norms_and_merges_heads(retinaface) -> None:
+    import onnx
+
+    from antispoof.faces._caffe_onnx import caffe_to_onnx
+    from antispoof.faces.retinaface import _head_levels
+
+    levels = _head_levels(retinaface.graph)
+    assert len(levels) == 3
+    model, where = caffe_to_onnx(retinaface.graph, (1, 3, 96, 128), [b for pair in levels for b in pair], rgb_hwc=True)
+    ops = [n.op_type for n in onnx.load_from_string(model).graph.node]
+    layers = [kind for _, kind, *_ in retinaface.graph.layers]
+    assert "BatchNormalization" not in ops and "Mul" not in ops  # every BatchNorm and Scale is inside a convolution
+    assert ops.count("Conv") == layers.count("Convolution") - len(levels)  # the two heads of a level are one convolution
+    assert {where[box][0] for box, _ in levels} == {where[cls][0] for _, cls in levels}
+
+
+@pytest.mark.parametrize("size", [(480, 640), (640, 480), (150, 120), (1080, 1920)])
+def test_detector_graph_keeps_the_layer_by_layer_numbers(retinaface, samples_dir, size: tuple[int, int]) -> None:
+    """The onnxruntime form against the layer-by-layer PyTorch run: raw boxes and confidences within 1e-4, the same faces."""
+    import cv2
+
+    from antispoof.data.video import read_image
+    from antispoof.faces.retinaface import RetinaFaceCaffe
+
+    plain = RetinaFaceCaffe(retinaface.weights, runtime="torch")
+    rng = np.random.default_rng(1)
+    for name in ("silentface_image_T1.jpg", "silentface_image_F2.jpg"):
+        image = cv2.resize(read_image(samples_dir / name), size[::-1], interpolation=cv2.INTER_AREA)
+        for frame in (image, np.clip(image + rng.normal(0, 20, image.shape), 0, 255).astype(np.uint8)):
+            (boxes, conf), (ref_boxes, ref_conf) = retinaface.raw(frame), plain.raw(frame)
+            assert boxes.shape == ref_boxes.shape and np.abs(boxes - ref_boxes).max() < 1e-4
+            assert np.abs(conf - ref_conf).max() < 1e-4
+            assert [f.box for f in retinaface.detect(frame)] == [f.box for f in plain.detect(frame)]

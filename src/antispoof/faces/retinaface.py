@@ -5,7 +5,11 @@ detector's boxes; their scores depend on the box (on ../shared/samples a BlazeFa
 moves the fused score by up to 0.16, this detector's by < 1e-4). The source runs it
 with OpenCV's Caffe importer, which OpenCV 5 no longer has, so the network is read by
 :mod:`antispoof.faces._caffe` and run with PyTorch layer by layer, or (the default)
-exported from that run to ONNX and run by onnxruntime; pre- and post-processing follow
+written as an ONNX graph by :mod:`antispoof.faces._caffe_onnx` (batch norms folded into
+the convolutions, each level's two heads one convolution, the frame read in its own RGB
+layout) and run by onnxruntime, its numbers checked against the layer-by-layer run; the
+heads' reshaping and the priors (fixed for an input size, computed once) are numpy's;
+pre- and post-processing follow
 the source's ``Detection.get_bbox`` (minivision-ai/Silent-Face-Anti-Spoofing,
 ``src/anti_spoof_predict.py``):
 
@@ -47,6 +51,7 @@ into the bundle, whose card names them).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -60,27 +65,17 @@ __all__ = ["RetinaFaceCaffe", "WEIGHTS_FILE", "PROTOTXT_FILE"]
 WEIGHTS_FILE = "Widerface-RetinaFace.caffemodel"
 PROTOTXT_FILE = "deploy.prototxt"
 _MEAN_BGR = (104.0, 117.0, 123.0)
+_MEAN_RGB = (*_MEAN_BGR[::-1], 0.0)  # cv2.subtract's scalar: the same means in the frame's RGB order
 _OUTPUTS = ("mbox_loc", "mbox_conf_flatten", "mbox_priorbox")
 
 
-def _graph_module(graph: Any) -> Any:
-    import torch
+@dataclass
+class _Compiled:
+    """The detector graph compiled for one input size: its onnxruntime session, where each level's heads lie, the priors."""
 
-    class GraphModule(torch.nn.Module):
-        """The Caffe graph as a module, so TorchScript can trace it (the priors become constants of the input shape)."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.graph = graph
-
-        def forward(self, data: Any) -> tuple[Any, ...]:
-            out = self.graph.run(data, _OUTPUTS)
-            return tuple(out[k] for k in _OUTPUTS)
-
-    return GraphModule()
-
-
-_GraphModule = _graph_module
+    session: Any
+    levels: list[tuple[str, slice, slice]]  # (graph output, box channels, class channels), in the priors' order
+    priors: np.ndarray  # [2, N, 4]: prior boxes, then variances
 
 
 @DETECTORS.register("retinaface_caffe")
@@ -92,10 +87,10 @@ class RetinaFaceCaffe(FaceDetector):
         prototxt: its ``deploy.prototxt`` (default: beside the weights).
         min_score: confidence threshold of the returned faces.
         nms: IoU above which a less confident box is suppressed (the prototxt's 0.3).
-        runtime: ``onnxruntime`` (default): the graph exported to ONNX once per input shape, its
+        runtime: ``onnxruntime`` (default): the graph written as ONNX once per input shape, its
             outputs checked against the layer-by-layer run (max difference at most 1e-4, else
             it is refused), then run by onnxruntime; ``torch``: layer by layer. On one core
-            (640x480 frames) about 2 ms against 12 ms, and the source's OpenCV DNN's 5 ms.
+            (640x480 frames) about 3 ms against 12 ms, and the source's OpenCV DNN's 5 ms.
         threads: torch intra-op threads while detecting (1 by default: one small frame gains nothing from more; None: torch's setting).
         second_pass: detect again on an area-averaged shrink when a frame shrunk 2x or more gives no face (module docstring).
     """
@@ -156,58 +151,58 @@ class RetinaFaceCaffe(FaceDetector):
         size = self.input_size(w, h)
         if size is not None:  # resized before the channel flip: the same pixels, and a contiguous (fast) resize
             small = cv2.resize(image, size, interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
-        sh, sw = small.shape[:2]
-        data = np.empty((1, 3, sh, sw), dtype=np.float32)
-        for c in range(3):  # BGR planes, the mean subtracted in float32: the numbers of the source's blob
-            np.subtract(small[:, :, 2 - c], np.float32(_MEAN_BGR[c]), out=data[0, c], dtype=np.float32)
-        loc, conf, priors = self._forward(data)
-        return loc.reshape(-1, 4), conf.reshape(-1, 2)[:, 1], priors[0].reshape(2, -1, 4)
-
-    def _forward(self, data: np.ndarray) -> tuple[np.ndarray, ...]:
-        import torch
-
+        # the mean subtracted in float32 (the numbers of the source's blob), the frame's RGB order and layout kept
+        data = cv2.subtract(np.ascontiguousarray(small), _MEAN_RGB, dtype=cv2.CV_32F)[None]
         if self.runtime == "torch":
-            previous = torch.get_num_threads()
-            if self.threads is not None:
-                torch.set_num_threads(int(self.threads))
-            try:
-                out = self.graph.run(torch.from_numpy(data), _OUTPUTS)
-            finally:
-                if self.threads is not None:
-                    torch.set_num_threads(previous)
-            return tuple(out[k].numpy() for k in _OUTPUTS)
-        key = tuple(data.shape)
-        if key not in self._sessions:
-            self._sessions[key] = self._export(torch.from_numpy(data))
-        return tuple(self._sessions[key].run(None, {"data": data}))
+            loc, conf, priors = self._run_torch(data)
+            return loc.reshape(-1, 4), conf.reshape(-1, 2)[:, 1], priors[0].reshape(2, -1, 4)
+        compiled = self._sessions.get(data.shape) or self._compile(data)
+        return (*_assemble(compiled, compiled.session.run(None, {"data": data})), compiled.priors)
 
-    def _export(self, data: Any) -> Any:
-        """An onnxruntime session of the graph for inputs of ``data``'s shape, checked against the layer-by-layer run."""
-        import io
-        import warnings
-
-        import onnxruntime as ort
+    def _run_torch(self, data: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The layer-by-layer run of ``data`` (``[1, H, W, 3]`` RGB, mean subtracted): the source's three outputs."""
         import torch
 
-        module = _GraphModule(self.graph).eval()
-        buffer = io.BytesIO()
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(module, (data,), buffer, dynamo=False, opset_version=17, input_names=["data"],
-                              output_names=list(_OUTPUTS))
-            reference = module(data)
+        blob = torch.from_numpy(np.ascontiguousarray(data[..., ::-1].transpose(0, 3, 1, 2)))  # Caffe's BGR planes
+        previous = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(int(self.threads))
+        try:
+            out = self.graph.run(blob, _OUTPUTS)
+        finally:
+            if self.threads is not None:
+                torch.set_num_threads(previous)
+        return tuple(out[k].numpy() for k in _OUTPUTS)
+
+    def _compile(self, data: np.ndarray) -> _Compiled:
+        """The graph for inputs of ``data``'s shape as onnxruntime runs it fastest (:mod:`antispoof.faces._caffe_onnx`).
+
+        Its boxes and confidences are checked on ``data`` against the layer-by-layer run (at most
+        1e-4 apart, else refused); the priors are that run's (they depend on the shape alone).
+        """
+        import onnxruntime as ort
+
+        from antispoof.faces._caffe_onnx import caffe_to_onnx
+
+        levels = _head_levels(self.graph)
+        heads = [blob for pair in levels for blob in pair]
+        model, where = caffe_to_onnx(self.graph, (1, 3, *data.shape[1:3]), heads, rgb_hwc=True)
         options = ort.SessionOptions()
         if self.threads is not None:
             options.intra_op_num_threads = int(self.threads)
             options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(buffer.getvalue(), sess_options=options, providers=["CPUExecutionProvider"])
-        got = session.run(None, {"data": data.numpy()})
-        diff = max(float(np.abs(g - r.numpy()).max()) for g, r in zip(got, reference))
+        session = ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+        loc, conf, priors = self._run_torch(data)
+        compiled = _Compiled(session, [(where[b][0], slice(*where[b][1:]), slice(*where[c][1:])) for b, c in levels],
+                             np.ascontiguousarray(priors[0].reshape(2, -1, 4)))
+        got_loc, got_conf = _assemble(compiled, session.run(None, {"data": data}))
+        diff = max(float(np.abs(got_loc - loc.reshape(-1, 4)).max()), float(np.abs(got_conf - conf.reshape(-1, 2)[:, 1]).max()))
         if not diff <= 1e-4:
             raise ValueError(f"the ONNX form of {self.weights.name} differs from the layer-by-layer run by {diff:.3g}; "
                              "use runtime='torch'")
-        return session
+        self._sessions[data.shape] = compiled
+        return compiled
 
     def detect(self, image: np.ndarray, annotation: Annotation | None = None) -> list[Face]:
         h, w = image.shape[:2]
@@ -263,3 +258,44 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     inter = w * h
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
+
+
+def _head_levels(graph: Any) -> list[tuple[str, str]]:
+    """``(box head, class head)`` blobs of each level, in the order the source concatenates them into ``mbox_loc`` / ``mbox_conf``.
+
+    Each head is read as the source does: ``Permute(0, 2, 3, 1)`` then ``Flatten``, so the
+    values of a cell's priors lie together (:func:`_assemble` reads them so).
+    """
+    made = {top[0]: (kind, bottom, layer) for _, kind, bottom, top, layer, _ in graph.layers}
+
+    def heads(concat: str) -> list[str]:
+        kind, bottoms, _ = made[concat]
+        out = []
+        for flat in bottoms:
+            f_kind, (perm,), f_layer = made[flat]
+            p_kind, (conv,), p_layer = made[perm]
+            if (f_kind, p_kind) != ("Flatten", "Permute") or list(p_layer["permute_param"][0]["order"]) != [0, 2, 3, 1]:
+                raise ValueError(f"{concat} is not built from permuted, flattened heads; this is not the Silent-Face RetinaFace "
+                                 "layout: use runtime='torch'")
+            out.append(conv)
+        return out
+
+    boxes, classes = heads("mbox_loc"), heads("mbox_conf")
+    if len(boxes) != len(classes):
+        raise ValueError(f"{len(boxes)} box heads but {len(classes)} class heads; use runtime='torch'")
+    return list(zip(boxes, classes))
+
+
+def _assemble(compiled: _Compiled, outputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(loc [N, 4], face confidence [N])`` from the heads' maps, as the source's Permute, Flatten, Concat and 2-class Softmax."""
+    by_name = dict(zip((o.name for o in compiled.session.get_outputs()), outputs))
+    locs, logits = [], []
+    for name, box, cls in compiled.levels:
+        maps = by_name[name][0]
+        locs.append(maps[box].transpose(1, 2, 0).reshape(-1, 4))
+        logits.append(maps[cls].transpose(1, 2, 0).reshape(-1, 2))
+    z = np.concatenate(logits)
+    # softmax over (background, face): the face's share is 1 / (1 + exp(z0 - z1)); clipped so exp cannot overflow
+    conf = 1.0 / (1.0 + np.exp(np.clip(z[:, 0] - z[:, 1], -80.0, 80.0)))
+    return np.concatenate(locs), conf
+
