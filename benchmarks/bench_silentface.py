@@ -10,7 +10,9 @@ Pipelines of ours, each measured against the reference in the same run:
 - ``exact, streaming``: the same, one frame per call (``predict_image`` per frame, as the
   service's requests come: no batching);
 - ``fast, key frames /N``: the source's detector on every N-th frame, the box tracked in
-  between (``--track-every``); and the same detecting again when the face moved more than
+  between (``--track-every``); the same detecting and scoring again each followed frame
+  whose score lies within ``--verify-margin`` of the threshold (the Predictor's
+  ``verify_margin``); and the same detecting again when the face moved more than
   ``--track-shift`` of its box side since the key frame;
 - ``fast, yunet``: YuNet (``--yunet``, a local ONNX file) on every frame, its boxes mapped
   onto the source detector's by the correction of ``benchmarks/fit_yunet_correction.py``
@@ -288,6 +290,9 @@ def main() -> None:
     parser.add_argument("--track-shift", type=float, default=0.02,
                         help="also run the key-frame pipeline re-detecting when the face moved more than this share of "
                              "its box since the key frame (0: not)")
+    parser.add_argument("--verify-margin", type=float, default=0.1,
+                        help="also run the key-frame pipeline detecting and scoring again each followed frame whose score "
+                             "lies within this distance of the threshold (0: not)")
     parser.add_argument("--yunet", type=Path, default=SHARED / "weights" / "yunet" / "yunet_s_dynamic.onnx",
                         help="YuNet ONNX file for the fast pipeline (skipped when absent)")
     parser.add_argument("--yunet-options", type=Path, default=None, help="JSON of benchmarks/fit_yunet_correction.py --out")
@@ -323,6 +328,10 @@ def main() -> None:
         if args.track_every > 1:
             predictors[f"fast, key frames /{args.track_every}"] = (
                 Predictor(bundle, batch_size=args.batch, detect_every=args.track_every, **common), False)
+        if args.track_every > 1 and args.verify_margin > 0:
+            predictors[f"fast, key /{args.track_every}, verify {args.verify_margin:g}"] = (
+                Predictor(bundle, batch_size=args.batch, detect_every=args.track_every, verify_margin=args.verify_margin,
+                          **common), False)
         if args.track_every > 1 and args.track_shift > 0:
             predictors[f"fast, key /{args.track_every}, shift {args.track_shift:g}"] = (
                 Predictor(bundle, batch_size=args.batch, detect_every=args.track_every, track_max_shift=args.track_shift,
@@ -354,6 +363,7 @@ def main() -> None:
     print(f"video: {video.name if args.video else f'{n} frames 480x640 H.264 of a live face photo'}; best of {args.repeats}, "
           f"alternating; ours: backend {predictors['exact'][0].backend.name}, batch {args.batch} (streaming: 1)"
           + "".join(f"; {label}: {p.detector.detections} detections in {p.detector.frames} frames"
+                    + (f" and {p.verified} followed frames detected and scored again" if p.verified else "")
                     for label, (p, _) in predictors.items() if hasattr(p.detector, "detections"))
           + (f"; yunet correction {[round(v, 4) for v in yunet_options['correction']]}" if yunet_options else ""))
     print()

@@ -289,6 +289,24 @@ def test_torchscript_backend_and_key_frames_keep_the_scores(bundle: Path, sample
     assert bf16.decision == "bonafide" and abs(bf16.score - plain.score) < 0.05  # bfloat16: close, not bit-equal
 
 
+def test_key_frames_verified_near_the_threshold_keep_the_every_frame_scores(bundle: Path, samples_dir: Path) -> None:
+    """verify_margin: a followed face whose score is near the threshold is detected and scored again on its own box."""
+    image = read_image(samples_dir / "silentface_image_T1.jpg")
+    frames = [np.roll(image, (dy, dx), axis=(0, 1)) for dx, dy in ((0, 0), (3, -2), (-4, 1), (5, 4), (-2, -5), (1, 3))]
+    exact = Predictor(bundle, threads=1).predict_frames(frames)
+    followed = Predictor(bundle, threads=1, detect_every=3)
+    plain = followed.predict_frames(frames)
+    assert followed.detector.detections == 2 and plain.frame_scores != exact.frame_scores  # followed boxes move the scores
+    every = Predictor(bundle, threads=1, detect_every=3, verify_margin=1.0)  # every followed frame is near enough
+    result = every.predict_frames(frames)
+    assert every.verified == 4 and result.boxes == exact.boxes
+    assert np.allclose(result.frame_scores, exact.frame_scores, atol=1e-6) and result.score == pytest.approx(exact.score, abs=1e-6)
+    none = Predictor(bundle, threads=1, detect_every=3, verify_margin=0.0)
+    assert np.allclose(none.predict_frames(frames).frame_scores, plain.frame_scores, atol=1e-6) and none.verified == 0
+    with pytest.raises(ValueError, match="needs detect_every > 1"):
+        Predictor(bundle, verify_margin=0.1)
+
+
 def test_calibrate_and_evaluate_the_imported_bundle(bundle: Path, samples_dir: Path, tmp_path: Path) -> None:
     """A bundle with no run: scored through the Predictor on a user's folder dataset; the card gets the dev threshold."""
     import shutil

@@ -16,6 +16,9 @@ moved: its grid and scale put it a little elsewhere, and models that read a tigh
 such as Silent-Face's, score the box, so a moved face is detected again), and whenever
 the last detection found no face. :meth:`reset` forgets the track; the Predictor calls it at the
 start of each presentation, so a track never carries from one video or photo to another.
+:attr:`KeyFrameTracker.tracked` says whether the last frame's face was followed or detected
+(the Predictor's ``verify_margin`` detects again the followed frames whose score is close
+to the threshold).
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ class KeyFrameTracker(FaceDetector):
         self.min_correlation, self.max_step = float(min_correlation), float(max_step)
         self.max_shift = None if max_shift is None else float(max_shift)
         self.detections = self.frames = 0
+        self.tracked = False  # whether the last frame's face was followed (True) or detected (False)
         self.reset()
 
     def reset(self) -> None:
@@ -98,7 +102,9 @@ class KeyFrameTracker(FaceDetector):
             if moved is not None:
                 self._since += 1
                 self._face = moved
+                self.tracked = True
                 return [moved]
+        self.tracked = False
         self.detections += 1
         faces = self.detector.detect(image, annotation)
         face, _, _ = select_face(faces)

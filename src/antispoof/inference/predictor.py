@@ -147,6 +147,11 @@ class Predictor:
             face box in between (:class:`~antispoof.faces.tracking.KeyFrameTracker`; 1 = every frame).
         track_max_shift: with ``detect_every``, detect again when the face moved more than this share of its box
             side since the key frame (None: only on key frames, a lost track or a large step).
+        verify_margin: with ``detect_every``, a frame whose face was followed (not detected) and whose score lies
+            within this distance of the threshold is detected and scored again on its own detection, so its
+            decision is the every-frame pipeline's unless the followed box moved its score by more than the margin
+            (None: never). A model whose scores follow the box (Silent-Face's) keeps its decisions so, at the cost of
+            a detection and a scoring for each such frame.
     """
 
     def __init__(
@@ -164,6 +169,7 @@ class Predictor:
         keep_maps: bool = False,
         detect_every: int = 1,
         track_max_shift: float | None = None,
+        verify_margin: float | None = None,
     ) -> None:
         import antispoof.faces  # noqa: F401  (registers the detectors)
         from antispoof._registry import DETECTORS
@@ -185,6 +191,11 @@ class Predictor:
             from antispoof.faces.tracking import KeyFrameTracker
 
             self.detector = KeyFrameTracker(self.detector, every=detect_every, max_shift=track_max_shift)
+        if verify_margin is not None and (detect_every <= 1 or not verify_margin >= 0):
+            raise ValueError(f"verify_margin={verify_margin!r} needs detect_every > 1 (it checks followed faces) and a "
+                             "margin >= 0 (a distance from the threshold)")
+        self.verify_margin = verify_margin
+        self.verified = 0  # frames detected and scored again (a count for benchmarks)
         if getattr(self.detector, "from_dataset", False) and detector is None:
             raise ValueError(f"detector {name!r} reads a dataset's own faces and cannot find faces in new images; choose blazeface or mtcnn")
         # the training data's acquisition, with this detector and gate
@@ -398,6 +409,8 @@ class Predictor:
         acquired: list[tuple[FrameResult, dict[str, Any]]] = []
         units: list[list[FrameResult]] = []
         clip = self.spec.clip_len > 1
+        followed: dict[int, tuple[np.ndarray, dict[str, Any]]] = {}  # frames to verify: id(result) -> (image, modalities)
+        verify = self.verify_margin is not None and not clip
         for index, image, modalities in frames:
             result, crops = self._frame(index, image, modalities, timer)
             results.append(result)
@@ -406,9 +419,12 @@ class Predictor:
             if clip:  # clips are cut once the presentation's acquired frames are known
                 acquired.append((result, crops))
                 continue
+            if verify and getattr(self.detector, "tracked", False):
+                followed[id(result)] = (image, modalities)
             pending.append(([result], crops))
             if len(pending) >= self.batch_size:
                 units += self._score(pending, timer)
+                self._verify(pending, followed, timer)
                 pending = []
         if clip and acquired:
             from antispoof.data.store import clip_windows
@@ -422,10 +438,42 @@ class Predictor:
                     pending = []
         if pending:
             units += self._score(pending, timer)
+            self._verify(pending, followed, timer)
+        units = [u for u in units if u[0].score is not None]  # a verified frame may have lost its face
         results.extend(extra or [])
         if not results:
             results.append(FrameResult(-1, failure="no_frames"))
         return self._result(source, kind, results, timer, units)
+
+    def _verify(self, scored: list[tuple[list[FrameResult], dict[str, Any]]],
+                followed: dict[int, tuple[np.ndarray, dict[str, Any]]], timer: _Timer) -> None:
+        """Detect and score again the followed frames of ``scored`` whose score is within ``verify_margin`` of the threshold."""
+        from antispoof.data.acquisition import acquire
+
+        again = []
+        for members, _ in scored:
+            result = members[0]
+            kept = followed.pop(id(result), None)
+            if kept is None or result.score is None or abs(result.score - self.threshold) >= self.verify_margin:
+                continue
+            image, modalities = kept
+            started = [time.perf_counter()]
+
+            def lap(stage: str) -> None:
+                started[0] = timer.add(stage, started[0])
+
+            acquired = acquire(image, self.acquisition, self.detector.detector, extra=modalities, lap=lap)  # type: ignore[attr-defined]
+            self.verified += 1
+            result.box, result.detector_score, result.faces = acquired.box, acquired.score, acquired.faces
+            result.failure, result.quality = acquired.failure, acquired.quality or None
+            result.score, result.cues = None, {}
+            if acquired.crops is not None:
+                if self.keep_crops:
+                    crop = acquired.crops["image"]
+                    result.crop = crop if crop.ndim == 3 else crop[0]
+                again.append(([result], acquired.crops))
+        if again:
+            self._score(again, timer)
 
     def _score(self, pending: list[tuple[list[FrameResult], dict[str, Any]]], timer: _Timer) -> list[list[FrameResult]]:
         """Score a batch of units (a frame, or a clip of frames); every frame of a unit gets the unit's score."""
