@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from test_data_oulu_npu import build_oulu
 from test_data_replay_attack import build_replay
 from typer.testing import CliRunner
@@ -61,6 +63,16 @@ def _main(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", "from antispoof.cli import main; main()", *args], capture_output=True, text=True
     )
+
+
+@pytest.mark.parametrize("dataset", ["oulu-npu", "replay-attack", "casia-fasd", "msu-mfsd", "siw", "casia-surf", "celeba-spoof"])
+def test_an_empty_root_says_what_the_dataset_holds_and_who_distributes_it(dataset: str, tmp_path: Path) -> None:
+    from antispoof.data import open_dataset
+    from antispoof.data._checks import OBTAINED_FROM
+
+    with pytest.raises(Exception, match="does not look like") as raised:
+        open_dataset(dataset, tmp_path).samples()
+    assert any(f"{name} is distributed by {source}" in str(raised.value) for name, source in OBTAINED_FROM.items())
 
 
 def test_user_errors_exit_2_with_one_line(tmp_path: Path) -> None:

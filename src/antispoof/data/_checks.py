@@ -103,11 +103,24 @@ def list_root(root: Path, limit: int = 12) -> str:
     return preview(entries, limit)
 
 
+#: Who distributes each licensed dataset (none can be downloaded by this toolkit).
+OBTAINED_FROM = {
+    "OULU-NPU": "the University of Oulu, on signing its end-user licence agreement",
+    "Replay-Attack": "the Idiap Research Institute, on signing its end-user licence agreement",
+    "CASIA-FASD": "the Chinese Academy of Sciences' Institute of Automation (CBSR), on request",
+    "MSU-MFSD": "Michigan State University, on request with its licence agreement",
+    "SiW": "Michigan State University's computer vision lab, on request with its licence agreement",
+    "CASIA-SURF": "the Chinese Academy of Sciences' Institute of Automation (CBSR), on signing its licence agreement",
+    "CelebA-Spoof": "its authors, for non-commercial research, on accepting their agreement",
+}
+
+
 def root_error(dataset: str, root: Path, expected: str) -> DatasetError:
-    """The error for a root that does not look like ``dataset``: what was expected, what was found."""
+    """The error for a root that does not look like ``dataset``: what was expected, what was found, who distributes it."""
+    source = f" {dataset} is distributed by {OBTAINED_FROM[dataset]}." if dataset in OBTAINED_FROM else ""
     return DatasetError(
         f"{root} does not look like a {dataset} root: expected {expected}; found {list_root(root)}. "
-        f"Point --root at the folder that holds the dataset as distributed."
+        f"Point --root at the folder that holds the dataset as distributed.{source}"
     )
 
 
