@@ -301,15 +301,18 @@ def run_recipe(name: str, roots: list[str], *, out: str | Path | None = None, sc
         report = evaluate(test.scores, dev.scores if len(dev.scores) else None, threshold=rule,
                           ci=None if recipe.folds else 0.95).to_dict()
         (fold_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-        values = {"test": {}, "dev": {}}
-        for metric, split in {(recipe.metric, "test"), *((p.metric, p.split) for p in recipe.paper)}:
-            if split == "dev" and len(dev.scores) == 0:
+        values: dict[str, dict[str, float]] = {"test": {recipe.metric: _metric(report, recipe.metric, test.units)}, "dev": {}}
+        dev_report = None  # the dev split's own metrics at its threshold, for a paper's validation columns
+        if len(dev.scores) and any(p.split == "dev" for p in recipe.paper):
+            dev_report = evaluate(dev.scores, dev.scores, threshold=rule).to_dict()
+        for p in recipe.paper:
+            on, units = (report, test.units) if p.split == "test" else (dev_report, dev.units)
+            if on is None or p.metric in values[p.split]:
                 continue
-            on = (report, test.units) if split == "test" else (evaluate(dev.scores, dev.scores, threshold=rule).to_dict(), dev.units)
             try:
-                values[split][metric] = _metric(on[0], metric, on[1])
+                values[p.split][p.metric] = _metric(on, p.metric, units)
             except (ValueError, KeyError, TypeError) as why:  # e.g. accuracy3 of a model without the 3-class head
-                log.warning("%s %s: no %s on %s (%s)", name, fold, metric, split, why)
+                log.warning("%s %s: no %s on %s (%s)", name, fold, p.metric, p.split, why)
         rows.append({"fold": fold, "train": asdict(train_data), "test": asdict(test_data), "threshold_rule": rule,
                      "value": values["test"][recipe.metric], "values": values, "runs": [str(m) for m in members],
                      "report": report})
@@ -337,7 +340,11 @@ def _summary(recipe: Recipe, rows: list[dict[str, Any]], scale: str, config: str
         if len(got) > 1:
             entry["ours_std"] = statistics.stdev(got)
         beside.append(entry)
+    from antispoof._runs import git_revision
+
+    revision, dirty = git_revision()
     return {"recipe": recipe.name, "seed": recipe.seed, "describe": recipe.describe(), "scale": scale,
+            "revision": revision, "dirty": dirty,
             "smoke": scale == "smoke", "config": config, "overrides": words, "ours": ours,
             "paper": [asdict(p) for p in recipe.paper if p.metric == recipe.metric and p.split == "test"],
             "paper_all": beside, "folds": [{k: v for k, v in r.items() if k != "report"} for r in rows],
@@ -381,5 +388,6 @@ def _markdown(recipe: Recipe, s: dict[str, Any]) -> str:
         lines += ["The training data has no dev split: the threshold is the test set's own EER (`oracle`).", ""]
     if recipe.note:
         lines += [recipe.note, ""]
-    lines += [f"Config `{s['config']}` with `{' '.join(s['overrides']) or 'no overrides'}`; {s['seconds']:.0f} s."]
+    revision = f"revision {s['revision'][:12]}" + (" with uncommitted changes" if s["dirty"] else "")
+    lines += [f"Config `{s['config']}` with `{' '.join(s['overrides']) or 'no overrides'}`; {revision}; {s['seconds']:.0f} s."]
     return "\n".join(lines) + "\n"
