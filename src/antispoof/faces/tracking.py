@@ -40,6 +40,16 @@ def _gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
 
 
+def _step(face: Face) -> int:
+    """The whole-pixel step ``k`` that brings the face box to about :data:`_TEMPLATE` pixels.
+
+    Tracking images are shrunk by exactly ``k`` (blocks of ``k x k`` pixels averaged): OpenCV's
+    area resize runs 4x faster at a whole factor than at any other (0.05 against 0.23 ms for
+    a face window of 320x312 pixels).
+    """
+    return max(1, int(round(max(face.width, face.height) / _TEMPLATE)))
+
+
 def _peak(scores: np.ndarray) -> tuple[float, float, float]:
     """``(x, y, score)`` of the correlation maximum, refined to sub-pixel by a parabola through its neighbours."""
     y, x = np.unravel_index(int(np.argmax(scores)), scores.shape)
@@ -117,16 +127,17 @@ class KeyFrameTracker(FaceDetector):
     def _keep_template(self, image: np.ndarray, face: Face) -> None:
         import cv2
 
-        self._factor = _TEMPLATE / max(face.width, face.height, 1.0)
+        k = _step(face)
+        self._factor = 1.0 / k
         h, w = image.shape[:2]
         x0, y0, x1, y1 = (int(round(v)) for v in face.box)
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-        if x1 - x0 < 8 or y1 - y0 < 8:
+        x1, y1 = x0 + (x1 - x0) // k * k, y0 + (y1 - y0) // k * k  # whole blocks of k x k pixels
+        if x1 - x0 < max(8, 4 * k) or y1 - y0 < max(8, 4 * k):
             self._template = None
             return
         patch = _gray(np.ascontiguousarray(image[y0:y1, x0:x1]))
-        size = (max(int(round((x1 - x0) * self._factor)), 4), max(int(round((y1 - y0) * self._factor)), 4))
-        self._template = cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
+        self._template = cv2.resize(patch, ((x1 - x0) // k, (y1 - y0) // k), interpolation=cv2.INTER_AREA)
         self._origin = (x0, y0)
         side = max(min(x1 - x0, y1 - y0) // 3, 8)  # the face's central third, at full resolution, for the last pixel
         cx, cy = (x0 + x1) // 2 - side // 2, (y0 + y1) // 2 - side // 2
@@ -154,15 +165,17 @@ class KeyFrameTracker(FaceDetector):
         if self._template is None:
             return None
         face, f = self._face, self._factor
+        k = int(round(1.0 / f))
         h, w = image.shape[:2]
         margin = self.max_step * max(face.width, face.height)
         x0, y0 = max(int(face.box[0] - margin), 0), max(int(face.box[1] - margin), 0)
         x1, y1 = min(int(face.box[2] + margin) + 1, w), min(int(face.box[3] + margin) + 1, h)
+        x1, y1 = x0 + (x1 - x0) // k * k, y0 + (y1 - y0) // k * k
         th, tw = self._template.shape
-        window = _gray(np.ascontiguousarray(image[y0:y1, x0:x1]))
-        size = (int(round((x1 - x0) * f)), int(round((y1 - y0) * f)))
+        size = ((x1 - x0) // k, (y1 - y0) // k)
         if size[0] <= tw or size[1] <= th:
             return None
+        window = _gray(np.ascontiguousarray(image[y0:y1, x0:x1]))
         small = cv2.resize(window, size, interpolation=cv2.INTER_AREA)
         px, py, score = _peak(cv2.matchTemplate(small, self._template, cv2.TM_CCOEFF_NORMED))
         if score < self.min_correlation:
