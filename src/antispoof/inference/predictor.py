@@ -410,6 +410,7 @@ class Predictor:
         units: list[list[FrameResult]] = []
         clip = self.spec.clip_len > 1
         followed: dict[int, tuple[np.ndarray, dict[str, Any]]] = {}  # frames to verify: id(result) -> (image, modalities)
+        again: list[tuple[list[FrameResult], dict[str, Any]]] = []  # verified frames to score again, in full batches
         verify = self.verify_margin is not None and not clip
         for index, image, modalities in frames:
             result, crops = self._frame(index, image, modalities, timer)
@@ -424,8 +425,11 @@ class Predictor:
             pending.append(([result], crops))
             if len(pending) >= self.batch_size:
                 units += self._score(pending, timer)
-                self._verify(pending, followed, timer)
+                again += self._verify(pending, followed, timer)
                 pending = []
+            if len(again) >= self.batch_size:
+                self._score(again, timer)
+                again = []
         if clip and acquired:
             from antispoof.data.store import clip_windows
 
@@ -438,7 +442,9 @@ class Predictor:
                     pending = []
         if pending:
             units += self._score(pending, timer)
-            self._verify(pending, followed, timer)
+            again += self._verify(pending, followed, timer)
+        if again:
+            self._score(again, timer)
         units = [u for u in units if u[0].score is not None]  # a verified frame may have lost its face
         results.extend(extra or [])
         if not results:
@@ -446,8 +452,11 @@ class Predictor:
         return self._result(source, kind, results, timer, units)
 
     def _verify(self, scored: list[tuple[list[FrameResult], dict[str, Any]]],
-                followed: dict[int, tuple[np.ndarray, dict[str, Any]]], timer: _Timer) -> None:
-        """Detect and score again the followed frames of ``scored`` whose score is within ``verify_margin`` of the threshold."""
+                followed: dict[int, tuple[np.ndarray, dict[str, Any]]], timer: _Timer) -> list[tuple[list[FrameResult], dict[str, Any]]]:
+        """Detect again the followed frames of ``scored`` whose score is within ``verify_margin`` of the threshold.
+
+        Their records take the new detection (score cleared); returned are the units to score again.
+        """
         from antispoof.data.acquisition import acquire
 
         again = []
@@ -472,8 +481,7 @@ class Predictor:
                     crop = acquired.crops["image"]
                     result.crop = crop if crop.ndim == 3 else crop[0]
                 again.append(([result], acquired.crops))
-        if again:
-            self._score(again, timer)
+        return again
 
     def _score(self, pending: list[tuple[list[FrameResult], dict[str, Any]]], timer: _Timer) -> list[list[FrameResult]]:
         """Score a batch of units (a frame, or a clip of frames); every frame of a unit gets the unit's score."""
