@@ -36,6 +36,7 @@ class PaperNumber:
     value: float
     std: float | None = None  # the table's +- where it gives one
     split: str = "test"  # one of SPLITS: test data, or the training data's dev split (a paper's validation column)
+    threshold: float | None = None  # a fixed score threshold the number is read at (None: the recipe's rule)
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:

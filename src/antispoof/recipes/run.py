@@ -155,13 +155,15 @@ def class_accuracy(units: Any) -> float:
     from antispoof.data.base import BONAFIDE, pai_class_of
 
     if units is None or not {"print", "replay", "score"} <= set(units.columns):
-        raise ValueError("accuracy3 needs a model with the 3-class head (real / print / replay probabilities): "
+        raise ValueError("accuracy3 needs a model with the 3-class head (print and replay probabilities): "
                          "model.task=three_class or joint")
     truth = np.array([{BONAFIDE: 0, "print": 1, "replay": 2}.get(pai_class_of(p), -1) for p in units["pai"]])
     keep = truth >= 0
     if not keep.any():
         raise ValueError("accuracy3: no bona fide, print or replay unit to score")
-    guess = np.argmax(units[["score", "print", "replay"]].to_numpy(np.float64), axis=1)
+    attacks = units[["print", "replay"]].to_numpy(np.float64)
+    # the softmax's real class is what the attack classes leave (a joint model's score is its binary head's instead)
+    guess = np.argmax(np.column_stack([1 - attacks.sum(axis=1), attacks]), axis=1)
     return float(np.mean(guess[keep] == truth[keep]))
 
 
@@ -170,7 +172,7 @@ class Scored:
 
     def __init__(self, scores: Any, units: Any) -> None:
         self.scores, self.units = scores, units
-        if units is not None:  # the units are the acquired rows, first and in order (FTA rows follow)
+        if units is not None and "score" not in units.columns:  # score_frames' units: its acquired rows, first, in order
             self.units = units.assign(score=scores.scores[: len(units)])
 
     @classmethod
@@ -241,6 +243,20 @@ def _train(recipe: Recipe, config_name: str, words: list[str], out: Path) -> lis
     return [out / entry["run"] for entry in json.loads((out / FOLDS_FILE).read_text(encoding="utf-8"))["runs"]]
 
 
+def _check_same_plan(out: Path, plan: dict[str, str]) -> None:
+    """Refuse an ``out`` made by another recipe, size or store folder (its runs would be retrained on other data)."""
+    path = out / "recipe.json"
+    if path.is_file():
+        had = json.loads(path.read_text(encoding="utf-8"))
+        differ = [k for k in plan if had.get(k) != plan[k]]
+        if differ:
+            said = ", ".join(f"{k} {had.get(k)!r} (asked {plan[k]!r})" for k in differ)
+            raise ValueError(f"{out} holds a recipe run with {said}; continue it with the same recipe, size (--cpu, --smoke) "
+                             "and --stores, or give another --out")
+        return
+    path.write_text(json.dumps(plan, indent=2) + "\n", encoding="utf-8")
+
+
 def run_recipe(name: str, roots: list[str], *, out: str | Path | None = None, scale: str = "paper",
                overrides: list[str] | None = None, stores: str | Path | None = None, progress: bool = True) -> Path:
     """Run recipe ``name`` on the dataset ``roots`` (``--root`` values) into ``out`` at ``scale``; returns the report path.
@@ -266,6 +282,7 @@ def run_recipe(name: str, roots: list[str], *, out: str | Path | None = None, sc
     probe = load_method_config(config_name, words)
     size = method_class(probe.model.method).input_spec_for(probe).crop_size
     folder = Path(stores) if stores is not None else out / "stores"
+    _check_same_plan(out, {"recipe": name, "scale": scale, "stores": str(folder.resolve())})
     prepared: dict[Data, Path] = {}  # a cross-dataset recipe's folds share their training data: prepared once
 
     def store(data: Data) -> Path:
@@ -302,11 +319,14 @@ def run_recipe(name: str, roots: list[str], *, out: str | Path | None = None, sc
                           ci=None if recipe.folds else 0.95).to_dict()
         (fold_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         values: dict[str, dict[str, float]] = {"test": {recipe.metric: _metric(report, recipe.metric, test.units)}, "dev": {}}
-        dev_report = None  # the dev split's own metrics at its threshold, for a paper's validation columns
-        if len(dev.scores) and any(p.split == "dev" for p in recipe.paper):
-            dev_report = evaluate(dev.scores, dev.scores, threshold=rule).to_dict()
-        for p in recipe.paper:
-            on, units = (report, test.units) if p.split == "test" else (dev_report, dev.units)
+        reports: dict[tuple[str, float | None], dict[str, Any]] = {("test", None): report}
+        for p in recipe.paper:  # each number on its split, at the recipe's rule or the fixed threshold it is read at
+            key = (p.split, p.threshold)
+            if key not in reports and (p.split == "test" or len(dev.scores)):
+                scored = test if p.split == "test" else dev
+                reports[key] = evaluate(scored.scores, None if p.threshold is not None else dev.scores if len(dev.scores) else None,
+                                        threshold=p.threshold if p.threshold is not None else rule).to_dict()
+            on, units = reports.get(key), (test.units if p.split == "test" else dev.units)
             if on is None or p.metric in values[p.split]:
                 continue
             try:
@@ -364,7 +384,8 @@ def _markdown(recipe: Recipe, s: dict[str, Any]) -> str:
     if "interval" in ours:
         value += f" [{_number(ours['interval'][0], None, recipe.metric)}, {_number(ours['interval'][1], None, recipe.metric)}]"
     paper = "; ".join(f"{p['value']:g}" + (f" +- {p['std']:g}" if p.get("std") is not None else "") + f" ({p['table']}, {p['row']})"
-                      for p in s["paper"]) or "none given"
+                      for p in s["paper"]) or ("on the dev split only (below)" if any(
+                          p["metric"] == recipe.metric for p in s["paper_all"]) else "none given")
     lines = [f"# Recipe {recipe.name}", "", recipe.describe() + ".", ""]
     if s["scale"] == "smoke":
         lines += ["**Smoke run**: the road at a tiny size (quickstart config, one short epoch, 2 frames per video); the "
@@ -376,7 +397,8 @@ def _markdown(recipe: Recipe, s: dict[str, Any]) -> str:
     others = [p for p in s["paper_all"] if not (p["metric"] == recipe.metric and p["split"] == "test")]
     if others:
         lines += ["| paper's number | metric | split | paper | ours |", "|---|---|---|---|---|"]
-        lines += [f"| {p['table']}, {p['row']} | {p['metric']} | {p['split']} | {_number(p['value'], p.get('std'), p['metric'])} | "
+        lines += [f"| {p['table']}, {p['row']} | {p['metric']}{'' if p.get('threshold') is None else ' at ' + format(p['threshold'], 'g')} "
+                  f"| {p['split']} | {_number(p['value'], p.get('std'), p['metric'])} | "
                   f"{_number(p['ours'], p.get('ours_std'), p['metric'])} |" for p in others]
         lines.append("")
     if len(s["folds"]) > 1:
