@@ -108,6 +108,25 @@ def test_ensemble_score_is_the_mean_live_probability() -> None:
         net.predict({"image": views[:, 0]})
 
 
+def test_live_vs_strongest_attack_score_is_the_sources_argmax_at_one_half() -> None:
+    """score_rule live_vs_strongest_attack: p_live / (p_live + max attack p) >= 0.5 exactly when the source's argmax is live."""
+    torch.manual_seed(0)
+    net = SilentFaceNet(["MiniFASNetV2", "MiniFASNetV1SE"], score_rule="live_vs_strongest_attack").eval()
+    # the probabilities are the test's: random logits, some near a tie, through the members' softmax sum
+    logits = torch.randn(4000, 2, 3) * torch.tensor([0.3, 1.0, 3.0]).repeat_interleave(1334)[:4000, None, None]
+    net.probabilities = lambda views: torch.softmax(logits, dim=2)  # type: ignore[method-assign]
+    out = net.predict({"image": torch.zeros(4000, 2, 3, 80, 80)})
+    p = torch.softmax(logits, dim=2).sum(dim=1).numpy() / 2
+    source_live = np.argmax(p, axis=1) == 1  # the source's test.py: label = np.argmax(prediction); live when label == 1
+    assert ((out["score"].numpy() >= 0.5) == source_live).all()
+    assert 0 < source_live.mean() < 1 and ((p[:, 1] < 0.5) & source_live).any()  # cases a threshold on p_live misses
+    assert np.allclose(out["score"].numpy(), p[:, 1] / (p[:, 1] + np.maximum(p[:, 0], p[:, 2])), atol=1e-6)
+    assert np.allclose(out["live_probability"].numpy(), p[:, 1], atol=1e-6)
+    assert net.arch["score_rule"] == "live_vs_strongest_attack"
+    with pytest.raises(ValueError, match="unknown score_rule"):
+        SilentFaceNet(["MiniFASNetV2"], score_rule="argmax")
+
+
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_padded_copy_gives_the_same_outputs(variant: str) -> None:
     """Inner widths padded to 8 channels (for speed): zero-in, neutral BatchNorm, zero-out channels change nothing."""

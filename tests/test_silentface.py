@@ -39,8 +39,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _source_value(prediction) -> float:
-    """The source's printed score: the winning class's mean probability (live, or the largest attack class)."""
-    return max([prediction.score, *prediction.explanation.values()])
+    """The source's printed score: the winning class's mean probability (live, or the largest attack class), from the cues."""
+    return max(prediction.explanation.values())
 
 
 def test_card_names_source_licence_checksums_and_preprocessing(bundle: Path, silentface_dir: Path) -> None:
@@ -56,6 +56,8 @@ def test_card_names_source_licence_checksums_and_preprocessing(bundle: Path, sil
     assert (spec.views, spec.colour_order, spec.pixel_scale, spec.modalities[0].mean, spec.modalities[0].std) == (
         2, "BGR", 1.0, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
     assert card.threshold.value == 0.5 and card.threshold.rule == "source_default"
+    assert card.network.kwargs["score_rule"] == "live_vs_strongest_attack"  # 0.5 on it is the source's argmax
+    assert card.outputs == ("score", "live_probability", "spoof_class_0", "spoof_class_2")
     assert "not calibrated" in card.threshold.dataset
     assert card.network.kwargs["members"] == ["MiniFASNetV2", "MiniFASNetV1SE"]
     assert card.detector.name == "retinaface_caffe" and "Widerface-RetinaFace.caffemodel" in card.files
@@ -82,6 +84,9 @@ def test_samples_end_to_end(bundle: Path, samples_dir: Path) -> None:
         result = predictor.predict_path(samples_dir / name)
         assert result.decision == decision, (name, result.score, result.reasons)
         assert abs(_source_value(result) - value) < 0.05, (name, _source_value(result))
+        live = result.explanation["live_probability"]
+        strongest = max(v for k, v in result.explanation.items() if k.startswith("spoof_class_"))
+        assert result.score == pytest.approx(live / (live + strongest), abs=1e-5)
 
 
 def _letterbox(image: np.ndarray, width: int = 640, height: int = 480) -> np.ndarray:
@@ -167,7 +172,7 @@ def test_onnx_export_parity_on_photos(bundle: Path, samples_dir: Path, tmp_path:
     assert card.export["fp32"]["max_abs_score_diff"] < 1e-4 and card.export["parity_crops"] == 3
     assert card.export["input"]["image"] == ["batch", 2, 3, 80, 80]
     onnx = Predictor(copy, backend="onnx").predict_path(samples_dir / "silentface_image_T1.jpg")
-    assert onnx.decision == "bonafide" and abs(onnx.score - 0.9936) < 1e-3
+    assert onnx.decision == "bonafide" and abs(onnx.explanation["live_probability"] - 0.9936) < 1e-3
 
 
 def test_other_detector_and_source_less_folder(bundle: Path, samples_dir: Path, silentface_dir: Path, tmp_path: Path) -> None:
@@ -324,7 +329,9 @@ def test_calibrate_and_evaluate_the_imported_bundle(bundle: Path, samples_dir: P
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
     card = read_card(out)
-    assert card.threshold.rule == "eer" and card.threshold.split == "dev" and 0.1813 < card.threshold.value <= 0.9936
+    scores = {p.name: Predictor(bundle, threads=1).predict_path(p).score for p in (root / "dev").rglob("*.jpg")}
+    attack, live = max(scores["F1.jpg"], scores["F2.jpg"]), scores["t1.jpg"]
+    assert card.threshold.rule == "eer" and card.threshold.split == "dev" and attack < card.threshold.value <= live
     assert card.threshold.metrics["n_bonafide"] == 1 and read_card(bundle).threshold.rule == "source_default"
     assert not any("source's default decision rule" in n for n in card.notes)
     result = runner.invoke(app, ["evaluate", str(out), "--dataset", "folder", "--root", str(root), "--threshold", "card",

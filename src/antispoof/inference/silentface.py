@@ -14,12 +14,14 @@ unexpected key is refused, with the lists), and writes one bundle
   member's scale, 80x80, BGR, raw 0-255 values (no mean/std), as the source's
   ``test.py`` feeds them;
 - softmax over 3 classes per member (class 1 live), the probability vectors summed as
-  the source sums them; the liveness score is the mean live probability;
+  the source sums them; the liveness score is the live probability over itself plus the
+  strongest attack class's (``SilentFaceNet`` ``score_rule="live_vs_strongest_attack"``),
+  the mean live probability a cue beside the attack classes' (``live_probability``);
 - the default threshold 0.5 is the source's decision rule, not a calibration: the source
-  calls a face real when class 1 has the highest summed probability. With three classes a
-  mean live probability >= 0.5 always wins, and one below 1/3 never does; in between the
-  two rules can differ (live the largest class at 0.34-0.5). Calibrate on your own dev
-  data for a threshold with known error rates;
+  calls a face real when class 1 has the highest summed probability, which is this score
+  >= 0.5. (A threshold on the live probability alone cannot say it: with three classes
+  live can win at 0.34-0.5, on 5 of 300 frames of the benchmark video.) Calibrate on your
+  own dev data for a threshold with known error rates;
 - the fp32 ONNX graph is written at import (:func:`~antispoof.inference.export.export_onnx`
   on :func:`parity_views`, refused unless it reproduces PyTorch's scores within 1e-4; its
   form: channels padded to 8, each PReLU as ``x + (1 - a) * relu(-x)`` in two depth-wise
@@ -44,9 +46,11 @@ log = logging.getLogger(__name__)
 
 SOURCE_REPOSITORY = "github.com/minivision-ai/Silent-Face-Anti-Spoofing"
 SOURCE_LICENCE = "Apache-2.0"
-#: The source's rule as a threshold on the mean live probability (see the module docstring).
+#: The source's rule as a threshold on the score (live over live + the strongest attack; see the module docstring).
 DEFAULT_THRESHOLD = 0.5
 THRESHOLD_RULE = "source_default"
+#: The score whose threshold 0.5 is the source's argmax (SilentFaceNet.SCORE_RULES).
+SCORE_RULE = "live_vs_strongest_attack"
 
 
 def silentface_input_spec(size: int, views: int) -> Any:
@@ -145,7 +149,7 @@ def import_silentface(weights: str | Path, out: str | Path, *, detector: str | N
         raise ValueError(f"the members read inputs of different sizes {sorted(sizes)}; import files of one size together")
     size = sizes.pop()
     members.sort(key=lambda m: (m[0], m[2]))
-    net = SilentFaceNet(members=[m[2] for m in members], input_size=size)
+    net = SilentFaceNet(members=[m[2] for m in members], input_size=size, score_rule=SCORE_RULE)
     reports = []
     for i, (_, _, variant, path) in enumerate(members):
         member, report = _load_member(path, variant, size)
@@ -173,13 +177,15 @@ def import_silentface(weights: str | Path, out: str | Path, *, detector: str | N
     threshold = ThresholdSpec(
         value=DEFAULT_THRESHOLD, rule=THRESHOLD_RULE, split="none", dataset="none: the source's default, not calibrated on any data",
         metrics={"note": "the source's decision rule (class 1 'live' has the highest summed probability) as a threshold on the "
-                         "mean live probability; not calibrated on any data of ours: calibrate on your own dev set"},
+                         "score (live / (live + the strongest attack class)); not calibrated on any data of ours: calibrate "
+                         "on your own dev set"},
     )
     notes = [
         f"weights: {', '.join(f['file'] for f in files)} from {SOURCE_REPOSITORY} ({SOURCE_LICENCE}); trained by minivision on "
         "their own (private) data",
         "threshold 0.5 is the source's default decision rule, not a calibration: the source takes the class with the highest "
-        "summed probability; with 3 classes a mean live probability >= 0.5 always wins and one < 1/3 never does",
+        "summed probability, and the score (live / (live + the strongest attack class)) is >= 0.5 exactly when live wins; "
+        "the mean live probability itself is the cue live_probability",
         ("faces are found by the source's own RetinaFace (its Caffe files read by antispoof.faces._caffe and run with onnxruntime, checked against a layer-by-layer PyTorch run: OpenCV 5 has no Caffe importer)"
          if detector == "retinaface_caffe" else
          f"the source detects faces with its Caffe RetinaFace; this bundle uses {detector!r}, whose boxes differ in size and "

@@ -386,23 +386,39 @@ class SilentFaceNet(nn.Module):
     """The Silent-Face ensemble: one MiniFASNet per view of the face, softmax probabilities summed (source ``test.py``).
 
     ``predict({"image": [B, V, 3, S, S]})`` (view ``v`` is the crop member ``v`` reads: BGR,
-    raw 0-255) gives ``score`` = the mean over members of the live probability (class
-    ``live_class``), in [0, 1]. The source takes the class with the highest summed
-    probability; ``score`` is that sum's live entry divided by the number of members.
+    raw 0-255) gives a liveness ``score`` in [0, 1] from the mean over members of the class
+    probabilities ``p`` (live class ``live_class``), by ``score_rule``:
+
+    - ``"live_probability"``: ``p_live``. The source's decision (the class of the highest
+      summed probability) is not a threshold on it: with 3 classes a face at ``p_live``
+      0.34-0.5 may be live or not;
+    - ``"live_vs_strongest_attack"``: ``p_live / (p_live + max over attack classes p_k)``,
+      the live probability when only live and the likeliest attack are in question. It is
+      >= 0.5 exactly when live is the source's winning class (ties aside), so a threshold
+      of 0.5 is the source's decision; ``p_live`` is then a cue, ``live_probability``.
+
     ``forward`` gives the summed probabilities ``[B, num_classes]``.
     """
 
+    SCORE_RULES = ("live_probability", "live_vs_strongest_attack")
+
     def __init__(self, members: Sequence[str] = ("MiniFASNetV2", "MiniFASNetV1SE"), input_size: int = 80, num_classes: int = 3,
-                 live_class: int = 1) -> None:
+                 live_class: int = 1, score_rule: str = "live_probability") -> None:
         super().__init__()
         if not members:
             raise ValueError("a Silent-Face ensemble needs at least one member")
         if not 0 <= live_class < num_classes:
             raise ValueError(f"live_class {live_class} is not one of the {num_classes} classes")
+        if score_rule not in self.SCORE_RULES:
+            raise ValueError(f"unknown score_rule {score_rule!r}; one of {', '.join(self.SCORE_RULES)}")
+        if score_rule == "live_vs_strongest_attack" and num_classes < 2:
+            raise ValueError("score_rule live_vs_strongest_attack needs at least one attack class")
+        # the default is the rule of cards written before score_rule existed, so they read the same
         self.arch: dict[str, Any] = {"members": list(members), "input_size": int(input_size), "num_classes": int(num_classes),
-                                     "live_class": int(live_class)}
+                                     "live_class": int(live_class), "score_rule": score_rule}
         self.members = nn.ModuleList(MiniFASNet(v, input_size=input_size, num_classes=num_classes) for v in members)
         self.live_class = int(live_class)
+        self.score_rule = score_rule
 
     def inference_copy(self, graph: bool = False) -> SilentFaceNet:
         """An equivalent copy for fast CPU inference: each member :meth:`~MiniFASNet.padded` to 8 channels.
@@ -410,7 +426,8 @@ class SilentFaceNet(nn.Module):
         ``graph``: the form for an ONNX graph, with every PReLU a :class:`SplitPReLU` too
         (faster in onnxruntime, slower in TorchScript; measured in :class:`SplitPReLU`).
         """
-        copy = SilentFaceNet(self.arch["members"], self.arch["input_size"], self.arch["num_classes"], self.live_class)
+        copy = SilentFaceNet(self.arch["members"], self.arch["input_size"], self.arch["num_classes"], self.live_class,
+                             self.score_rule)
         copy.members = nn.ModuleList(split_prelus(m.padded(8)) if graph else m.padded(8) for m in self.members)
         return copy.eval()
 
@@ -425,13 +442,19 @@ class SilentFaceNet(nn.Module):
 
     @torch.no_grad()
     def predict(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """``{"score": mean live probability [B], "spoof_class_<k>": mean probability of each attack class k [B]}``.
+        """``{"score": [B] by the score rule, "spoof_class_<k>": mean probability of attack class k [B]}``, and
+        ``"live_probability"`` [B] when the score is not that.
 
         The source's decision takes the class of the highest summed probability, so the
-        attack classes' probabilities are its explanation (what it would print for a fake).
+        class probabilities are its explanation (what it prints: the winning one).
         """
         mean = self.probabilities(batch["image"]).mean(dim=1)
-        out = {"score": mean[:, self.live_class]}
+        live = mean[:, self.live_class]
+        attacks = torch.cat([mean[:, : self.live_class], mean[:, self.live_class + 1 :]], dim=1)
+        if self.score_rule == "live_vs_strongest_attack":
+            out = {"score": live / (live + attacks.max(dim=1).values), "live_probability": live}
+        else:
+            out = {"score": live}
         for k in range(mean.shape[1]):
             if k != self.live_class:
                 out[f"spoof_class_{k}"] = mean[:, k]
