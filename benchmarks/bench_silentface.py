@@ -10,9 +10,9 @@ Pipelines of ours, each measured against the reference in the same run:
 - ``exact, streaming``: the same, one frame per call (``predict_image`` per frame, as the
   service's requests come: no batching);
 - ``fast, key frames /N``: the source's detector on every N-th frame, the box tracked in
-  between (``--track-every``); the same detecting and scoring again each followed frame
-  whose score lies within ``--verify-margin`` of the threshold (the Predictor's
-  ``verify_margin``); and the same detecting again when the face moved more than
+  between (``--track-every``); the same detecting again each followed frame whose score
+  lies within ``--verify-margin`` of the threshold, scored again where the box moved (the
+  Predictor's ``verify_margin``); and the same detecting again when the face moved more than
   ``--track-shift`` of its box side since the key frame;
 - ``fast, yunet``: YuNet (``--yunet``, a local ONNX file) on every frame, its boxes mapped
   onto the source detector's by the correction of ``benchmarks/fit_yunet_correction.py``
@@ -371,7 +371,8 @@ def main() -> None:
     print(f"video: {video.name if args.video else f'{n} frames 480x640 H.264 of a live face photo'}; best of {args.repeats}, "
           f"alternating; ours: backend {predictors['exact'][0].backend.name}, batch {args.batch} (streaming: 1)"
           + "".join(f"; {label}: {p.detector.detections} detections in {p.detector.frames} frames"
-                    + (f" and {p.verified} followed frames detected and scored again" if p.verified else "")
+                    + (f" and {p.verified} followed frames detected again ({p.verified_unchanged} of them in the "
+                       "tracker's box, not scored again)" if p.verified else "")
                     for label, (p, _) in predictors.items() if hasattr(p.detector, "detections"))
           + (f"; yunet correction {[round(v, 4) for v in yunet_options['correction']]}" if yunet_options else ""))
     print()

@@ -305,6 +305,8 @@ def test_key_frames_verified_near_the_threshold_keep_the_every_frame_scores(bund
     every = Predictor(bundle, threads=1, detect_every=3, verify_margin=1.0)  # every followed frame is near enough
     result = every.predict_frames(frames)
     assert every.verified == 4 and result.boxes == exact.boxes
+    # a followed box the detector puts in the same place keeps its score without a second scoring (same crops)
+    assert every.verified_unchanged == sum(plain.boxes[i] == exact.boxes[i] for i in (1, 2, 4, 5))
     assert np.allclose(result.frame_scores, exact.frame_scores, atol=1e-6) and result.score == pytest.approx(exact.score, abs=1e-6)
     none = Predictor(bundle, threads=1, detect_every=3, verify_margin=0.0)
     assert np.allclose(none.predict_frames(frames).frame_scores, plain.frame_scores, atol=1e-6) and none.verified == 0

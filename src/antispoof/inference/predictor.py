@@ -148,10 +148,10 @@ class Predictor:
         track_max_shift: with ``detect_every``, detect again when the face moved more than this share of its box
             side since the key frame (None: only on key frames, a lost track or a large step).
         verify_margin: with ``detect_every``, a frame whose face was followed (not detected) and whose score lies
-            within this distance of the threshold is detected and scored again on its own detection, so its
-            decision is the every-frame pipeline's unless the followed box moved its score by more than the margin
-            (None: never). A model whose scores follow the box (Silent-Face's) keeps its decisions so, at the cost of
-            a detection and a scoring for each such frame.
+            within this distance of the threshold is detected again and, where the detector's box is not the
+            followed one, scored again on it, so its decision is the every-frame pipeline's unless the followed box
+            moved its score by more than the margin (None: never). A model whose scores follow the box
+            (Silent-Face's) keeps its decisions so, at the cost of a detection (and a scoring) for each such frame.
     """
 
     def __init__(
@@ -195,7 +195,8 @@ class Predictor:
             raise ValueError(f"verify_margin={verify_margin!r} needs detect_every > 1 (it checks followed faces) and a "
                              "margin >= 0 (a distance from the threshold)")
         self.verify_margin = verify_margin
-        self.verified = 0  # frames detected and scored again (a count for benchmarks)
+        self.verified = 0  # followed frames detected again (a count for benchmarks) ...
+        self.verified_unchanged = 0  # ... of which the detector's box was the tracker's (not scored again)
         if getattr(self.detector, "from_dataset", False) and detector is None:
             raise ValueError(f"detector {name!r} reads a dataset's own faces and cannot find faces in new images; choose blazeface or mtcnn")
         # the training data's acquisition, with this detector and gate
@@ -473,6 +474,11 @@ class Predictor:
 
             acquired = acquire(image, self.acquisition, self.detector.detector, extra=modalities, lap=lap)  # type: ignore[attr-defined]
             self.verified += 1
+            if acquired.crops is not None and not acquired.failure and acquired.box == result.box:
+                # the detector puts the box where the tracker did: the same crops, so the score stands as it is
+                self.verified_unchanged += 1
+                result.detector_score, result.faces, result.quality = acquired.score, acquired.faces, acquired.quality or None
+                continue
             result.box, result.detector_score, result.faces = acquired.box, acquired.score, acquired.faces
             result.failure, result.quality = acquired.failure, acquired.quality or None
             result.score, result.cues = None, {}
