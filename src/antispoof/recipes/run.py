@@ -51,6 +51,10 @@ SCALES = ("paper", "cpu", "smoke")
 #: What ``--smoke`` adds to the quickstart config: one short epoch.
 SMOKE_OVERRIDES = ("train.max_epochs=1", "train.max_steps=3", "train.progress=false", "train.num_workers=0")
 SMOKE_FRAMES = 2
+#: What ``--smoke`` adds for a method that scores more than a frame at a time: the sequence model's clips of 11 frames
+#: would pad the smoke store's 2 frames to 11 and run the encoder on each (most of a smoke run's time); clips of 2 take
+#: the same road.
+SMOKE_METHOD_OVERRIDES = {"sequence": (f"sequence.clip_len={SMOKE_FRAMES}",)}
 
 
 def resolve_roots(recipe: Recipe, roots: list[str]) -> dict[str, Path]:
@@ -127,7 +131,8 @@ def _config(recipe: Recipe, scale: str, overrides: list[str]) -> tuple[str, list
                     break
             except (FileNotFoundError, ValueError, KeyError):
                 continue
-    return name, [*recipe.overrides, *(SMOKE_OVERRIDES if scale == "smoke" else ()), *overrides]
+    smoke = (*SMOKE_OVERRIDES, *SMOKE_METHOD_OVERRIDES.get(recipe.method, ())) if scale == "smoke" else ()
+    return name, [*recipe.overrides, *smoke, *overrides]
 
 
 def _metric(report: dict[str, Any], metric: str, units: Any = None) -> float:
