@@ -331,7 +331,8 @@ def test_calibrate_and_evaluate_the_imported_bundle(bundle: Path, samples_dir: P
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
     card = read_card(out)
-    scores = {p.name: Predictor(bundle, threads=1).predict_path(p).score for p in (root / "dev").rglob("*.jpg")}
+    predictor = Predictor(bundle, threads=1)
+    scores = {p.name: predictor.predict_path(p).score for p in (root / "dev").rglob("*.jpg")}
     attack, live = max(scores["F1.jpg"], scores["F2.jpg"]), scores["t1.jpg"]
     assert card.threshold.rule == "eer" and card.threshold.split == "dev" and attack < card.threshold.value <= live
     assert card.threshold.metrics["n_bonafide"] == 1 and read_card(bundle).threshold.rule == "source_default"
