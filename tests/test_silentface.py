@@ -268,10 +268,13 @@ def test_import_and_export_warn_nothing(silentface_dir: Path, tmp_path: Path) ->
     assert [str(w.message) for w in caught] == []
 
 
-@pytest.mark.parametrize("backend", ["auto", "onnx", "torch", "torchscript"])
+@pytest.mark.parametrize("backend", ["auto", "onnx", "openvino", "torch", "torchscript"])
 def test_no_warning_on_any_backend(bundle: Path, samples_dir: Path, backend: str) -> None:
     """torch.jit and the TorchScript ONNX exporter are deprecated in torch 2.9+: no path may show it to a user."""
     import warnings
+
+    if backend == "openvino":
+        pytest.importorskip("openvino", reason="the optional OpenVINO runtime is not installed (pip install openvino)")
 
     image = read_image(samples_dir / "silentface_image_F1.jpg")
     with warnings.catch_warnings(record=True) as caught:
@@ -292,6 +295,19 @@ def test_torchscript_backend_and_key_frames_keep_the_scores(bundle: Path, sample
     assert result.decision == plain.decision == "bonafide"
     bf16 = Predictor(bundle, backend="torchscript", precision="bf16", threads=1).predict_image(image)
     assert bf16.decision == "bonafide" and abs(bf16.score - plain.score) < 0.05  # bfloat16: close, not bit-equal
+
+
+def test_openvino_backend_keeps_the_scores(bundle: Path, samples_dir: Path) -> None:
+    """The optional OpenVINO backend (PReLUs fused by its compiler) scores the real photos as PyTorch does, batched and one by one."""
+    pytest.importorskip("openvino", reason="the optional OpenVINO runtime is not installed (pip install openvino)")
+    photos = [read_image(samples_dir / f"silentface_image_{name}.jpg") for name in ("F1", "F2", "T1")]
+    plain = Predictor(bundle, backend="torch", threads=1).predict_frames(photos)
+    fast = Predictor(bundle, backend="openvino", threads=1, batch_size=2)
+    assert fast.backend.name == "openvino"
+    assert np.allclose(fast.predict_frames(photos).frame_scores, plain.frame_scores, atol=1e-5)
+    assert np.allclose([fast.predict_image(p).score for p in photos], plain.frame_scores, atol=1e-5)
+    with pytest.raises(ValueError, match="fp32 only"):
+        Predictor(bundle, backend="openvino", precision="int8")
 
 
 def test_key_frames_verified_near_the_threshold_keep_the_every_frame_scores(bundle: Path, samples_dir: Path) -> None:

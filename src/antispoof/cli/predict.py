@@ -72,7 +72,7 @@ def predict_command(
     model: Path = typer.Option(None, "--model", help="Model bundle folder (default $ANTISPOOF_MODEL, else runs/quickstart/bundle)."),
     json_lines: bool = typer.Option(False, "--json", help="One JSON object per input on stdout (with per-frame scores and boxes)."),
     save_crops: Path = typer.Option(None, "--save-crops", help="Write every scored face crop (PNG) into this folder."),
-    backend: str = typer.Option("auto", "--backend", help="auto (ONNX when the bundle has it), onnx, torch or torchscript (traced; fastest for MiniFASNet)."),
+    backend: str = typer.Option("auto", "--backend", help="auto (ONNX when the bundle has it), onnx, openvino (optional runtime: pip install openvino; fastest for MiniFASNet), torch or torchscript (traced)."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, int8 (onnx; needs `antispoof export --quantize int8`) or bf16 (torchscript)."),
     detector: str = typer.Option(None, "--detector", help="Face detector instead of the bundle's (blazeface, mtcnn, hog)."),
     frames: int = typer.Option(None, "--frames", help="Score N evenly spaced frames of each video instead of the bundle's sampling."),

@@ -3,7 +3,8 @@ shapes them), ``(outputs [B, 1 + K], maps [B, M, H, W] or None)`` out.
 
 - :class:`TorchBackend` runs the bundle's :class:`~antispoof.inference.bundle.ScoreOutputs`;
 - :class:`TorchScriptBackend` runs it traced, frozen and optimised (the network's fast equivalent form, where it has one);
-- :class:`OnnxBackend` runs the exported graph of that same module with onnxruntime on CPU.
+- :class:`OnnxBackend` runs the exported graph of that same module with onnxruntime on CPU;
+- :class:`OpenVinoBackend` runs that module's fast form with OpenVINO on CPU (optional: ``pip install openvino``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["TorchBackend", "OnnxBackend", "open_backend"]
+__all__ = ["TorchBackend", "OnnxBackend", "OpenVinoBackend", "open_backend", "BACKENDS"]
+
+BACKENDS = ("auto", "onnx", "openvino", "torch", "torchscript")
 
 log = logging.getLogger(__name__)
 
@@ -118,16 +121,82 @@ class OnnxBackend:
         return out[0], (out[1] if len(out) > 1 else None)
 
 
-def open_backend(bundle: object, backend: str = "auto", precision: str = "fp32", threads: int | None = None) -> TorchBackend | OnnxBackend:
+class OpenVinoBackend:
+    """OpenVINO on CPU: the scoring module's fast form (``scorer_module(fast=True)``) as an ONNX graph, compiled at load.
+
+    The fast form keeps MiniFASNet's ``PRelu`` nodes, which OpenVINO fuses into the
+    convolutions before them (onnxruntime cannot, hence the bundle's graph form with split
+    PReLUs). Measured on the imported Silent-Face bundle, one thread, 2-core AMD EPYC: 2.7-2.9
+    ms a frame at batch 8 and 2.9-3.1 at batch 1, against onnxruntime's 3.4-3.8 and 4.9-6.0 on
+    the bundle's graph (``benchmarks/bench_silentface.py --backend openvino``). Batch is dynamic.
+    At load the compiled model is checked against PyTorch on standard-normal inputs, batch 1 and 3 (at most
+    :data:`PARITY_TOLERANCE` apart, else refused), so a conversion fault never scores silently.
+    """
+
+    name = "openvino"
+    PARITY_TOLERANCE = 1e-4
+
+    def __init__(self, bundle: object, threads: int | None = None) -> None:
+        import tempfile
+
+        import torch
+
+        try:
+            import openvino as ov
+        except ImportError as err:
+            raise ImportError("backend='openvino' needs the OpenVINO runtime: pip install 'antispoof[openvino]' (or "
+                              "pip install openvino), or use backend='onnx'") from err
+        from antispoof.inference.onnx_graph import write_onnx
+
+        module = bundle.scorer_module(fast=True)  # type: ignore[attr-defined]
+        self.keys = tuple(module.keys)
+        spec = bundle.card.input  # type: ignore[attr-defined]
+        example = spec.example(batch_size=3, seed=0)
+        outputs = ["outputs", "maps"] if module.map_names else ["outputs"]
+        core = ov.Core()
+        with tempfile.TemporaryDirectory() as tmp:
+            graph = write_onnx(module, tuple(example[k] for k in self.keys), f"{tmp}/model.onnx", list(self.keys), outputs)
+            model = core.read_model(str(graph))
+        config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1, "INFERENCE_PRECISION_HINT": "f32"}  # float32: the card's numbers
+        if threads is not None:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        self.model = core.compile_model(model, "CPU", config)
+        self.request = self.model.create_infer_request()
+        with torch.inference_mode():
+            reference = module(*(example[k] for k in self.keys))
+        reference = (reference[0] if isinstance(reference, tuple) else reference).numpy()
+        diff = 0.0
+        for n in (1, len(reference)):  # batch 1 and N: the batch axis is dynamic
+            got, _ = self({k: v[:n].numpy() for k, v in example.items()})
+            diff = max(diff, float(np.abs(got - reference[:n]).max()))
+        if not diff <= self.PARITY_TOLERANCE:
+            raise ValueError(f"OpenVINO's compiled model differs from PyTorch by {diff:.3g} (tolerance "
+                             f"{self.PARITY_TOLERANCE:g}); use backend='onnx'")
+        self.parity = diff
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        out = self.request.infer({k: np.ascontiguousarray(inputs[k], dtype=np.float32) for k in self.keys})
+        # the request's output tensors are reused by its next call: copies leave with the caller
+        values = [np.array(out[o]) for o in self.model.outputs]
+        return values[0], (values[1] if len(values) > 1 else None)
+
+
+def open_backend(bundle: object, backend: str = "auto", precision: str = "fp32",
+                 threads: int | None = None) -> TorchBackend | OnnxBackend | OpenVinoBackend:
     """The backend for ``bundle``: ``auto`` = onnxruntime when the bundle has a ``precision`` graph, else PyTorch."""
-    if backend not in ("auto", "onnx", "torch", "torchscript"):
-        raise ValueError(f"unknown backend {backend!r}; choose auto, onnx, torch or torchscript")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose {', '.join(BACKENDS[:-1])} or {BACKENDS[-1]}")
     if precision not in ("fp32", "int8", "bf16"):
         raise ValueError(f"unknown precision {precision!r}; choose fp32, int8 (onnx) or bf16 (torchscript)")
     if precision == "bf16" and backend != "torchscript":
         raise ValueError("bf16 runs only through the torchscript backend; use backend='torchscript'")
     if backend == "torchscript":
         return TorchScriptBackend(bundle.scorer_module(fast=True), threads, precision)  # type: ignore[attr-defined]
+    if backend == "openvino":
+        if precision != "fp32":
+            raise ValueError(f"backend='openvino' runs fp32 only; {precision} runs through "
+                             f"{'onnx' if precision == 'int8' else 'torchscript'}")
+        return OpenVinoBackend(bundle, threads)
     graph = bundle.onnx_path(precision)  # type: ignore[attr-defined]
     if backend == "onnx" or (backend == "auto" and graph is not None):
         if graph is None:

@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 
 from antispoof.inference.bundle import Bundle, add_file
+from antispoof.inference.onnx_graph import DEFAULT_OPSET, write_onnx
 
 __all__ = ["export_onnx", "open_bundle", "parity_crops", "calibration_store", "DEFAULT_OPSET", "FP32_TOLERANCE"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OPSET = 17
 FP32_TOLERANCE = 1e-4
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
@@ -183,15 +183,7 @@ def export_onnx(
     outputs = ["outputs", "maps"] if bundle.card.maps else ["outputs"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp) / FP32_FILE
-        import warnings
-
-        with warnings.catch_warnings():  # the TorchScript exporter's deprecation and tracer notes: parity is checked below
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            torch.onnx.export(graph_module, example, str(tmp_path), dynamo=False, opset_version=opset,
-                              input_names=list(keys), output_names=outputs,
-                              dynamic_axes={name: {0: "batch"} for name in (*keys, *outputs)})
+        write_onnx(graph_module, example, tmp_path, list(keys), outputs, opset)  # quietly: parity is checked below
         session = _session(tmp_path)
         got = _run(session, crops)
         single = _run(session, _head(crops, 1))

@@ -133,7 +133,8 @@ class Predictor:
 
     Args:
         bundle: a bundle folder or an opened :class:`Bundle`.
-        backend: ``auto`` (onnxruntime when the bundle has an ONNX graph, else PyTorch), ``onnx``, ``torch``, or
+        backend: ``auto`` (onnxruntime when the bundle has an ONNX graph, else PyTorch), ``onnx``, ``openvino``
+            (optional runtime; compiles the network at load, the fastest here for MiniFASNet), ``torch``, or
             ``torchscript`` (PyTorch traced and frozen, the network's fast equivalent form where it has one).
         precision: ``fp32``, ``int8`` (onnx; needs ``antispoof export --quantize int8``) or ``bf16`` (torchscript).
         detector: a detector name to use instead of the card's (e.g. ``mtcnn``).

@@ -47,7 +47,7 @@ class LivenessResponse(BaseModel):
     n_scored: int = Field(..., description="frames scored")
     units: list[UnitOut] = Field(..., description="the scored units")
     timings_ms: dict[str, float] = Field(..., description="milliseconds per stage (decode_request, detect, crop, model, ...)")
-    backend: str = Field(..., description="torch or onnxruntime")
+    backend: str = Field(..., description="the scoring backend: onnxruntime, openvino, torch or torchscript")
     frames: list[FrameOut] = Field(..., description="per-frame results, in request order")
 
 
