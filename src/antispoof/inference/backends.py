@@ -126,9 +126,11 @@ class OpenVinoBackend:
 
     The fast form keeps MiniFASNet's ``PRelu`` nodes, which OpenVINO fuses into the
     convolutions before them (onnxruntime cannot, hence the bundle's graph form with split
-    PReLUs). Measured on the imported Silent-Face bundle, one thread, 2-core AMD EPYC: 2.7-2.9
-    ms a frame at batch 8 and 2.9-3.1 at batch 1, against onnxruntime's 3.4-3.8 and 4.9-6.0 on
-    the bundle's graph (``benchmarks/bench_silentface.py --backend openvino``). Batch is dynamic.
+    PReLUs). Measured on the imported Silent-Face bundle, one thread, 2-core AMD EPYC, in the
+    Predictor alternating with onnxruntime in one process: 3.17 against 3.41 ms a frame for
+    the model stage at batch 8 (7% less), no gain one frame at a time; in
+    ``benchmarks/bench_silentface.py --backend openvino`` the key-frame pipeline gains about as
+    much. Batch is dynamic; loading exports and compiles the network (a few seconds).
     At load the compiled model is checked against PyTorch on standard-normal inputs, batch 1 and 3 (at most
     :data:`PARITY_TOLERANCE` apart, else refused), so a conversion fault never scores silently.
     """
